@@ -35,7 +35,7 @@
 
 struct lock_suite {
 	char *name;
-	int64_t date;	    /* InRelease Date:, seconds since the epoch */
+	int64_t date; /* InRelease Date:, seconds since the epoch */
 	char *inrelease_sha256; /* hex */
 };
 

@@ -159,7 +159,8 @@ static int parse_image(struct parser *p, struct manifest *m, const char *key, co
 	}
 	if (streq(key, "version") || streq(key, "min-version")) {
 		if (!version_is_valid(value))
-			return fail(p, "'%s' is not a version (digits separated by dots, e.g. 1.2.0)",
+			return fail(p,
+				    "'%s' is not a version (digits separated by dots, e.g. 1.2.0)",
 				    value);
 		return set_string(p, streq(key, "version") ? &m->version : &m->min_version, value);
 	}
@@ -386,9 +387,15 @@ static const struct {
 	const char *name;
 	int (*parse)(struct parser *p, struct manifest *m, const char *key, const char *value);
 } sections[] = {
-	{ "image", parse_image },	  { "disk", parse_disk },   { "archive", parse_archive },
-	{ "packages", parse_packages },	  { "prune", parse_prune }, { "modules", parse_modules },
-	{ "users", parse_users },	  { "units", parse_units }, { "alternatives", parse_alternatives },
+	{ "image", parse_image },
+	{ "disk", parse_disk },
+	{ "archive", parse_archive },
+	{ "packages", parse_packages },
+	{ "prune", parse_prune },
+	{ "modules", parse_modules },
+	{ "users", parse_users },
+	{ "units", parse_units },
+	{ "alternatives", parse_alternatives },
 };
 
 static char *strip(char *s)

@@ -19,8 +19,8 @@ struct manifest_module_class {
 };
 
 struct manifest_alternative {
-	char *name;   /* e.g. "awk": /usr/bin/awk -> target */
-	char *link;   /* absolute link path, e.g. /usr/bin/awk */
+	char *name; /* e.g. "awk": /usr/bin/awk -> target */
+	char *link; /* absolute link path, e.g. /usr/bin/awk */
 	char *target; /* absolute target, e.g. /usr/bin/mawk */
 	unsigned line;
 };
@@ -37,7 +37,7 @@ struct manifest {
 	char *name;
 	char *version;
 	char *min_version; /* floor: the oldest running version an update of this image may replace */
-	char *compatible;  /* e.g. airlock/x86-64 */
+	char *compatible; /* e.g. airlock/x86-64 */
 	char *architecture;
 	char *hostname;
 	char *kernel_cmdline; /* extra words for the UKI command line */
@@ -60,7 +60,7 @@ struct manifest {
 
 	/* [prune] */
 	char **prune; /* globs over image paths (no leading '/') */
-	char **keep;  /* exceptions to prune */
+	char **keep; /* exceptions to prune */
 
 	/* [modules] */
 	struct manifest_module_class *module_classes;

@@ -144,8 +144,8 @@ int atomic_file_open(struct atomic_file *f, const char *path, mode_t mode)
 	r = path_parent(path, &parent);
 	if (r < 0)
 		return r;
-	if (asprintf(&tmp, "%s%s.#%s.XXXXXX", parent, isempty(parent) ? "" : "/",
-		     path_last(path)) < 0)
+	if (asprintf(&tmp, "%s%s.#%s.XXXXXX", parent, isempty(parent) ? "" : "/", path_last(path)) <
+	    0)
 		return -ENOMEM;
 	p = strdup(path);
 	if (!p)

@@ -31,7 +31,10 @@ struct atomic_file {
 	char *tmp_path;
 	int fd;
 };
-#define ATOMIC_FILE_INIT { .fd = -EBADF }
+#define ATOMIC_FILE_INIT     \
+	{                    \
+		.fd = -EBADF \
+	}
 int atomic_file_open(struct atomic_file *f, const char *path, mode_t mode);
 int atomic_file_commit(struct atomic_file *f);
 void atomic_file_done(struct atomic_file *f);

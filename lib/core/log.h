@@ -27,11 +27,10 @@ void log_set_fd(int fd);
 
 int log_internal(int level, int error, const char *fmt, ...) _printf_(3, 4);
 
-#define log_full_errno(level, error, ...)                                                          \
-	({                                                                                         \
-		int _e = (error) < 0 ? -(error) : (error);                                         \
-		(log_get_max_level() >= (level)) ? log_internal((level), _e, __VA_ARGS__)          \
-						 : -_e;                                            \
+#define log_full_errno(level, error, ...)                                                        \
+	({                                                                                       \
+		int _e = (error) < 0 ? -(error) : (error);                                       \
+		(log_get_max_level() >= (level)) ? log_internal((level), _e, __VA_ARGS__) : -_e; \
 	})
 
 #define log_debug_errno(e, ...) log_full_errno(LOG_DEBUG, e, __VA_ARGS__)

@@ -31,20 +31,19 @@
 #define ALIGN_TO(x, a) (((x) + (a)-1) / (a) * (a))
 
 /* Take ownership of a pointer or fd out of a _cleanup_ variable. */
-#define TAKE_PTR(p)                                                                                \
-	({                                                                                         \
-		__typeof__(p) _tp = (p);                                                           \
-		(p) = NULL;                                                                        \
-		_tp;                                                                               \
+#define TAKE_PTR(p)                      \
+	({                               \
+		__typeof__(p) _tp = (p); \
+		(p) = NULL;              \
+		_tp;                     \
 	})
-#define TAKE_FD(fd)                                                                                \
-	({                                                                                         \
-		int _tf = (fd);                                                                    \
-		(fd) = -EBADF;                                                                     \
-		_tf;                                                                               \
+#define TAKE_FD(fd)             \
+	({                      \
+		int _tf = (fd); \
+		(fd) = -EBADF;  \
+		_tf;            \
 	})
 
-#define new(t, n) ((t *)calloc((n) ?: 1, sizeof(t)))
 #define new0(t, n) ((t *)calloc((n) ?: 1, sizeof(t)))
 
 static inline bool streq(const char *a, const char *b)
@@ -100,12 +99,12 @@ static inline void *mfree(void *p)
 }
 
 /* Assign a newly allocated value, freeing the old one. */
-#define free_and_replace(a, b)                                                                     \
-	({                                                                                         \
-		free(a);                                                                           \
-		(a) = (b);                                                                         \
-		(b) = NULL;                                                                        \
-		0;                                                                                 \
+#define free_and_replace(a, b) \
+	({                     \
+		free(a);       \
+		(a) = (b);     \
+		(b) = NULL;    \
+		0;             \
 	})
 
 int safe_close(int fd);
@@ -115,11 +114,11 @@ static inline void closep(int *fd)
 }
 #define _cleanup_close_ _cleanup_(closep)
 
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                    \
-	static inline void func##p(type *p)                                                        \
-	{                                                                                          \
-		if (*p)                                                                            \
-			func(*p);                                                                  \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+	static inline void func##p(type *p)     \
+	{                                       \
+		if (*p)                         \
+			func(*p);               \
 	}
 
 /* errno of a negative return, for functions that set errno. */
@@ -128,10 +127,10 @@ static inline int negative_errno(void)
 	return errno > 0 ? -errno : -EIO;
 }
 
-#define RET_NERRNO(expr)                                                                           \
-	({                                                                                         \
-		int _r = (expr);                                                                   \
-		_r < 0 ? negative_errno() : _r;                                                    \
+#define RET_NERRNO(expr)                        \
+	({                                      \
+		int _r = (expr);                \
+		_r < 0 ? negative_errno() : _r; \
 	})
 
 /* Last, so that system headers included above still declare what it bans. */

@@ -88,7 +88,8 @@ int parse_size(const char *s, uint64_t *ret)
 	num = strdup(s);
 	if (!num)
 		return -ENOMEM;
-	if (n > 1 && (num[n - 1] == 'B' || num[n - 1] == 'b') && !isdigit((unsigned char)num[n - 2]))
+	if (n > 1 && (num[n - 1] == 'B' || num[n - 1] == 'b') &&
+	    !isdigit((unsigned char)num[n - 2]))
 		num[--n] = '\0';
 	for (size_t i = 0; i < ELEMENTSOF(units); i++)
 		if (toupper((unsigned char)num[n - 1]) == units[i].suffix) {

@@ -102,8 +102,8 @@ static void draw(struct progress *p, double now)
 		if (*rate)
 			fputs("/s", stderr);
 	} else
-		fprintf(stderr, "%s: %u%% (%s%s%s%s)\n", p->label, pct, done, *rate ? ", " : "", rate,
-			*rate ? "/s" : "");
+		fprintf(stderr, "%s: %u%% (%s%s%s%s)\n", p->label, pct, done, *rate ? ", " : "",
+			rate, *rate ? "/s" : "");
 	fflush(stderr);
 	p->last_draw = now;
 }

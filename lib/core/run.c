@@ -297,15 +297,16 @@ int run_proc_wait(struct run_proc *p, char **ret_stdout, char **ret_error)
 		char *m = NULL;
 		int k;
 		if (r == -ETIMEDOUT)
-			k = asprintf(&m, "'%s' did not finish within %u s and was killed%s%s", p->name,
-				     p->timeout_sec, isempty(err) ? "" : ": ", strempty(err));
+			k = asprintf(&m, "'%s' did not finish within %u s and was killed%s%s",
+				     p->name, p->timeout_sec, isempty(err) ? "" : ": ",
+				     strempty(err));
 		else if (r < 0)
 			k = asprintf(&m, "waiting for '%s' failed: %s", p->name, strerror(-r));
 		else if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && isempty(err))
 			k = asprintf(&m, "'%s' could not be executed", p->name);
 		else if (WIFEXITED(status))
-			k = asprintf(&m, "'%s' exited with status %d%s%s", p->name, WEXITSTATUS(status),
-				     isempty(err) ? "" : ": ", strempty(err));
+			k = asprintf(&m, "'%s' exited with status %d%s%s", p->name,
+				     WEXITSTATUS(status), isempty(err) ? "" : ": ", strempty(err));
 		else
 			k = asprintf(&m, "'%s' was killed by signal %s%s%s", p->name,
 				     strsignal(WTERMSIG(status)), isempty(err) ? "" : ": ",
@@ -338,7 +339,8 @@ int run_argv(const char *const argv[], const struct run_opts *opts, char **ret_s
 		if (ret_error) {
 			char *m = NULL;
 			if (r == -ENOENT)
-				r = asprintf(&m, "tool '%s' not found", argv[0]) < 0 ? -ENOMEM : -ENOENT;
+				r = asprintf(&m, "tool '%s' not found", argv[0]) < 0 ? -ENOMEM :
+										       -ENOENT;
 			else if (asprintf(&m, "cannot run '%s': %s", argv[0], strerror(-r)) < 0)
 				r = -ENOMEM;
 			*ret_error = m;

@@ -18,10 +18,10 @@
 
 enum run_stdio {
 	RUN_STDIO_NULL = 0, /* /dev/null (the default) */
-	RUN_STDIO_INHERIT,  /* ours */
-	RUN_STDIO_FD,       /* the given fd */
-	RUN_STDIO_PIPE,     /* stdin only, run_spawn() only: a pipe we write to */
-	RUN_STDIO_CAPTURE,  /* stdout only, run_argv() only: returned in *ret_stdout */
+	RUN_STDIO_INHERIT, /* ours */
+	RUN_STDIO_FD, /* the given fd */
+	RUN_STDIO_PIPE, /* stdin only, run_spawn() only: a pipe we write to */
+	RUN_STDIO_CAPTURE, /* stdout only, run_argv() only: returned in *ret_stdout */
 };
 
 struct run_opts {

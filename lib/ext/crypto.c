@@ -30,8 +30,8 @@ int sha256_update(struct sha256_ctx *c, const void *p, size_t n)
 int sha256_final(struct sha256_ctx *c, uint8_t out[SHA256_DIGEST_SIZE])
 {
 	unsigned len = 0;
-	int r = EVP_DigestFinal_ex(c->md_ctx, out, &len) == 1 && len == SHA256_DIGEST_SIZE ? 0
-											    : -EIO;
+	int r = EVP_DigestFinal_ex(c->md_ctx, out, &len) == 1 && len == SHA256_DIGEST_SIZE ? 0 :
+											     -EIO;
 	sha256_done(c);
 	return r;
 }

@@ -39,7 +39,8 @@ int json_parse(const char *s, size_t n, struct json_object **ret, char **ret_err
 			size_t line = 1;
 			for (size_t i = 0; i < off && i < n; i++)
 				line += s[i] == '\n';
-			if (asprintf(ret_error, "line %zu: %s", line, json_tokener_error_desc(e)) < 0)
+			if (asprintf(ret_error, "line %zu: %s", line, json_tokener_error_desc(e)) <
+			    0)
 				*ret_error = NULL;
 		}
 		return -EBADMSG;
@@ -61,8 +62,9 @@ int json_load_file(const char *path, size_t max_size, struct json_object **ret, 
 
 char *json_format_pretty(struct json_object *o)
 {
-	const char *s = json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								  JSON_C_TO_STRING_SPACED |
+								  JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *r = NULL;
 
 	if (!s || asprintf(&r, "%s\n", s) < 0)

@@ -122,7 +122,8 @@ static void test_hex_base64_sha(void **state)
 	assert_memory_equal(dec, "hello", 5);
 	assert_int_equal(sha256_buf("abc", 3, d), 0);
 	sha256_hex(d, hex);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(hex,
+			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 static void test_files(void **state)
@@ -210,14 +211,10 @@ static void test_secret(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_strv),
-		cmocka_unit_test(test_path),
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_hex_base64_sha),
-		cmocka_unit_test(test_files),
-		cmocka_unit_test(test_atomic_file_abort),
-		cmocka_unit_test(test_run),
-		cmocka_unit_test(test_secret),
+		cmocka_unit_test(test_strv),  cmocka_unit_test(test_path),
+		cmocka_unit_test(test_parse), cmocka_unit_test(test_hex_base64_sha),
+		cmocka_unit_test(test_files), cmocka_unit_test(test_atomic_file_abort),
+		cmocka_unit_test(test_run),   cmocka_unit_test(test_secret),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
