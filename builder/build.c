@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The build verb: from a manifest, its lock and the pool to the image's artifacts,
+ * offline. Each stage is a function in its own file; this one parses options and
+ * runs them in order, like systemd-repart's run().
+ */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "builder.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "core/path.h"
+#include "lockfile.h"
+#include "manifest.h"
+
+struct build_options {
+	const char *manifest;
+	const char *lock;
+	const char *pool;
+	const char *out;
+	const char *overlay;
+	const char *units;
+	const char *programs;
+};
+
+static void build_help(void)
+{
+	printf("Usage: airlock-build build MANIFEST [OPTIONS]\n"
+	       "\n"
+	       "Builds the image described by MANIFEST from the packages its lock pins, offline.\n"
+	       "\n"
+	       "  --lock FILE       lock file (default: MANIFEST with .lock instead of .manifest)\n"
+	       "  --pool DIR        package pool (default: ~/.cache/airlock/pool or $AIRLOCK_POOL)\n"
+	       "  --out DIR         output directory (default: out)\n"
+	       "  --overlay DIR     files copied into the image (default: overlay/ beside manifests/)\n"
+	       "  --units DIR       systemd units for the image (default: units/ beside manifests/)\n"
+	       "  --programs DIR    where Airlock's own programs were built (default: this\n"
+	       "                    program's directory)\n");
+}
+
+static int default_lock_path(const char *manifest, char **ret)
+{
+	const char *dot = strrchr(manifest, '.');
+	const char *slash = strrchr(manifest, '/');
+	size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - manifest) : strlen(manifest);
+
+	if (asprintf(ret, "%.*s.lock", (int)stem, manifest) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* overlay/ and units/ live beside the manifests/ folder of a checkout. */
+static int sibling_of_manifest_dir(const char *manifest, const char *name, char **ret)
+{
+	_cleanup_free_ char *dir = NULL, *abs = NULL;
+	int r = path_parent(manifest, &dir);
+
+	if (r < 0)
+		return r;
+	abs = path_join(isempty(dir) ? "." : dir, "..", name);
+	if (!abs)
+		return -ENOMEM;
+	*ret = TAKE_PTR(abs);
+	return 0;
+}
+
+int verb_build(int argc, char *argv[])
+{
+	enum { ARG_LOCK = 0x100, ARG_POOL, ARG_OUT, ARG_OVERLAY, ARG_UNITS, ARG_PROGRAMS };
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "lock", required_argument, NULL, ARG_LOCK },
+		{ "pool", required_argument, NULL, ARG_POOL },
+		{ "out", required_argument, NULL, ARG_OUT },
+		{ "overlay", required_argument, NULL, ARG_OVERLAY },
+		{ "units", required_argument, NULL, ARG_UNITS },
+		{ "programs", required_argument, NULL, ARG_PROGRAMS },
+		{},
+	};
+	struct build_options o = { .out = "out" };
+	_cleanup_free_ char *lock_path = NULL, *pool = NULL, *overlay = NULL, *units = NULL,
+			    *programs = NULL, *error = NULL, *digest = NULL;
+	_cleanup_(manifest_freep) struct manifest *m = NULL;
+	_cleanup_(lockfile_freep) struct lockfile *lf = NULL;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		switch (c) {
+		case 'h':
+			build_help();
+			return 0;
+		case ARG_LOCK:
+			o.lock = optarg;
+			break;
+		case ARG_POOL:
+			o.pool = optarg;
+			break;
+		case ARG_OUT:
+			o.out = optarg;
+			break;
+		case ARG_OVERLAY:
+			o.overlay = optarg;
+			break;
+		case ARG_UNITS:
+			o.units = optarg;
+			break;
+		case ARG_PROGRAMS:
+			o.programs = optarg;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		log_error("build: expected exactly one MANIFEST; see 'airlock-build build --help'");
+		return 2;
+	}
+	o.manifest = argv[optind];
+
+	if (!o.lock) {
+		if (default_lock_path(o.manifest, &lock_path) < 0)
+			return log_oom();
+		o.lock = lock_path;
+	}
+	if (!o.pool) {
+		r = default_pool_dir(&pool);
+		if (r < 0)
+			return log_error_errno(r, "build: no pool directory: give --pool DIR"), 1;
+		o.pool = pool;
+	}
+	if (!o.overlay) {
+		if (sibling_of_manifest_dir(o.manifest, "overlay", &overlay) < 0)
+			return log_oom();
+		o.overlay = overlay;
+	}
+	if (!o.units) {
+		if (sibling_of_manifest_dir(o.manifest, "units", &units) < 0)
+			return log_oom();
+		o.units = units;
+	}
+	if (!o.programs) {
+		r = self_dir(&programs);
+		if (r < 0)
+			return log_error_errno(r, "build: cannot find my own directory: %m"), 1;
+		o.programs = programs;
+	}
+
+	r = manifest_load(o.manifest, &m, &error);
+	if (r < 0)
+		return log_error("%s", error ?: strerror(-r)), 1;
+	r = lockfile_load(o.lock, &lf, &error);
+	if (r < 0)
+		return log_error("%s", error ?: strerror(-r)), 1;
+	r = manifest_lock_digest(m, &digest);
+	if (r < 0)
+		return log_oom();
+	if (!streq(digest, lf->manifest_digest)) {
+		log_error("%s was made for another package list than %s has now (the manifest's "
+			  "[archive] or [packages] changed); run 'airlock-build lock %s' (make lock)",
+			  o.lock, o.manifest, o.manifest);
+		return 1;
+	}
+	if (!streq(m->architecture, lf->architecture) || !streq(m->name, lf->image)) {
+		log_error("%s is for image %s/%s, %s describes %s/%s", o.lock, lf->image,
+			  lf->architecture, o.manifest, m->name, m->architecture);
+		return 1;
+	}
+
+	log_error("build: the pipeline after loading the manifest and lock is not written yet");
+	return 1;
+}
