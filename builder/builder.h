@@ -24,8 +24,110 @@ extern struct build_globals arg_globals;
 
 /* Verbs */
 int verb_build(int argc, char *argv[]);
+int verb_disk(int argc, char *argv[]);
+
+/* ---- uki.c: Unified Kernel Image on systemd-stub ------------------------------------------ */
+
+struct uki_params {
+	const char *stub_path; /* usr/lib/systemd/boot/efi/linuxx64.efi.stub of the image tree */
+	const char *kernel_path; /* the bzImage, boot/vmlinuz-<version> of the image tree */
+	const char *initrd_path;
+	const char *os_release_path; /* usr/lib/os-release of the image tree */
+	const char *cmdline; /* the whole kernel command line (uki_cmdline()) */
+	const char *uname; /* kernel version for .uname, or NULL for none */
+};
+
+/*
+ * The UKI command line: "airlock.slot=<slot> airlock.roothash=<hex>" and then the
+ * manifest's kernel-cmdline words. Never "roothash=" (systemd's generator would act
+ * on it). -EINVAL for a slot other than a/b, a root hash that is not 64 hex
+ * digits, or extra words that set airlock.slot/airlock.roothash/roothash/usrhash.
+ */
+int uki_cmdline(const char *slot, const char *root_hash_hex, const char *extra, char **ret);
+/* Writes the (unsigned) UKI: stub + .osrel .cmdline [.uname] .initrd .linux, in that order. */
+int uki_build(const struct uki_params *p, const char *output_path, char **ret_error);
+
+/* ---- sign.c: UEFI Secure Boot signatures (sbsign) ------------------------------------------ */
+
+struct sign_key {
+	const char *key_path; /* PEM private key, unencrypted */
+	const char *cert_path; /* PEM X.509 certificate */
+};
+
+/*
+ * Signs a PE image (Authenticode) with sbsign into output_path (atomically). The
+ * signature's signing time is pinned to source_date_epoch so that the same input
+ * and key give the same bytes (see sign.c).
+ */
+int sign_pe(const struct sign_key *k, int64_t source_date_epoch, const char *input_path,
+	    const char *output_path, char **ret_error);
+/* Checks a signed image against a certificate (sbverify); -EPERM if it does not verify. */
+int sign_verify(const char *cert_path, const char *path, char **ret_error);
+
+/* ---- esp.c: the EFI System Partition as a FAT image (mtools, no mounting) -------------------- */
+
+struct esp_file {
+	const char *path; /* inside the ESP, e.g. "EFI/BOOT/BOOTX64.EFI" */
+	const char *source; /* a file on the host, or NULL with data */
+	const char *data; /* literal contents (e.g. loader.conf), when source is NULL */
+};
+
+/* loader.conf for our boot menu: no timeout, no editor, default to entries matching pattern. */
+int esp_loader_conf(const char *default_pattern, char **ret);
+/* 0 if size_bytes is 0: the size to give an ESP holding these files (>= 64 MiB, MiB multiple). */
+int esp_size_for(const struct esp_file *files, size_t n_files, uint64_t *ret_size_bytes);
+/*
+ * Builds a FAT32 image of size_bytes (a MiB multiple) holding files, creating their
+ * directories. Timestamps come from source_date_epoch; the volume serial from the
+ * contents, so two builds of the same files are byte-identical.
+ */
+int esp_build(const struct esp_file *files, size_t n_files, uint64_t size_bytes,
+	      int64_t source_date_epoch, const char *output_path, char **ret_error);
+
+/* ---- disk.c: boot artifacts and the raw GPT disk image ------------------------------------- */
+
+struct disk_params {
+	const char *name; /* image name (manifest [image] name) */
+	const char *version; /* image version */
+	const char *slot; /* "a" for a fresh disk */
+	unsigned boot_tries; /* boot counting: tries left in the UKI's file name (3) */
+
+	/* from the image tree */
+	const char *stub_path;
+	const char *systemd_boot_path; /* usr/lib/systemd/boot/efi/systemd-bootx64.efi */
+	const char *kernel_path;
+	const char *os_release_path;
+	const char *uname; /* or NULL */
+	/* from the earlier stages */
+	const char *initrd_path;
+	const char *root_path; /* root.squashfs */
+	const char *verity_path; /* root.verity */
+	const uint8_t *root_hash; /* 32 bytes */
+	const char *kernel_cmdline; /* manifest [image] kernel-cmdline, or NULL */
+
+	struct sign_key key; /* both NULL: unsigned (only with allow_unsigned) */
+	bool allow_unsigned;
+	uint64_t esp_size_bytes; /* 0: sized to fit the files */
+	int64_t source_date_epoch;
+	const char *work_dir; /* intermediates */
+	const char *out_dir; /* uki.efi, <name>-<version>.img and the <name>.img symlink */
+};
+
+struct disk_result {
+	char *uki_path; /* out_dir/uki.efi (signed unless allow_unsigned without a key) */
+	char *image_path; /* out_dir/<name>-<version>.img */
+	char *uki_esp_name; /* e.g. "airlock-1.0.0-a+3.efi" */
+	char *cmdline;
+	uint64_t image_size_bytes;
+};
+void disk_result_done(struct disk_result *r);
+
+/* uki -> sign (UKI, systemd-boot) -> esp -> GPT disk. */
+int disk_build(const struct disk_params *p, struct disk_result *ret, char **ret_error);
 
 /* The default pool directory (~/.cache/airlock/pool, or $AIRLOCK_POOL). */
 int default_pool_dir(char **ret);
 /* Directory of this executable, where its sibling programs were built. */
 int self_dir(char **ret);
+/* Sets *ret_error (if given) to the formatted message and returns r: a stage's error report. */
+int stage_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "builder.h"
@@ -21,6 +22,7 @@ static const struct verb {
 	const char *summary;
 } verbs[] = {
 	{ "build", verb_build, "MANIFEST  build the image's artifacts offline from the pool" },
+	{ "disk", verb_disk, "          UKI, Secure Boot signatures, ESP and GPT disk image" },
 };
 
 static void help(void)
@@ -70,6 +72,22 @@ int self_dir(char **ret)
 		return -errno;
 	buf[n] = '\0';
 	return path_parent(buf, ret);
+}
+
+int stage_error(char **ret_error, int r, const char *fmt, ...)
+{
+	va_list ap;
+	char *m = NULL;
+
+	if (ret_error) {
+		va_start(ap, fmt);
+		if (vasprintf(&m, fmt, ap) < 0)
+			m = NULL;
+		va_end(ap);
+		free(*ret_error);
+		*ret_error = m;
+	}
+	return r;
 }
 
 int main(int argc, char *argv[])
