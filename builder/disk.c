@@ -103,7 +103,8 @@ static bool word_is_safe(const char *s)
 	if (isempty(s) || strlen(s) > 64)
 		return false;
 	for (const char *c = s; *c; c++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *c))
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
+			    *c))
 			return false;
 	return true;
 }
@@ -473,9 +474,9 @@ int verb_disk(int argc, char *argv[])
 	p.version = version;
 	p.kernel_cmdline = cmdline;
 	if (tree) {
-		if (!p.stub_path && (p.stub_path = stub = path_join(tree, "usr/lib/systemd/boot/"
-									  "efi/linuxx64.efi.stub")) ==
-					    NULL)
+		if (!p.stub_path &&
+		    (p.stub_path = stub = path_join(tree, "usr/lib/systemd/boot/"
+							  "efi/linuxx64.efi.stub")) == NULL)
 			return log_oom();
 		if (!p.systemd_boot_path &&
 		    (p.systemd_boot_path = boot = path_join(

@@ -111,7 +111,8 @@ static int volume_serial(const struct esp_file *files, size_t n_files, uint32_t 
 		else
 			r = sha256_buf(strempty(files[i].data), strlen(strempty(files[i].data)),
 				       fd_digest);
-		if (r < 0 || (r = sha256_update(&c, files[i].path, strlen(files[i].path) + 1)) < 0 ||
+		if (r < 0 ||
+		    (r = sha256_update(&c, files[i].path, strlen(files[i].path) + 1)) < 0 ||
 		    (r = sha256_update(&c, fd_digest, sizeof(fd_digest))) < 0) {
 			sha256_done(&c);
 			return r;
@@ -189,9 +190,9 @@ int esp_build(const struct esp_file *files, size_t n_files, uint64_t size_bytes,
 		return stage_error(ret_error, -errno, "esp: '%s': %m", out.tmp_path);
 
 	{
-		const char *argv[] = { "mformat", "-i", out.tmp_path, "-F",  "-N",  serial, "-v",
-				       "ESP",	  "-h", "64",	      "-s", "32", "-T", sectors,
-				       "::",	  NULL };
+		const char *argv[] = { "mformat", "-i",	   out.tmp_path, "-F", "-N", serial,
+				       "-v",	  "ESP",   "-h",	 "64", "-s", "32",
+				       "-T",	  sectors, "::",	 NULL };
 		r = mtool(argv, "mformat", ret_error);
 		if (r < 0)
 			return r;
@@ -225,7 +226,9 @@ int esp_build(const struct esp_file *files, size_t n_files, uint64_t size_bytes,
 		}
 		if (asprintf(&target, "::/%s", files[i].path) < 0)
 			return -ENOMEM;
-		const char *argv[] = { "mcopy", "-i", out.tmp_path, "-o", "-Q", source, target, NULL };
+		const char *argv[] = {
+			"mcopy", "-i", out.tmp_path, "-o", "-Q", source, target, NULL
+		};
 		r = mtool(argv, files[i].path, ret_error);
 		if (r < 0)
 			return r;

@@ -59,8 +59,9 @@ int sign_pe(const struct sign_key *k, int64_t source_date_epoch, const char *inp
 		return -ENOMEM;
 	(void)unlink(tmp);
 
-	const char *argv[] = { "faketime", "-f", when, sbsign, "--key", k->key_path,
-			       "--cert", k->cert_path, "--output", tmp, input_path, NULL };
+	const char *argv[] = { "faketime", "-f",	when,	    sbsign,
+			       "--key",	   k->key_path, "--cert",   k->cert_path,
+			       "--output", tmp,		input_path, NULL };
 	r = run_argv(argv, &opts, NULL, &error);
 	if (r < 0) {
 		(void)unlink(tmp);

@@ -63,16 +63,17 @@ int uki_build(const struct uki_params *p, const char *output_path, char **ret_er
 
 	if (!p->stub_path || !p->kernel_path || !p->initrd_path || !p->os_release_path ||
 	    isempty(p->cmdline))
-		return stage_error(ret_error, -EINVAL, "uki: stub, kernel, initrd, os-release and "
-						     "command line are all needed");
+		return stage_error(ret_error, -EINVAL,
+				   "uki: stub, kernel, initrd, os-release and "
+				   "command line are all needed");
 	r = pe_load(p->stub_path, &img);
 	if (r < 0)
 		return stage_error(ret_error, r, "uki: stub '%s': %s", p->stub_path,
-				 r == -EBADMSG ? "not a PE32+ image" : strerror(-r));
+				   r == -EBADMSG ? "not a PE32+ image" : strerror(-r));
 	if (img->subsystem != 10 || pe_section_find(img, ".linux"))
 		return stage_error(ret_error, -EBADMSG,
-				 "uki: stub '%s' is not an unused systemd-stub EFI application",
-				 p->stub_path);
+				   "uki: stub '%s' is not an unused systemd-stub EFI application",
+				   p->stub_path);
 
 	for (size_t i = 0; i < ELEMENTSOF(sections); i++) {
 		if (sections[i].path)
@@ -84,13 +85,14 @@ int uki_build(const struct uki_params *p, const char *output_path, char **ret_er
 		else
 			continue;
 		if (r < 0)
-			return stage_error(ret_error, r, "uki: section %s%s%s: %s", sections[i].name,
-					 sections[i].path ? " from " : "",
-					 strempty(sections[i].path),
-					 r == -EPERM ? "the stub is already signed" : strerror(-r));
+			return stage_error(
+				ret_error, r, "uki: section %s%s%s: %s", sections[i].name,
+				sections[i].path ? " from " : "", strempty(sections[i].path),
+				r == -EPERM ? "the stub is already signed" : strerror(-r));
 	}
 	r = pe_write(img, output_path, 0644);
 	if (r < 0)
-		return stage_error(ret_error, r, "uki: writing '%s': %s", output_path, strerror(-r));
+		return stage_error(ret_error, r, "uki: writing '%s': %s", output_path,
+				   strerror(-r));
 	return 0;
 }

@@ -240,8 +240,7 @@ const struct pe_section *pe_section_find(const struct pe_image *img, const char 
 	return NULL;
 }
 
-int pe_section_read(const struct pe_image *img, const char *name, uint8_t **ret,
-		    size_t *ret_size)
+int pe_section_read(const struct pe_image *img, const char *name, uint8_t **ret, size_t *ret_size)
 {
 	const struct pe_section *s = pe_section_find(img, name);
 	uint8_t *buf;
@@ -293,7 +292,8 @@ static size_t raw_end(const struct pe_image *img)
 
 	for (size_t i = 0; i < img->n_sections; i++)
 		if (img->sections[i].raw_size > 0)
-			end = MAX(end, (size_t)img->sections[i].raw_offset + img->sections[i].raw_size);
+			end = MAX(end,
+				  (size_t)img->sections[i].raw_offset + img->sections[i].raw_size);
 	return end;
 }
 
@@ -326,7 +326,8 @@ int pe_section_append(struct pe_image *img, const char *name, const void *data, 
 	/* Room for one more section header, before the first section's data. */
 	table = section_table_offset(img);
 	hdr = table + img->n_sections * SECTION_HEADER_SIZE;
-	if (img->n_sections >= PE_MAX_SECTIONS || hdr + SECTION_HEADER_SIZE > img->size_of_headers ||
+	if (img->n_sections >= PE_MAX_SECTIONS ||
+	    hdr + SECTION_HEADER_SIZE > img->size_of_headers ||
 	    hdr + SECTION_HEADER_SIZE > first_raw_offset(img))
 		return -ENOSPC;
 	for (size_t i = 0; i < SECTION_HEADER_SIZE; i++)
@@ -339,7 +340,8 @@ int pe_section_append(struct pe_image *img, const char *name, const void *data, 
 	raw_off = ALIGN_TO(file_end, (size_t)img->file_alignment);
 	raw_size = ALIGN_TO(size, (size_t)img->file_alignment);
 	image_end = ALIGN_TO(va + size, (uint64_t)img->section_alignment);
-	if (size > UINT32_MAX || image_end > UINT32_MAX || (uint64_t)raw_off + raw_size > UINT32_MAX)
+	if (size > UINT32_MAX || image_end > UINT32_MAX ||
+	    (uint64_t)raw_off + raw_size > UINT32_MAX)
 		return -EFBIG;
 
 	/* Drop what follows the last section (symbol table, overlay) and grow. */

@@ -68,8 +68,7 @@ const struct pe_section *pe_section_find(const struct pe_image *img, const char 
  * A copy of a section's content as loaded in memory: VirtualSize bytes, raw data
  * beyond SizeOfRawData reading as zeros. -ENOENT if there is no such section.
  */
-int pe_section_read(const struct pe_image *img, const char *name, uint8_t **ret,
-		    size_t *ret_size);
+int pe_section_read(const struct pe_image *img, const char *name, uint8_t **ret, size_t *ret_size);
 
 /*
  * Appends a section (see above). -EEXIST if the name is taken, -ENAMETOOLONG past 8
