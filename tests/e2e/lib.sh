@@ -3,9 +3,11 @@
 # Sourced by every e2e test (after tests/lib.sh). Boots disk images under QEMU
 # (qemu/run: OVMF + swtpm) and judges them by their serial console.
 #
-#   boot_image NAME IMAGE TIMEOUT [--expect STR]... [--refuse STR]... [-- qemu/run ARGS]
+#   boot_image NAME IMAGE TIMEOUT [--expect STR]... [--refuse STR]... [--settle S]
+#              [-- qemu/run ARGS]
 #       Boots IMAGE (snapshot: never changed) and reads its console until every
-#       --expect string has appeared (then QEMU is stopped), a failure string
+#       --expect string has appeared (then QEMU is stopped, or after --settle S more
+#       seconds without a failure string, unless QEMU exits first), a failure string
 #       appears, QEMU exits, or TIMEOUT seconds pass. Failure strings: Kernel panic,
 #       Access Denied, Security Violation, No bootable option, Timed out waiting
 #       for device, plus every --refuse STR; a string given with --expect is not a
@@ -21,10 +23,16 @@
 #
 # Only one guest at a time per test; tests/run-tests runs tests one after another.
 
+# Cached under build/test-cache/e2e: the kernel package once; fixtures (stand-in
+# initramfs, test root) per version of this harness; images per harness version and
+# airlock-build binary, so a changed builder never boots a stale image.
 E2E_CACHE=${E2E_CACHE:-$AIRLOCK_BUILD/test-cache/e2e}
+E2E_FIXTURES_KEY=$(cat "$AIRLOCK_SRC/tests/e2e/lib.sh" "$AIRLOCK_SRC"/tests/e2e/standin/* | sha256sum | cut -c1-12)
 E2E_LOGS=${AIRLOCK_TEST_LOGS:-$AIRLOCK_SRC/build/test-logs}/e2e-console
 # The marker airlock-boot-complete.service prints (and the TEST-ONLY stand-in init).
 AIRLOCK_BOOT_MARKER=${AIRLOCK_BOOT_MARKER:-AIRLOCK-BOOT-COMPLETE}
+# What the kernel prints when the init halts, powers off or reboots after a failure.
+KERNEL_STOPPED="] reboot: "
 E2E_FAILURES=("Kernel panic" "Access Denied" "Security Violation" "No bootable option"
 	"Timed out waiting for device")
 mkdir -p "$E2E_CACHE" "$E2E_LOGS"
@@ -41,11 +49,12 @@ e2e_lock() {
 boot_image() {
 	local name=$1 image=$2 timeout=$3
 	shift 3
-	local expect=() refuse=() qargs=()
+	local expect=() refuse=() qargs=() settle=0 settle_until=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--expect) expect+=("$2") && shift 2 ;;
 		--refuse) refuse+=("$2") && shift 2 ;;
+		--settle) settle=$2 && shift 2 ;;
 		--) shift && qargs=("$@") && break ;;
 		*) fail "boot_image: unknown argument $1" ;;
 		esac
@@ -72,7 +81,13 @@ boot_image() {
 	while :; do
 		now=${EPOCHREALTIME/./}
 		local left=$((timeout * 1000000 - (now - start)))
-		if [ $left -le 0 ]; then
+		if [ -n "$settle_until" ]; then
+			left=$((settle_until - now))
+			if [ $left -le 0 ]; then
+				verdict=ok
+				break
+			fi
+		elif [ $left -le 0 ]; then
 			verdict=timeout
 			break
 		fi
@@ -84,7 +99,10 @@ boot_image() {
 			if [ $rc -gt 128 ]; then
 				continue # timed out: checked at the top
 			fi
-			[ -z "$line" ] && { verdict=exited && break; }
+			if [ -z "$line" ]; then
+				[ -n "$settle_until" ] && verdict=ok || verdict=exited
+				break
+			fi
 		fi
 		line=${line//$'\r'/}
 		now=${EPOCHREALTIME/./}
@@ -105,9 +123,13 @@ boot_image() {
 				BOOT_SECONDS=$t
 			fi
 		done
-		if [ ${#seen[@]} -eq ${#expect[@]} ]; then
-			verdict=ok
-			break
+		if [ ${#seen[@]} -eq ${#expect[@]} ] && [ -z "$settle_until" ]; then
+			if [ "$settle" -gt 0 ]; then
+				settle_until=$((${EPOCHREALTIME/./} + settle * 1000000))
+			else
+				verdict=ok
+				break
+			fi
 		fi
 	done
 	kill -TERM "$qpid" 2>/dev/null || true
@@ -174,12 +196,13 @@ E2E_MODULES="virtio_pci virtio_blk virtio_rng dm_mod dm_verity squashfs sha256_s
 e2e_standin_initrd() {
 	e2e_kernel
 	need busybox veritysetup zstd
-	E2E_INITRD=$E2E_CACHE/standin-initrd.cpio.zst
+	E2E_INITRD=$E2E_CACHE/fixtures-$E2E_FIXTURES_KEY/standin-initrd.cpio.zst
 	[ -f "$E2E_INITRD" ] || e2e_lock initrd _e2e_build_initrd || fail "building the stand-in initramfs failed"
 }
 _e2e_build_initrd() {
 	[ -f "$E2E_INITRD" ] && return 0
 	local w=$E2E_CACHE/initrd.work m k lib
+	mkdir -p "$(dirname "$E2E_INITRD")"
 	rm -rf "$w" && mkdir -p "$w"/{bin,dev,proc,sys,etc,tmp,run,lib/modules}
 	cp /usr/bin/busybox "$w/bin/busybox"
 	for a in sh cat grep sed sleep mount modprobe insmod poweroff mkdir echo; do
@@ -213,31 +236,41 @@ _e2e_build_initrd() {
 	rm -rf "$w" "$kr"
 }
 
+# 256 KiB of deterministic pseudo-random bytes (AES-CTR of zeros under a fixed key):
+# incompressible, so squashfs stores its blocks as they are and the tamper test can
+# find a file's data in root-a by its content. The real image's test overlay ships it
+# as usr/lib/airlock-test/target.bin too.
+e2e_target_bin() {
+	head -c 262144 /dev/zero | openssl enc -aes-256-ctr -nosalt \
+		-K 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f \
+		-iv 00000000000000000000000000000000
+}
+
 # ---- a handmade root: squashfs + verity (fixed salt and UUID, so the hash is stable) ---------
 e2e_standin_root() {
 	need mksquashfs veritysetup
-	E2E_ROOT=$E2E_CACHE/root.squashfs
-	E2E_VERITY=$E2E_CACHE/root.verity
-	[ -f "$E2E_CACHE/roothash" ] || e2e_lock root _e2e_build_root || fail "building the test root failed"
-	E2E_ROOTHASH=$(cat "$E2E_CACHE/roothash")
+	local dir=$E2E_CACHE/fixtures-$E2E_FIXTURES_KEY
+	E2E_ROOT=$dir/root.squashfs
+	E2E_VERITY=$dir/root.verity
+	[ -f "$dir/roothash" ] || e2e_lock root _e2e_build_root "$dir" || fail "building the test root failed"
+	E2E_ROOTHASH=$(cat "$dir/roothash")
 }
 _e2e_build_root() {
-	[ -f "$E2E_CACHE/roothash" ] && return 0
+	local dir=$1
+	[ -f "$dir/roothash" ] && return 0
+	mkdir -p "$dir"
 	local w=$E2E_CACHE/root.work
 	rm -rf "$w" && mkdir -p "$w/usr/lib/airlock-test" "$w/etc"
 	printf 'ID=airlock\nNAME=Airlock\nIMAGE_ID=airlock\nIMAGE_VERSION=1.0.0\n' >"$w/usr/lib/os-release"
-	# 256 KiB of a recognisable, incompressible-enough pattern: its data blocks are easy
-	# to find in the image (the corruption test looks them up with unsquashfs -lls).
-	local i
-	for i in $(seq 0 4095); do printf 'AIRLOCK-CORRUPT-TARGET %08d %s\n' "$i" "$(printf '%s' "$i" | sha256sum | cut -c1-30)"; done >"$w/usr/lib/airlock-test/target.bin"
-	mksquashfs "$w" "$E2E_ROOT" -noappend -all-root -mkfs-time 0 -all-time 0 -noI -noD -noF -noX \
+	e2e_target_bin >"$w/usr/lib/airlock-test/target.bin"
+	mksquashfs "$w" "$E2E_ROOT" -noappend -all-root -mkfs-time 0 -all-time 0 -comp zstd \
 		-quiet >/dev/null
 	truncate -s %4096 "$E2E_ROOT"
 	veritysetup format "$E2E_ROOT" "$E2E_VERITY" \
 		--salt=0000000000000000000000000000000000000000000000000000000000000001 \
 		--uuid=00000000-0000-4000-8000-000000000001 |
-		sed -n 's/^Root hash:[[:space:]]*//p' >"$E2E_CACHE/roothash.tmp"
-	mv "$E2E_CACHE/roothash.tmp" "$E2E_CACHE/roothash"
+		sed -n 's/^Root hash:[[:space:]]*//p' >"$dir/roothash.tmp"
+	mv "$dir/roothash.tmp" "$dir/roothash"
 	rm -rf "$w"
 }
 
@@ -251,13 +284,16 @@ _e2e_build_root() {
 # with it (the default manifest, a test overlay with tests/e2e/overlay/ for the facts
 # unit) and keep the variant names: the tests only use E2E_IMAGE/E2E_ROOTHASH.
 e2e_image() {
-	local variant=$1
-	E2E_DIR=$E2E_CACHE/img-$variant
+	local variant=$1 key
+	key=$(cat "$AIRLOCK_BUILD/airlock-build" | sha256sum | cut -c1-8)
+	E2E_DIR=$E2E_CACHE/img-$E2E_FIXTURES_KEY-$key-$variant
 	if ! [ -f "$E2E_DIR/ok" ]; then
 		e2e_kernel
 		e2e_standin_initrd
 		e2e_standin_root
 		e2e_lock "img-$variant" _e2e_build_image "$variant" || fail "building image $variant failed"
+		# Images of older builders or harnesses for this variant are of no more use.
+		find "$E2E_CACHE" -maxdepth 1 -name "img-*-$variant" ! -path "$E2E_DIR" -exec rm -rf {} +
 	fi
 	E2E_ROOTHASH=$(cat "$E2E_DIR/roothash")
 	E2E_IMAGE=$E2E_DIR/airlock.img
