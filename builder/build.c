@@ -11,8 +11,13 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/path.h"
+#include "core/progress.h"
+#include "core/run.h"
+#include "core/strv.h"
 #include "lockfile.h"
 #include "manifest.h"
+#include "sysusers.h"
+#include "tree.h"
 
 struct build_options {
 	const char *manifest;
@@ -63,6 +68,84 @@ static int sibling_of_manifest_dir(const char *manifest, const char *name, char 
 		return -ENOMEM;
 	*ret = TAKE_PTR(abs);
 	return 0;
+}
+
+/* Moves a finished artifact from the staging directory into the output directory. */
+static int publish(const char *out, const char *staged, const char *name)
+{
+	_cleanup_free_ char *dest = path_join(out, name);
+	int r;
+
+	if (!dest)
+		return log_oom();
+	r = fsync_path(staged);
+	if (r >= 0 && rename(staged, dest) < 0)
+		r = -errno;
+	if (r >= 0)
+		r = fsync_directory_of(dest);
+	if (r < 0)
+		return log_error_errno(r, "build: cannot move %s to %s: %m", staged, dest);
+	return 0;
+}
+
+static int build_run(const struct build_options *o, const struct manifest *m,
+		     const struct lockfile *lf)
+{
+	_cleanup_(tree_freep) struct tree *t = NULL;
+	_cleanup_(sysusers_freep) struct sysusers *users = NULL;
+	_cleanup_free_ char *staging = NULL, *blobs = NULL, *gen = NULL, *programs = NULL,
+			    *root = NULL, *init = NULL, *kver = NULL, *squashfs = NULL,
+			    *verity = NULL;
+	_cleanup_strv_free_ char **modules = NULL;
+	struct squashfs_result sq = {};
+	struct verity_result vr = {};
+	double start = progress_now();
+	int r;
+
+	r = mkdir_p(o->out, 0755);
+	if (r < 0)
+		return log_error_errno(r, "build: cannot create %s: %m", o->out);
+	r = mkdtemp_in(o->out, ".staging-", &staging);
+	if (r < 0)
+		return log_error_errno(r, "build: cannot create a staging directory in %s: %m",
+				       o->out);
+	blobs = path_join(staging, "blobs");
+	gen = path_join(staging, "generated");
+	programs = path_join(staging, "programs");
+	root = path_join(staging, "root");
+	squashfs = path_join(staging, "root.squashfs");
+	verity = path_join(staging, "root.verity");
+	if (!blobs || !gen || !programs || !root || !squashfs || !verity) {
+		r = log_oom();
+		goto out;
+	}
+	run_set_source_date_epoch(lf->source_date_epoch);
+
+	if ((r = unpack_check_pool(lf, o->pool)) < 0)
+		goto out;
+	if ((r = tree_new(&t)) < 0) {
+		log_oom();
+		goto out;
+	}
+	if ((r = unpack_packages(lf, o->pool, blobs, t)) < 0 ||
+	    (r = tree_apply_overlay(t, o->overlay, o->units)) < 0 ||
+	    (r = tree_add_programs(t, o->programs, programs, &init)) < 0 ||
+	    (r = tree_prune_modules(t, m, &kver, &modules)) < 0 || (r = tree_prune(t, m)) < 0 ||
+	    (r = generate_image_files(t, m, lf, o->pool, gen, &users)) < 0 ||
+	    (r = tree_materialize(t, root)) < 0 || (r = tree_depmod(t, root, kver)) < 0 ||
+	    (r = squashfs_build(t, users, lf->source_date_epoch, squashfs, &sq)) < 0 ||
+	    (r = verity_build(squashfs, verity, sq.content_sha256, &vr)) < 0)
+		goto out;
+
+	r = publish(o->out, squashfs, "root.squashfs");
+	if (r >= 0)
+		r = publish(o->out, verity, "root.verity");
+	if (r < 0)
+		goto out;
+	progress_line("build: %s %s done in %.1f s", m->name, m->version, progress_now() - start);
+out:
+	(void)rm_rf(staging);
+	return r;
 }
 
 int verb_build(int argc, char *argv[])
@@ -156,9 +239,10 @@ int verb_build(int argc, char *argv[])
 	if (r < 0)
 		return log_oom();
 	if (!streq(digest, lf->manifest_digest)) {
-		log_error("%s was made for another package list than %s has now (the manifest's "
-			  "[archive] or [packages] changed); run 'airlock-build lock %s' (make lock)",
-			  o.lock, o.manifest, o.manifest);
+		log_error(
+			"%s was made for another package list than %s has now (the manifest's "
+			"[archive] or [packages] changed); run 'airlock-build lock %s' (make lock)",
+			o.lock, o.manifest, o.manifest);
 		return 1;
 	}
 	if (!streq(m->architecture, lf->architecture) || !streq(m->name, lf->image)) {
@@ -167,6 +251,6 @@ int verb_build(int argc, char *argv[])
 		return 1;
 	}
 
-	log_error("build: the pipeline after loading the manifest and lock is not written yet");
-	return 1;
+	r = build_run(&o, m, lf);
+	return r < 0 ? 1 : 0;
 }

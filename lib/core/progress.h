@@ -30,4 +30,8 @@ void progress_update(struct progress *p, uint64_t done);
 void progress_end(struct progress *p, const char *fmt, ...) _printf_(2, 3);
 /* Ends without a summary (on failure); frees p. NULL-safe. */
 void progress_abort(struct progress *p);
+static inline void progress_abortp(struct progress **p)
+{
+	progress_abort(*p);
+}
 double progress_now(void);

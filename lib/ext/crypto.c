@@ -2,6 +2,8 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sys/random.h>
 
 #include "core/fd.h"
@@ -152,5 +154,24 @@ int base64_decode(const char *s, uint8_t **ret, size_t *ret_size)
 		return -EINVAL;
 	*ret_size = (size_t)k - pad;
 	*ret = TAKE_PTR(b);
+	return 0;
+}
+
+int x509_pem_subject_hash(const char *pem, size_t n, unsigned long *ret)
+{
+	BIO *bio;
+	X509 *x;
+
+	if (n > INT32_MAX)
+		return -EFBIG;
+	bio = BIO_new_mem_buf(pem, (int)n);
+	if (!bio)
+		return -ENOMEM;
+	x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (!x)
+		return -EBADMSG;
+	*ret = X509_subject_name_hash(x);
+	X509_free(x);
 	return 0;
 }

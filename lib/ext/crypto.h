@@ -39,3 +39,10 @@ int crypto_random_bytes(void *p, size_t n);
 /* Standard base64 with padding, no newlines. */
 char *base64_encode(const void *p, size_t n);
 int base64_decode(const char *s, uint8_t **ret, size_t *ret_size);
+
+/*
+ * OpenSSL's subject-name hash of the first certificate in a PEM text (what
+ * `openssl x509 -hash` prints and c_rehash links as HASH.0). -EBADMSG if no
+ * certificate can be read.
+ */
+int x509_pem_subject_hash(const char *pem, size_t n, unsigned long *ret);
