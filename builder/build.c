@@ -9,6 +9,9 @@
 
 #include "builder.h"
 #include "core/fs.h"
+#include "core/hex.h"
+#include "core/version.h"
+#include "ext/crypto.h"
 #include "core/log.h"
 #include "core/path.h"
 #include "core/progress.h"
@@ -95,7 +98,7 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 	_cleanup_(sysusers_freep) struct sysusers *users = NULL;
 	_cleanup_free_ char *staging = NULL, *blobs = NULL, *gen = NULL, *programs = NULL,
 			    *root = NULL, *init = NULL, *kver = NULL, *squashfs = NULL,
-			    *verity = NULL;
+			    *verity = NULL, *sbom = NULL, *manifest_json = NULL;
 	_cleanup_strv_free_ char **modules = NULL;
 	struct squashfs_result sq = {};
 	struct verity_result vr = {};
@@ -115,7 +118,10 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 	root = path_join(staging, "root");
 	squashfs = path_join(staging, "root.squashfs");
 	verity = path_join(staging, "root.verity");
-	if (!blobs || !gen || !programs || !root || !squashfs || !verity) {
+	sbom = path_join(staging, "sbom.spdx.json");
+	manifest_json = path_join(staging, "manifest.json");
+	if (!blobs || !gen || !programs || !root || !squashfs || !verity || !sbom ||
+	    !manifest_json) {
 		r = log_oom();
 		goto out;
 	}
@@ -137,10 +143,41 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 	    (r = verity_build(squashfs, verity, sq.content_sha256, &vr)) < 0)
 		goto out;
 
-	r = publish(o->out, squashfs, "root.squashfs");
-	if (r >= 0)
-		r = publish(o->out, verity, "root.verity");
-	if (r < 0)
+	{
+		uint8_t d[SHA256_DIGEST_SIZE];
+		char squashfs_hex[SHA256_HEX_SIZE], root_hash[SHA256_HEX_SIZE];
+		const struct release_artifact artifacts[] = {
+			{ "root.squashfs", squashfs },
+			{ "root.verity", verity },
+			{ "sbom.spdx.json", sbom },
+		};
+		const struct release_input in = {
+			.manifest = m,
+			.lock = lf,
+			.kernel_version = kver,
+			.content_sha256 = sq.content_sha256,
+			.verity = &vr,
+			.artifacts = artifacts,
+			.n_artifacts = ELEMENTSOF(artifacts),
+		};
+
+		r = sha256_file(squashfs, d, NULL);
+		if (r < 0) {
+			log_error_errno(r, "build: %s: %m", squashfs);
+			goto out;
+		}
+		sha256_hex(d, squashfs_hex);
+		hex_to_buf(vr.root_hash, sizeof(vr.root_hash), root_hash);
+		if ((r = sbom_write(m, lf, AIRLOCK_VERSION, squashfs_hex, root_hash, sbom)) < 0 ||
+		    (r = release_manifest_write(&in, manifest_json)) < 0)
+			goto out;
+	}
+
+	/* Everything is complete: move it into place, the manifest last. */
+	if ((r = publish(o->out, squashfs, "root.squashfs")) < 0 ||
+	    (r = publish(o->out, verity, "root.verity")) < 0 ||
+	    (r = publish(o->out, sbom, "sbom.spdx.json")) < 0 ||
+	    (r = publish(o->out, manifest_json, "manifest.json")) < 0)
 		goto out;
 	progress_line("build: %s %s done in %.1f s", m->name, m->version, progress_now() - start);
 out:

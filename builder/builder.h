@@ -78,3 +78,23 @@ int verity_build(const char *squashfs, const char *hash_path, const uint8_t cont
 		 struct verity_result *ret);
 /* Runs depmod on the materialized tree at root and adds its outputs to t. */
 int tree_depmod(struct tree *t, const char *root, const char *kernel_version);
+
+/* sbom.c */
+int sbom_write(const struct manifest *m, const struct lockfile *lf, const char *airlock_version,
+	       const char *squashfs_sha256, const char *root_hash, const char *path);
+
+/* release.c */
+struct release_artifact {
+	const char *name; /* as listed and as named in an update tarball */
+	const char *path;
+};
+struct release_input {
+	const struct manifest *manifest;
+	const struct lockfile *lock;
+	const char *kernel_version;
+	const uint8_t *content_sha256; /* 32 bytes */
+	const struct verity_result *verity;
+	const struct release_artifact *artifacts;
+	size_t n_artifacts;
+};
+int release_manifest_write(const struct release_input *in, const char *path);

@@ -40,8 +40,8 @@ struct gen {
 static int gen_file(struct gen *g, const char *path, const void *data, size_t size, unsigned mode,
 		    const char *user, const char *group)
 {
-	_cleanup_(tree_node_freep) struct tree_node *n = tree_node_new(path, TREE_REG, mode,
-								       "generated");
+	_cleanup_(tree_node_freep) struct tree_node *n =
+		tree_node_new(path, TREE_REG, mode, "generated");
 	_cleanup_free_ char *source = NULL, *error = NULL;
 	int r;
 
@@ -70,8 +70,8 @@ static int gen_text(struct gen *g, const char *path, const char *text, unsigned 
 
 static int gen_symlink(struct gen *g, const char *path, const char *target)
 {
-	_cleanup_(tree_node_freep) struct tree_node *n = tree_node_new(path, TREE_SYMLINK, 0777,
-								       "generated");
+	_cleanup_(tree_node_freep) struct tree_node *n =
+		tree_node_new(path, TREE_SYMLINK, 0777, "generated");
 	_cleanup_free_ char *error = NULL;
 	int r;
 
@@ -93,7 +93,8 @@ static int gen_dir(struct gen *g, const char *path, unsigned mode)
 	if (n) {
 		if (n->type != TREE_DIR)
 			return log_error("generate: /%s should be a directory, but %s ships a %s",
-					 path, n->origin, n->type == TREE_SYMLINK ? "symlink" : "file"),
+					 path, n->origin,
+					 n->type == TREE_SYMLINK ? "symlink" : "file"),
 			       -ENOTDIR;
 		return 0;
 	}
@@ -115,8 +116,7 @@ static int read_node(const struct tree_node *n, char **ret, size_t *ret_size)
 
 /* ---- users and groups ----------------------------------------------------------------------- */
 
-static int gen_users(struct gen *g, const struct manifest *m, int64_t epoch,
-		     struct sysusers **ret)
+static int gen_users(struct gen *g, const struct manifest *m, int64_t epoch, struct sysusers **ret)
 {
 	_cleanup_(sysusers_freep) struct sysusers *s = NULL;
 	_cleanup_free_ struct tree_node **nodes = NULL;
@@ -137,8 +137,9 @@ static int gen_users(struct gen *g, const struct manifest *m, int64_t epoch,
 	/* sysusers.d semantics: files are read in name order; /etc overrides /usr/lib. */
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < n; i++) {
-			const char *rest = startswith(nodes[i]->path, pass == 0 ? "usr/lib/sysusers.d/"
-										: "etc/sysusers.d/");
+			const char *rest =
+				startswith(nodes[i]->path,
+					   pass == 0 ? "usr/lib/sysusers.d/" : "etc/sysusers.d/");
 			if (!rest || strchr(rest, '/') || !endswith(rest, ".conf"))
 				continue;
 			if (!hashmap_get(by_name, rest) && strv_extend(&names, rest) < 0)
@@ -225,8 +226,9 @@ static int gen_os_release(struct gen *g, const struct manifest *m)
 			continue;
 		fprintf(f, "%s\n", l);
 	}
-	fprintf(f, "PRETTY_NAME=\"%s %s (%s)\"\nVARIANT=\"Airlock appliance\"\nVARIANT_ID=airlock\n"
-		   "IMAGE_ID=%s\nIMAGE_VERSION=%s\n",
+	fprintf(f,
+		"PRETTY_NAME=\"%s %s (%s)\"\nVARIANT=\"Airlock appliance\"\nVARIANT_ID=airlock\n"
+		"IMAGE_ID=%s\nIMAGE_VERSION=%s\n",
 		m->name, m->version, strna(pretty_base), m->name, m->version);
 	if (fclose(f) != 0)
 		return log_oom();
@@ -246,8 +248,9 @@ static int gen_identity(struct gen *g, const struct manifest *m)
 	if (r < 0)
 		return r;
 	if (asprintf(&hostname, "%s\n", m->hostname) < 0 ||
-	    asprintf(&hosts, "127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost "
-			     "ip6-loopback\n",
+	    asprintf(&hosts,
+		     "127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost "
+		     "ip6-loopback\n",
 		     m->hostname) < 0)
 		return log_oom();
 	if ((r = gen_text(g, "etc/hostname", hostname, 0644)) < 0)
@@ -265,9 +268,9 @@ static int gen_layout(struct gen *g)
 		const char *path;
 		unsigned mode;
 	} dirs[] = {
-		{ "dev", 0755 },     { "proc", 0555 }, { "sys", 0555 },     { "run", 0755 },
-		{ "tmp", 01777 },    { "var", 0755 },  { "var/tmp", 01777 }, { "root", 0700 },
-		{ "etc", 0755 },     { "efi", 0755 },  { "usr/lib64", 0755 },
+		{ "dev", 0755 },  { "proc", 0555 }, { "sys", 0555 },	   { "run", 0755 },
+		{ "tmp", 01777 }, { "var", 0755 },  { "var/tmp", 01777 },  { "root", 0700 },
+		{ "etc", 0755 },  { "efi", 0755 },  { "usr/lib64", 0755 },
 	};
 	static const char *const merged[] = { "bin", "sbin", "lib", "lib64" };
 	int r;
@@ -304,8 +307,8 @@ static int gen_alternatives(struct gen *g, const struct manifest *m)
 			       -ENOENT;
 		r = tree_path_canonicalize(a->link + 1, &link, &reason);
 		if (r < 0)
-			return log_error("%s:%u: [alternatives] %s: %s %s", m->path, a->line, a->name,
-					 a->link, reason),
+			return log_error("%s:%u: [alternatives] %s: %s %s", m->path, a->line,
+					 a->name, a->link, reason),
 			       -EINVAL;
 		if (asprintf(&alt, "etc/alternatives/%s", a->name) < 0)
 			return log_oom();
@@ -399,7 +402,8 @@ static int enable_unit(struct gen *g, const struct manifest *m, const char *unit
 	/* Templates: "getty@tty1.service" lives in "getty@.service". */
 	if (at && dot && dot > at + 1) {
 		instance = strndup(at + 1, (size_t)(dot - at - 1));
-		if (!instance || asprintf(&file_name, "%.*s%s", (int)(at - unit + 1), unit, dot) < 0)
+		if (!instance ||
+		    asprintf(&file_name, "%.*s%s", (int)(at - unit + 1), unit, dot) < 0)
 			return log_oom();
 	} else if (!(file_name = strdup(unit)))
 		return log_oom();
@@ -511,7 +515,8 @@ static int gen_ca_certificates(struct gen *g)
 			fclose(fc);
 		return log_oom();
 	}
-	fprintf(fc, "# Generated by airlock-build: every certificate the image ships is trusted.\n");
+	fprintf(fc,
+		"# Generated by airlock-build: every certificate the image ships is trusted.\n");
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		const char *rel = startswith(nodes[i]->path, "usr/share/ca-certificates/");
 		_cleanup_free_ char *pem = NULL, *base = NULL, *link = NULL, *target = NULL,
@@ -615,8 +620,9 @@ static int gen_dpkg(struct gen *g, const struct lockfile *lf, const char *pool)
 				*--end = '\0';
 			char *nl = strchr(control, '\n');
 			if (!startswith(control, "Package:") || !nl) {
-				log_error("dpkg: package %s: control file does not start with Package:",
-					  pkg->name);
+				log_error(
+					"dpkg: package %s: control file does not start with Package:",
+					pkg->name);
 				r = -EBADMSG;
 				break;
 			}

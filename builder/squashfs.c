@@ -76,16 +76,15 @@ static int hardlink_leaders(struct tree_node **nodes, size_t n, struct hashmap *
 	if (!leader)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		const char *group = nodes[i]->type == TREE_REG
-					    ? (nodes[i]->hardlink ?: NULL)
-					    : NULL;
+		const char *group = nodes[i]->type == TREE_REG ? (nodes[i]->hardlink ?: NULL) :
+								 NULL;
 		if (!group)
 			continue;
 		/* Group key: the original file's path; value: the first path seen, which
 		 * is the smallest because nodes are sorted. The original itself counts. */
 		if (!hashmap_get(leader, group)) {
-			const char *first = strcmp(group, nodes[i]->path) < 0 ? group
-									       : nodes[i]->path;
+			const char *first = strcmp(group, nodes[i]->path) < 0 ? group :
+										nodes[i]->path;
 			if (hashmap_put(leader, group, (void *)first) < 0)
 				return -ENOMEM;
 		}
@@ -124,9 +123,9 @@ int squashfs_build(const struct tree *t, const struct sysusers *users, int64_t e
 		/* Timestamps come from SOURCE_DATE_EPOCH (run_argv() sets it; sqfstar
 		 * refuses -mkfs-time alongside it): the file system's and every inode's. */
 		const char *argv[] = {
-			"sqfstar",    "-comp",	       "zstd",	      "-root-mode", "0755",
-			"-root-uid",  "0",	       "-root-gid",   "0",	    "-no-xattrs",
-			"-exit-on-error", "-quiet",    "-no-progress", out_path,    NULL,
+			"sqfstar",	  "-comp",  "zstd",	    "-root-mode", "0755",
+			"-root-uid",	  "0",	    "-root-gid",    "0",	  "-no-xattrs",
+			"-exit-on-error", "-quiet", "-no-progress", out_path,	  NULL,
 		};
 		(void)unlink(out_path);
 		r = run_spawn(argv, &opts, &proc);

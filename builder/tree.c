@@ -82,8 +82,8 @@ static int walk_dir(struct tree *t, const char *host_dir, const char *image_dir,
 		    (streq(entries[i]->d_name, ".gitkeep")))
 			goto next;
 		host = path_join(host_dir, entries[i]->d_name);
-		image = isempty(image_dir) ? strdup(entries[i]->d_name)
-					   : path_join(image_dir, entries[i]->d_name);
+		image = isempty(image_dir) ? strdup(entries[i]->d_name) :
+					     path_join(image_dir, entries[i]->d_name);
 		if (!host || !image) {
 			r = -ENOMEM;
 			goto next;
@@ -95,7 +95,7 @@ static int walk_dir(struct tree *t, const char *host_dir, const char *image_dir,
 		r = add_host_file(t, host, image, &st, origin);
 		if (r >= 0 && S_ISDIR(st.st_mode))
 			r = walk_dir(t, host, image, origin);
-	next:
+next:
 		free(entries[i]);
 	}
 	free(entries);
@@ -195,7 +195,7 @@ int tree_add_programs(struct tree *t, const char *programs_dir, const char *scra
 			goto next;
 		}
 		count++;
-	next:
+next:
 		free(entries[i]);
 	}
 	free(entries);
@@ -333,12 +333,14 @@ static int read_modinfo(const char *path, char **ret, size_t *ret_size)
 		if (sh[i].sh_name >= sh[eh.e_shstrndx].sh_size ||
 		    !streq(names + sh[i].sh_name, ".modinfo"))
 			continue;
-		if (sh[i].sh_size > 1024 * 1024 || sh[i].sh_offset + sh[i].sh_size > (uint64_t)st.st_size)
+		if (sh[i].sh_size > 1024 * 1024 ||
+		    sh[i].sh_offset + sh[i].sh_size > (uint64_t)st.st_size)
 			return -EBADMSG;
 		data = malloc(sh[i].sh_size + 1);
 		if (!data)
 			return -ENOMEM;
-		if (pread(fd, data, sh[i].sh_size, (off_t)sh[i].sh_offset) != (ssize_t)sh[i].sh_size)
+		if (pread(fd, data, sh[i].sh_size, (off_t)sh[i].sh_offset) !=
+		    (ssize_t)sh[i].sh_size)
 			return -EBADMSG;
 		data[sh[i].sh_size] = '\0';
 		*ret_size = sh[i].sh_size;
@@ -394,7 +396,8 @@ static bool modules_builtin_contains(const struct tree *t, const char *kver, con
 	if (asprintf(&path, "usr/lib/modules/%s/modules.builtin", kver) < 0)
 		return false;
 	node = tree_get(t, path);
-	if (!node || node->type != TREE_REG || read_full_file(node->source, 16 << 20, &text, NULL) < 0)
+	if (!node || node->type != TREE_REG ||
+	    read_full_file(node->source, 16 << 20, &text, NULL) < 0)
 		return false;
 	for (char *line = text, *next; line && *line; line = next) {
 		next = strchr(line, '\n');
@@ -487,8 +490,8 @@ int tree_prune_modules(struct tree *t, const struct manifest *m, char **ret_kern
 				bool any = false;
 				for (size_t i = 0; i < n; i++) {
 					const char *rel = startswith(nodes[i]->path, prefix);
-					if (rel && nodes[i]->type == TREE_REG && endswith(rel, ".ko") &&
-					    path_glob_match(*w, rel)) {
+					if (rel && nodes[i]->type == TREE_REG &&
+					    endswith(rel, ".ko") && path_glob_match(*w, rel)) {
 						_cleanup_free_ char *nm = strndup(
 							path_last(rel), strlen(path_last(rel)) - 3);
 						if (!nm)
@@ -500,9 +503,10 @@ int tree_prune_modules(struct tree *t, const struct manifest *m, char **ret_kern
 					}
 				}
 				if (!any)
-					return log_error("%s:%u: [modules] %s: '%s' matches no module "
-							 "of kernel %s",
-							 m->path, cls->line, cls->name, *w, kver),
+					return log_error(
+						       "%s:%u: [modules] %s: '%s' matches no module "
+						       "of kernel %s",
+						       m->path, cls->line, cls->name, *w, kver),
 					       -ENOENT;
 			} else {
 				_cleanup_free_ char *nm = strdup(*w);
@@ -518,21 +522,24 @@ int tree_prune_modules(struct tree *t, const struct manifest *m, char **ret_kern
 							any = true;
 						}
 					if (!any)
-						return log_error("%s:%u: [modules] %s: '%s' matches no "
-								 "module of kernel %s",
-								 m->path, cls->line, cls->name, *w, kver),
+						return log_error(
+							       "%s:%u: [modules] %s: '%s' matches no "
+							       "module of kernel %s",
+							       m->path, cls->line, cls->name, *w,
+							       kver),
 						       -ENOENT;
 					continue;
 				}
 				if (!hashmap_get(by_name, nm)) {
 					/* Built into the kernel? Then there is nothing to keep. */
-					log_debug("kernel: %s is not a module of %s (built in?)", nm,
-						  kver);
+					log_debug("kernel: %s is not a module of %s (built in?)",
+						  nm, kver);
 					if (!modules_builtin_contains(t, kver, nm))
-						return log_error("%s:%u: [modules] %s: '%s' is neither a "
-								 "module nor built into kernel %s",
-								 m->path, cls->line, cls->name, *w,
-								 kver),
+						return log_error(
+							       "%s:%u: [modules] %s: '%s' is neither a "
+							       "module nor built into kernel %s",
+							       m->path, cls->line, cls->name, *w,
+							       kver),
 						       -ENOENT;
 					continue;
 				}
@@ -567,8 +574,9 @@ int tree_prune_modules(struct tree *t, const struct manifest *m, char **ret_kern
 			return log_oom();
 		r = module_dependencies(node->source, &deps);
 		if (r < 0)
-			return log_error_errno(r, "kernel: cannot read the module information of "
-						  "/%s: %m",
+			return log_error_errno(r,
+					       "kernel: cannot read the module information of "
+					       "/%s: %m",
 					       node->path);
 		STRV_FOREACH(d, deps)
 			if (!hashmap_get(kept, *d) && strv_extend(&queue, *d) < 0)
@@ -657,9 +665,9 @@ int tree_materialize(const struct tree *t, const char *dir)
 int tree_depmod(struct tree *t, const char *root, const char *kernel_version)
 {
 	static const char *const outputs[] = {
-		"modules.alias",   "modules.alias.bin",	  "modules.builtin.alias.bin",
-		"modules.builtin.bin", "modules.dep",	  "modules.dep.bin",
-		"modules.devname", "modules.softdep",	  "modules.symbols",
+		"modules.alias",       "modules.alias.bin", "modules.builtin.alias.bin",
+		"modules.builtin.bin", "modules.dep",	    "modules.dep.bin",
+		"modules.devname",     "modules.softdep",   "modules.symbols",
 		"modules.symbols.bin",
 	};
 	const char *argv[] = { "depmod", "-b", root, kernel_version, NULL };

@@ -131,7 +131,8 @@ static int on_member(const struct archive_member *m, struct archive_member_reade
 			return r;
 		if (r < 0) {
 			_cleanup_free_ char *why = NULL;
-			if (asprintf(&why, "is a hard link whose target '%s' %s", m->link, reason) < 0)
+			if (asprintf(&why, "is a hard link whose target '%s' %s", m->link, reason) <
+			    0)
 				return -ENOMEM;
 			return fail_member(c, m->path, why);
 		}
@@ -194,9 +195,10 @@ int unpack_check_pool(const struct lockfile *lf, const char *pool)
 			return log_oom();
 		r = sha256_file(path, digest, &size);
 		if (r == -ENOENT) {
-			log_error("package %s %s is missing from the pool: %s (expected sha256 %s); "
-				  "run 'airlock-build fetch' or bring the pool",
-				  pkg->name, pkg->version, path, pkg->sha256);
+			log_error(
+				"package %s %s is missing from the pool: %s (expected sha256 %s); "
+				"run 'airlock-build fetch' or bring the pool",
+				pkg->name, pkg->version, path, pkg->sha256);
 			missing++;
 			continue;
 		}
@@ -222,8 +224,7 @@ int unpack_check_pool(const struct lockfile *lf, const char *pool)
 	return 0;
 }
 
-int unpack_packages(const struct lockfile *lf, const char *pool, const char *blobs,
-		    struct tree *t)
+int unpack_packages(const struct lockfile *lf, const char *pool, const char *blobs, struct tree *t)
 {
 	_cleanup_(progress_abortp) struct progress *p = NULL;
 	char size_buf[FORMAT_BYTES_MAX];

@@ -278,7 +278,8 @@ int sysusers_add_line(struct sysusers *s, const char *line, const char *origin, 
 			return 0;
 		if (id) {
 			const char *colon = strchr(id, ':');
-			_cleanup_free_ char *u = colon ? strndup(id, (size_t)(colon - id)) : strdup(id);
+			_cleanup_free_ char *u = colon ? strndup(id, (size_t)(colon - id)) :
+							 strdup(id);
 			if (!u)
 				return -ENOMEM;
 			if (!streq(u, "-") && parse_id(u, &uid) < 0)
@@ -287,7 +288,8 @@ int sysusers_add_line(struct sysusers *s, const char *line, const char *origin, 
 				if (parse_id(colon + 1, &gid) < 0) {
 					if (!valid_name(colon + 1))
 						return err(ret_error, origin,
-							   "'%s' is not a group id or name", colon + 1);
+							   "'%s' is not a group id or name",
+							   colon + 1);
 					group = strdup(colon + 1);
 					if (!group)
 						return -ENOMEM;
@@ -447,8 +449,8 @@ int sysusers_allocate(struct sysusers *s, char **ret_error)
 		const char *gname = u->group ?: u->name;
 		struct su_group *g = find_group(s, gname);
 		if (!g)
-			return err(ret_error, u->origin, "primary group %s of user %s is not declared",
-				   gname, u->name);
+			return err(ret_error, u->origin,
+				   "primary group %s of user %s is not declared", gname, u->name);
 		u->gid = g->gid;
 	}
 	/* Memberships. */

@@ -110,7 +110,8 @@ int tree_path_canonicalize(const char *member, char **ret, const char **ret_reas
 	first_end = strchrnul(p, '/');
 	first_len = (size_t)(first_end - p);
 	for (size_t i = 0; i < ELEMENTSOF(merged_dirs); i++)
-		if (strlen(merged_dirs[i]) == first_len && strncmp(p, merged_dirs[i], first_len) == 0) {
+		if (strlen(merged_dirs[i]) == first_len &&
+		    strncmp(p, merged_dirs[i], first_len) == 0) {
 			char *u = NULL;
 			if (asprintf(&u, "usr/%s", p) < 0)
 				return -ENOMEM;
@@ -147,8 +148,9 @@ int tree_remove(struct tree *t, const char *path)
 static const char *type_name(enum tree_node_type type)
 {
 	static const char *const names[] = {
-		[TREE_DIR] = "directory",     [TREE_REG] = "file", [TREE_SYMLINK] = "symlink",
-		[TREE_CHR] = "character device", [TREE_BLK] = "block device", [TREE_FIFO] = "fifo",
+		[TREE_DIR] = "directory",    [TREE_REG] = "file",
+		[TREE_SYMLINK] = "symlink",  [TREE_CHR] = "character device",
+		[TREE_BLK] = "block device", [TREE_FIFO] = "fifo",
 	};
 	return type >= 0 && type < _TREE_TYPE_MAX ? names[type] : "node";
 }
@@ -345,7 +347,8 @@ struct tree_node *tree_resolve(const struct tree *t, const char *path)
 				s = *e ? e + 1 : e;
 				continue;
 			}
-			if (asprintf(&next, "%s%s%.*s", done, *done ? "/" : "", (int)(e - s), s) < 0)
+			if (asprintf(&next, "%s%s%.*s", done, *done ? "/" : "", (int)(e - s), s) <
+			    0)
 				return NULL;
 			node = tree_get(t, next);
 			if (!node)

@@ -31,15 +31,15 @@ enum tree_node_type {
 struct tree_node {
 	char *path;
 	enum tree_node_type type;
-	unsigned mode;	     /* permission bits, 07777 */
-	char *user;	     /* owner name; NULL: root */
-	char *group;	     /* group name; NULL: root */
-	uint64_t size;	     /* TREE_REG */
-	char *source;	     /* TREE_REG: file holding the content */
-	char *target;	     /* TREE_SYMLINK: target as shipped */
-	char *hardlink;	     /* TREE_REG: canonical path of the node it is a hard link of */
-	char *origin;	     /* who put it there: a package name, "overlay", "generated", ... */
-	unsigned dev_major;  /* TREE_CHR, TREE_BLK */
+	unsigned mode; /* permission bits, 07777 */
+	char *user; /* owner name; NULL: root */
+	char *group; /* group name; NULL: root */
+	uint64_t size; /* TREE_REG */
+	char *source; /* TREE_REG: file holding the content */
+	char *target; /* TREE_SYMLINK: target as shipped */
+	char *hardlink; /* TREE_REG: canonical path of the node it is a hard link of */
+	char *origin; /* who put it there: a package name, "overlay", "generated", ... */
+	unsigned dev_major; /* TREE_CHR, TREE_BLK */
 	unsigned dev_minor;
 };
 

@@ -60,7 +60,8 @@ int archive_member_copy(struct archive_member_reader *rd, int fd, uint64_t *ret_
 			if ((uint64_t)off < total)
 				return -EBADMSG;
 			while (total < (uint64_t)off) {
-				size_t k = (size_t)MIN((uint64_t)sizeof(zero), (uint64_t)off - total);
+				size_t k =
+					(size_t)MIN((uint64_t)sizeof(zero), (uint64_t)off - total);
 				r = loop_write(fd, zero, k);
 				if (r < 0)
 					return r;
@@ -181,8 +182,8 @@ static int find_member(struct archive *outer, const char *prefix, char **ret_err
 			return 0;
 	}
 	if (r == ARCHIVE_EOF)
-		return set_error(ret_error, NULL, prefix[0] == 'd' ? "no data.tar member"
-								   : "no control.tar member");
+		return set_error(ret_error, NULL,
+				 prefix[0] == 'd' ? "no data.tar member" : "no control.tar member");
 	return set_error(ret_error, outer, "damaged ar archive");
 }
 
