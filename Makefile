@@ -108,7 +108,7 @@ check-integration: all
 check-e2e: all
 	@tests/run-tests e2e
 
-FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+FORMAT_SRCS = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null)
 format:
 	clang-format -i $(FORMAT_SRCS)
 

@@ -56,12 +56,13 @@ static struct json_object *relationship(const char *from, const char *type, cons
 	return r;
 }
 
-static int add_common(struct json_object *p, const char *id, const char *name,
-		      const char *version, const char *supplier)
+static int add_common(struct json_object *p, const char *id, const char *name, const char *version,
+		      const char *supplier)
 {
 	int r;
 
-	if ((r = json_add_string(p, "SPDXID", id)) < 0 || (r = json_add_string(p, "name", name)) < 0 ||
+	if ((r = json_add_string(p, "SPDXID", id)) < 0 ||
+	    (r = json_add_string(p, "name", name)) < 0 ||
 	    (r = json_add_string(p, "versionInfo", version)) < 0 ||
 	    (r = json_add_string(p, "supplier", supplier)) < 0 ||
 	    (r = json_add_string(p, "downloadLocation", "NOASSERTION")) < 0 ||
@@ -94,11 +95,13 @@ int sbom_write(const struct manifest *m, const struct lockfile *lf, const char *
 		json_object_put(describes);
 		return log_oom();
 	}
-	if (!gmtime_r(&epoch, &tm) || strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (!gmtime_r(&epoch, &tm) ||
+	    strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		return log_error("sbom: cannot format the epoch %" PRIi64, lf->source_date_epoch),
 		       -EINVAL;
 	if (asprintf(&docname, "%s-%s", m->name, m->version) < 0 ||
-	    asprintf(&ns, "https://spdx.org/spdxdocs/%s-%s-%s", m->name, m->version, root_hash) < 0 ||
+	    asprintf(&ns, "https://spdx.org/spdxdocs/%s-%s-%s", m->name, m->version, root_hash) <
+		    0 ||
 	    spdx_id("Image", docname, &image_id) < 0 ||
 	    asprintf(&comment, "dm-verity root hash %s", root_hash) < 0)
 		return log_oom();
@@ -139,8 +142,9 @@ int sbom_write(const struct manifest *m, const struct lockfile *lf, const char *
 	/* Airlock's own programs */
 	{
 		struct json_object *p = json_object_new_object();
-		if (!p || add_common(p, "SPDXRef-Package-airlock", "airlock", airlock_version,
-				     "NOASSERTION") < 0 ||
+		if (!p ||
+		    add_common(p, "SPDXRef-Package-airlock", "airlock", airlock_version,
+			       "NOASSERTION") < 0 ||
 		    json_add_string(p, "primaryPackagePurpose", "APPLICATION") < 0 ||
 		    json_array_add(pkgs, p) < 0 ||
 		    json_array_add(rels, relationship(image_id, "CONTAINS",
@@ -168,7 +172,8 @@ int sbom_write(const struct manifest *m, const struct lockfile *lf, const char *
 		    json_add_string(ref, "referenceType", "purl") >= 0 &&
 		    json_add_string(ref, "referenceLocator", purl) >= 0 &&
 		    json_array_add(refs, TAKE_PTR(ref)) >= 0 &&
-		    json_add(p, "externalRefs", TAKE_PTR(refs)) >= 0 && json_array_add(pkgs, p) >= 0) {
+		    json_add(p, "externalRefs", TAKE_PTR(refs)) >= 0 &&
+		    json_array_add(pkgs, p) >= 0) {
 			p = NULL;
 			r = json_array_add(rels, relationship(image_id, "CONTAINS", id));
 		}
