@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/swtpm.sh"
 
-need cryptsetup openssl jq xxd systemd-cryptenroll
+need cryptsetup openssl jq xxd systemd-cryptenroll tpm2_getcap
 PLUGIN=$(find /usr/lib /lib -name libcryptsetup-token-systemd-tpm2.so 2>/dev/null | head -1 || true)
 TOOL=$AIRLOCK_BUILD/tests/integration/tpmtool
 [ -x "$TOOL" ] || fail "$TOOL is missing: run make all"

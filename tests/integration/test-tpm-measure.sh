@@ -99,6 +99,11 @@ jq -r '.sha256[0].sig' ours.pcrsig | base64 -d >sig.bin
 [ "$(stat -c %s sig.bin)" = 256 ] || fail "signature is not 256 bytes"
 openssl dgst -sha256 -verify vendor.pem -signature sig.bin pol.bin
 
+step "an encrypted private key is refused, never prompted for"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -aes256 -pass pass:test-only \
+	-out encrypted.key 2>/dev/null
+expect_fail "encrypted.key: Required key not available" "$TOOL" sign --key encrypted.key "$SECTIONS"
+
 step "a key that is not RSA is refused"
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.key 2>/dev/null
 expect_fail "Key was rejected" "$TOOL" sign --key ec.key "$SECTIONS"

@@ -10,7 +10,8 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/swtpm.sh"
 
-need openssl xxd tpm2_createprimary tpm2_loadexternal tpm2_getcap tpm2_flushcontext
+need openssl jq xxd tpm2_createprimary tpm2_loadexternal tpm2_getcap tpm2_flushcontext \
+	tpm2_create tpm2_dictionarylockout
 TOOL=$AIRLOCK_BUILD/tests/integration/tpmtool
 [ -x "$TOOL" ] || fail "$TOOL is missing: run make all"
 cd "$T"
@@ -110,6 +111,13 @@ assert_clean
 step "(d) the vendor signs v2: unsealed without re-sealing"
 expect_ok unseal v2.pcrsig
 cmp out secret
+assert_clean
+
+step "capping: once airlock-init has unlocked and extends PCR 11, nothing later can unseal"
+tool pcr-extend 11 "$(printf 'leave-initrd' | sha)"
+expect_fail 'REFUSED \(not-signed\)' unseal v2.pcrsig
+swtpm_reboot
+boot_measure v2
 assert_clean
 
 step "(e1) v2 signed by a foreign key: refused before the TPM, signed by another key"
