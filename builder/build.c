@@ -30,6 +30,7 @@ struct build_options {
 	const char *overlay;
 	const char *units;
 	const char *programs;
+	bool keep_staging;
 };
 
 static void build_help(void)
@@ -44,7 +45,9 @@ static void build_help(void)
 	       "  --overlay DIR     files copied into the image (default: overlay/ beside manifests/)\n"
 	       "  --units DIR       systemd units for the image (default: units/ beside manifests/)\n"
 	       "  --programs DIR    where Airlock's own programs were built (default: this\n"
-	       "                    program's directory)\n");
+	       "                    program's directory)\n"
+	       "  --keep-staging    keep the staging directory (unpacked tree, generated files)\n"
+	       "                    for inspection, also on failure\n");
 }
 
 static int default_lock_path(const char *manifest, char **ret)
@@ -181,13 +184,24 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 		goto out;
 	progress_line("build: %s %s done in %.1f s", m->name, m->version, progress_now() - start);
 out:
-	(void)rm_rf(staging);
+	if (o->keep_staging)
+		log_info("build: staging directory kept: %s", staging);
+	else
+		(void)rm_rf(staging);
 	return r;
 }
 
 int verb_build(int argc, char *argv[])
 {
-	enum { ARG_LOCK = 0x100, ARG_POOL, ARG_OUT, ARG_OVERLAY, ARG_UNITS, ARG_PROGRAMS };
+	enum {
+		ARG_LOCK = 0x100,
+		ARG_POOL,
+		ARG_OUT,
+		ARG_OVERLAY,
+		ARG_UNITS,
+		ARG_PROGRAMS,
+		ARG_KEEP_STAGING,
+	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "lock", required_argument, NULL, ARG_LOCK },
@@ -196,6 +210,7 @@ int verb_build(int argc, char *argv[])
 		{ "overlay", required_argument, NULL, ARG_OVERLAY },
 		{ "units", required_argument, NULL, ARG_UNITS },
 		{ "programs", required_argument, NULL, ARG_PROGRAMS },
+		{ "keep-staging", no_argument, NULL, ARG_KEEP_STAGING },
 		{},
 	};
 	struct build_options o = { .out = "out" };
@@ -227,6 +242,9 @@ int verb_build(int argc, char *argv[])
 			break;
 		case ARG_PROGRAMS:
 			o.programs = optarg;
+			break;
+		case ARG_KEEP_STAGING:
+			o.keep_staging = true;
 			break;
 		default:
 			return 2;
