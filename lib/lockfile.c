@@ -34,8 +34,8 @@ static int lerr(struct load_state *s, unsigned line, const char *field, const ch
 	if (r < 0)
 		return -ENOMEM;
 	free(s->error);
-	if (asprintf(&s->error, "%s:%u: %s%s%s", s->path, line, strempty(field),
-		     field ? ": " : "", msg) < 0)
+	if (asprintf(&s->error, "%s:%u: %s%s%s", s->path, line, strempty(field), field ? ": " : "",
+		     msg) < 0)
 		s->error = NULL;
 	return -EBADMSG;
 }
@@ -171,8 +171,8 @@ static int parse_package(struct load_state *s, const struct deb822_para *p)
 	if ((r = need(s, p, "Size", &v)) < 0)
 		goto fail;
 	if (safe_atou64(v, &size) < 0 || size == 0) {
-		r = lerr(s, deb822_get_field(p, "Size")->line, "Size", "'%s' is not a size (package %s)",
-			 v, pkg.name);
+		r = lerr(s, deb822_get_field(p, "Size")->line, "Size",
+			 "'%s' is not a size (package %s)", v, pkg.name);
 		goto fail;
 	}
 	pkg.size = size;
@@ -182,8 +182,8 @@ static int parse_package(struct load_state *s, const struct deb822_para *p)
 		goto fail;
 	}
 	if (lf->n_packages > 0 && strcmp(lf->packages[lf->n_packages - 1].name, pkg.name) >= 0) {
-		r = lerr(s, p->line, "Package", "'%s' is out of order or listed twice (sorted by name)",
-			 pkg.name);
+		r = lerr(s, p->line, "Package",
+			 "'%s' is out of order or listed twice (sorted by name)", pkg.name);
 		goto fail;
 	}
 	n = reallocarray(lf->packages, lf->n_packages + 1, sizeof(*n));
@@ -249,7 +249,8 @@ int lockfile_load(const char *path, struct lockfile **ret, char **ret_error)
 
 static int cmp_pkg(const void *a, const void *b)
 {
-	return strcmp(((const struct lock_package *)a)->name, ((const struct lock_package *)b)->name);
+	return strcmp(((const struct lock_package *)a)->name,
+		      ((const struct lock_package *)b)->name);
 }
 
 int lockfile_write(const struct lockfile *lf, const char *path)
@@ -269,8 +270,9 @@ int lockfile_write(const struct lockfile *lf, const char *path)
 	f = open_memstream(&buf, &size);
 	if (!f)
 		return -ENOMEM;
-	fprintf(f, "Format: %s\nImage: %s\nArchitecture: %s\nManifest-Digest: %s\n"
-		   "Source-Date-Epoch: %" PRIi64 "\nSuites:\n",
+	fprintf(f,
+		"Format: %s\nImage: %s\nArchitecture: %s\nManifest-Digest: %s\n"
+		"Source-Date-Epoch: %" PRIi64 "\nSuites:\n",
 		LOCK_FORMAT, lf->image, lf->architecture, lf->manifest_digest,
 		lf->source_date_epoch);
 	for (size_t i = 0; i < lf->n_suites; i++)
@@ -282,8 +284,8 @@ int lockfile_write(const struct lockfile *lf, const char *path)
 			"\nPackage: %s\nVersion: %s\nArchitecture: %s\nSource: %s\n"
 			"Source-Version: %s\nSuite: %s\nFilename: %s\nSize: %" PRIu64
 			"\nSHA256: %s\n",
-			p->name, p->version, p->architecture, p->source, p->source_version, p->suite,
-			p->filename, p->size, p->sha256);
+			p->name, p->version, p->architecture, p->source, p->source_version,
+			p->suite, p->filename, p->size, p->sha256);
 	}
 	if (fclose(f) != 0)
 		return -ENOMEM;
@@ -332,11 +334,24 @@ int lock_package_pool_name(const struct lock_package *p, char **ret)
 	const char *colon = strchr(p->version, ':');
 
 	if (colon) {
-		if (asprintf(&v, "%.*s%%3a%s", (int)(colon - p->version), p->version, colon + 1) < 0)
+		if (asprintf(&v, "%.*s%%3a%s", (int)(colon - p->version), p->version, colon + 1) <
+		    0)
 			return -ENOMEM;
 	} else if (!(v = strdup(p->version)))
 		return -ENOMEM;
 	if (asprintf(ret, "%s_%s_%s.deb", p->name, v, p->architecture) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int lockfile_path_for_manifest(const char *manifest_path, char **ret)
+{
+	const char *dot = strrchr(manifest_path, '.');
+	const char *slash = strrchr(manifest_path, '/');
+	size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - manifest_path) :
+						       strlen(manifest_path);
+
+	if (asprintf(ret, "%.*s.lock", (int)stem, manifest_path) < 0)
 		return -ENOMEM;
 	return 0;
 }
