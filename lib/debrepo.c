@@ -469,11 +469,17 @@ static int release_files(struct release_state *s, const struct deb822_field *f)
 			if (!n)
 				return -ENOMEM;
 			rel->files = n;
-			n[rel->n_files++] = (struct debrepo_release_file){
-				.path = TAKE_PTR(w[2]),
+			n[rel->n_files] = (struct debrepo_release_file){
+				.path = strdup(w[2]),
 				.size = size,
-				.sha256 = TAKE_PTR(w[0]),
+				.sha256 = strdup(w[0]),
 			};
+			if (!n[rel->n_files].path || !n[rel->n_files].sha256) {
+				free(n[rel->n_files].path);
+				free(n[rel->n_files].sha256);
+				return -ENOMEM;
+			}
+			rel->n_files++;
 		}
 		line++;
 		p = *eol ? eol + 1 : eol;

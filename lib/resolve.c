@@ -224,7 +224,8 @@ static int index_build(struct resolver *rs)
 			};
 		}
 	}
-	qsort_r(rs->offers, rs->n_offers, sizeof(struct offer), cmp_offer, rs);
+	if (rs->n_offers > 0)
+		qsort_r(rs->offers, rs->n_offers, sizeof(struct offer), cmp_offer, rs);
 	return 0;
 }
 
