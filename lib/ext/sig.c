@@ -183,8 +183,8 @@ int sig_keyring_open(const char *keyring_path, struct sig_keyring **ret, char **
 }
 
 /* Sorts the signatures of a verification into an outcome, as sig.h describes. */
-static int judge(const struct sig_keyring *k, gpgme_verify_result_t vr, char **ret_fingerprint,
-		 char **ret_error)
+static int judge(const struct sig_keyring *k, gpgme_verify_result_t vr, bool has_signature,
+		 char **ret_fingerprint, char **ret_error)
 {
 	_cleanup_strv_free_ char **unknown = NULL, **expired = NULL, **revoked = NULL,
 				 **other = NULL;
@@ -192,8 +192,12 @@ static int judge(const struct sig_keyring *k, gpgme_verify_result_t vr, char **r
 	const char *good = NULL;
 	int r;
 
+	if ((!vr || !vr->signatures) && has_signature)
+		return set_error(ret_error,
+				 "corrupt signature: gpg finds no valid signature in it"),
+		       -EBADMSG;
 	if (!vr || !vr->signatures)
-		return set_error(ret_error, "no signature"), -ENODATA;
+		return set_error(ret_error, "no OpenPGP signature found"), -ENODATA;
 
 	for (gpgme_signature_t s = vr->signatures; s; s = s->next) {
 		const char *fpr = s->fpr ?: "(unknown)";
@@ -249,10 +253,19 @@ static int judge(const struct sig_keyring *k, gpgme_verify_result_t vr, char **r
 	return set_error(ret_error, "no valid signature: %s", strna(list)), -EBADMSG;
 }
 
-static int verify_failed(gpgme_error_t e, char **ret_error)
+/*
+ * gpgme_op_verify() itself failed. gpg says "no data" both for input without any
+ * signature and for a signature it cannot read: what claims to carry a signature
+ * (has_signature) but yields none is a corrupt signature.
+ */
+static int verify_failed(gpgme_error_t e, bool has_signature, char **ret_error)
 {
 	int r = errno_of(e);
 
+	if (r == -ENODATA && has_signature) {
+		set_error(ret_error, "corrupt signature: gpg finds no valid signature data in it");
+		return -EBADMSG;
+	}
 	if (r == -ENODATA)
 		set_error(ret_error, "no OpenPGP signature found");
 	else if (r == -EBADMSG)
@@ -268,6 +281,8 @@ int sig_verify_clearsigned(struct sig_keyring *k, const void *data, size_t size,
 	_cleanup_gpgme_ctx_ gpgme_ctx_t ctx = NULL;
 	_cleanup_gpgme_data_ gpgme_data_t in = NULL, out = NULL;
 	_cleanup_free_ char *text = NULL, *fpr = NULL;
+	/* input that has the clear-signed armor claims a signature */
+	bool claims = memmem(data, size, "-----BEGIN PGP SIGNED MESSAGE-----", 34);
 	char *mem;
 	size_t n = 0;
 	gpgme_error_t e;
@@ -283,8 +298,8 @@ int sig_verify_clearsigned(struct sig_keyring *k, const void *data, size_t size,
 		return errno_of(e);
 	e = gpgme_op_verify(ctx, in, NULL, out);
 	if (e)
-		return verify_failed(e, ret_error);
-	r = judge(k, gpgme_op_verify_result(ctx), &fpr, ret_error);
+		return verify_failed(e, claims, ret_error);
+	r = judge(k, gpgme_op_verify_result(ctx), claims, &fpr, ret_error);
 	if (r < 0)
 		return r;
 
@@ -327,8 +342,8 @@ int sig_verify_detached(struct sig_keyring *k, const void *data, size_t size, co
 		return errno_of(e);
 	e = gpgme_op_verify(ctx, s, d, NULL);
 	if (e)
-		return verify_failed(e, ret_error);
-	r = judge(k, gpgme_op_verify_result(ctx), &fpr, ret_error);
+		return verify_failed(e, sig_size > 0, ret_error);
+	r = judge(k, gpgme_op_verify_result(ctx), sig_size > 0, &fpr, ret_error);
 	if (r < 0)
 		return r;
 	if (ret_fingerprint)
