@@ -40,7 +40,8 @@ enum item_state {
 	ITEM_MISSING, /* to fetch */
 	ITEM_STALE, /* the archive no longer has this version */
 	ITEM_FETCHED,
-	ITEM_FAILED,
+	ITEM_FAILED, /* the download failed: worth another try */
+	ITEM_REFUSED, /* the archive's file under this version is not the locked one */
 };
 
 struct item {
@@ -126,6 +127,7 @@ static int check_pool(const char *pool, int pool_fd, struct item *items, size_t 
 {
 	struct progress *pr =
 		progress_begin("fetch: checking pool", total_bytes, PROGRESS_BYTES, NULL);
+	char b[FORMAT_BYTES_MAX];
 	uint64_t done = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -161,7 +163,7 @@ static int check_pool(const char *pool, int pool_fd, struct item *items, size_t 
 		done += it->pkg->size;
 		progress_update(pr, done);
 	}
-	progress_abort(pr);
+	progress_end(pr, "%zu packages, %s", n, format_bytes(b, sizeof(b), total_bytes));
 	return 0;
 }
 
@@ -193,40 +195,6 @@ static int apt_argv(const char *verb, const char *extra, char *const *specs, cha
 	return 0;
 }
 
-/*
- * Asks apt for the URIs of specs: returns its stdout (one line per package it can
- * fetch) even when it fails for some, and its error message, if any.
- */
-static int apt_print_uris(char *const *specs, char **ret_stdout, char **ret_error)
-{
-	_cleanup_strv_free_ char **argv = NULL;
-	_cleanup_close_ int out = -EBADF;
-	_cleanup_free_ char *text = NULL, *error = NULL;
-	struct run_opts o = { .stdout_mode = RUN_STDIO_FD };
-	int r;
-
-	r = apt_argv("download", "--print-uris", specs, &argv);
-	if (r < 0)
-		return r;
-	out = memfd_create("apt-print-uris", MFD_CLOEXEC);
-	if (out < 0)
-		return -errno;
-	o.stdout_fd = out;
-	r = run_argv((const char *const *)argv, &o, NULL, &error);
-	if (r == -ENOENT && !error)
-		return r;
-	if (r < 0 && r != -EPROTO)
-		return *ret_error = TAKE_PTR(error), r;
-	if (lseek(out, 0, SEEK_SET) < 0)
-		return -errno;
-	r = read_full_fd(out, 64U * 1024U * 1024U, &text, NULL);
-	if (r < 0)
-		return r;
-	*ret_stdout = TAKE_PTR(text);
-	*ret_error = TAKE_PTR(error);
-	return 0;
-}
-
 static struct item *item_by_pool_name(struct item *items, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
@@ -235,110 +203,14 @@ static struct item *item_by_pool_name(struct item *items, size_t n, const char *
 	return NULL;
 }
 
-/*
- * Parses "'URI' FILE SIZE SHA256:HEX" lines. Marks every matching wanted item as
- * available (*ret_found), refusing one whose archive size or hash differs from the
- * lock. Returns the number of such refusals.
- */
-static size_t match_uris(const char *text, struct item *items, size_t n, bool *found)
-{
-	_cleanup_strv_free_ char **lines = NULL;
-	size_t refused = 0;
-
-	if (strv_split(text, "\n", &lines) < 0) {
-		log_oom();
-		return n;
-	}
-	STRV_FOREACH(l, lines) {
-		_cleanup_strv_free_ char **w = NULL;
-		struct item *it;
-		const char *hash;
-		uint64_t size;
-
-		if (strv_split(*l, " ", &w) < 0 || strv_length(w) != 4)
-			continue;
-		it = item_by_pool_name(items, n, w[1]);
-		if (!it || it->state != ITEM_MISSING)
-			continue;
-		hash = startswith(w[3], "SHA256:");
-		if (safe_atou64(w[2], &size) < 0 || size != it->pkg->size || !hash ||
-		    !streq(hash, it->pkg->sha256)) {
-			log_error("fetch: the archive's %s %s is not the one the lock pins: apt "
-				  "offers %s bytes, %s; the lock pins %" PRIu64
-				  " bytes, sha256 %s. "
-				  "Not fetching it.",
-				  it->pkg->name, it->pkg->version, w[2], w[3], it->pkg->size,
-				  it->pkg->sha256);
-			it->state = ITEM_FAILED;
-			refused++;
-			continue;
-		}
-		found[it - items] = true;
-	}
-	return refused;
-}
-
-/* Apt's reason, without our "'apt-get' exited with status 100: " prefix. */
-static const char *apt_reason(const char *error)
-{
-	const char *e = error ? strstr(error, "E: ") : NULL;
-	return e ?: strna(error);
-}
-
-static bool apt_says_version_gone(const char *error)
-{
-	return error && (strstr(error, "was not found") || strstr(error, "Can't find a source") ||
-			 strstr(error, "Unable to locate package"));
-}
-
-/*
- * Sorts the missing items into available and stale by asking apt. A package apt
- * cannot place in the batch is asked about alone, so that its own reason is kept
- * and a broken apt is not mistaken for a stale lock.
- */
-static int classify(struct item *items, size_t n)
-{
-	_cleanup_strv_free_ char **specs = NULL;
-	_cleanup_free_ char *out = NULL, *error = NULL;
-	_cleanup_free_ bool *found = new0(bool, n);
-	int r;
-
-	if (!found)
-		return log_oom();
-	for (size_t i = 0; i < n; i++)
-		if (items[i].state == ITEM_MISSING && (r = strv_extend(&specs, items[i].spec)) < 0)
-			return log_oom();
-	if (!specs)
-		return 0;
-	r = apt_print_uris(specs, &out, &error);
-	if (r < 0)
-		return log_error_errno(r, "fetch: cannot ask apt about the packages: %s",
-				       error ?: strerror(-r));
-	match_uris(out, items, n, found);
-
-	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *o = NULL, *e = NULL;
-		char *one[] = { items[i].spec, NULL };
-
-		if (items[i].state != ITEM_MISSING || found[i])
-			continue;
-		r = apt_print_uris(one, &o, &e);
-		if (r < 0)
-			return log_error_errno(r, "fetch: cannot ask apt about %s: %s",
-					       items[i].spec, e ?: strerror(-r));
-		match_uris(o, items, n, found);
-		if (found[i] || items[i].state != ITEM_MISSING)
-			continue;
-		if (!apt_says_version_gone(e))
-			return log_error_errno(EPROTO, "fetch: apt cannot tell where to get %s: %s",
-					       items[i].spec, strna(e));
-		items[i].state = ITEM_STALE;
-		items[i].reason = strdup(apt_reason(e));
-		if (!items[i].reason)
-			return log_oom();
-	}
-	return 0;
-}
+/* Reports the bytes arriving in a download directory while apt runs. */
+struct download_watch {
+	int dir_fd;
+	struct item *items;
+	size_t n_items;
+	size_t count;
+	struct progress *progress;
+};
 
 static uint64_t dir_bytes(int dir_fd, struct item *items, size_t n, size_t *ret_complete)
 {
@@ -369,46 +241,191 @@ static uint64_t dir_bytes(int dir_fd, struct item *items, size_t n, size_t *ret_
 	return total;
 }
 
-/* Runs apt-get download in tmp_dir, showing the bytes that arrive as progress. */
-static int apt_download(const char *tmp_dir, int tmp_fd, char *const *specs, struct item *items,
-			size_t n, size_t count, uint64_t bytes, char **ret_error)
+static void download_watch_update(struct download_watch *w)
 {
-	_cleanup_strv_free_ char **argv = NULL;
-	struct run_opts o = { .cwd = tmp_dir };
+	char note[64];
+	size_t complete;
+	uint64_t got = dir_bytes(w->dir_fd, w->items, w->n_items, &complete);
+
+	snprintf(note, sizeof(note), "%zu/%zu packages", complete, w->count);
+	progress_set_note(w->progress, note);
+	progress_update(w->progress, got);
+}
+
+/*
+ * Runs apt-get to the end. Returns 0 when it ran (whatever its exit status), with
+ * its whole stdout (if ret_stdout) and stderr, and in *ret_error the failure
+ * message if it exited non-zero; -errno when it could not be run at all.
+ */
+static int apt_run(char *const *argv, const char *cwd, struct download_watch *watch,
+		   char **ret_stdout, char **ret_stderr, char **ret_error)
+{
+	_cleanup_free_ char *out = NULL, *err = NULL, *error = NULL;
+	_cleanup_close_ int out_fd = -EBADF;
+	struct run_opts o = { .cwd = cwd };
 	struct run_proc proc;
-	struct progress *pr;
 	int r;
 
-	r = apt_argv("download", NULL, specs, &argv);
-	if (r < 0)
-		return r;
+	if (ret_stdout) {
+		out_fd = memfd_create("apt-stdout", MFD_CLOEXEC);
+		if (out_fd < 0)
+			return -errno;
+		o.stdout_mode = RUN_STDIO_FD;
+		o.stdout_fd = out_fd;
+	}
 	r = run_spawn((const char *const *)argv, &o, &proc);
 	if (r < 0)
 		return r;
-	pr = progress_begin("fetch", bytes, PROGRESS_BYTES, NULL);
 	for (;;) {
 		siginfo_t si = {};
-		char note[64];
-		size_t complete;
-		uint64_t got;
 
+		/* WNOWAIT: leave the child for run_proc_wait() to reap and judge */
 		if (waitid(P_PID, (id_t)proc.pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 &&
 		    errno != EINTR) {
 			r = -errno;
 			run_proc_kill(&proc);
-			progress_abort(pr);
 			return r;
 		}
-		got = dir_bytes(tmp_fd, items, n, &complete);
-		snprintf(note, sizeof(note), "%zu/%zu packages", complete, count);
-		progress_set_note(pr, note);
-		progress_update(pr, MIN(got, bytes));
+		if (watch)
+			download_watch_update(watch);
 		if (si.si_pid != 0)
 			break;
 		nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
 	}
-	progress_abort(pr);
-	return run_proc_wait(&proc, NULL, ret_error);
+	/* the whole of stderr: with many packages apt's reasons outgrow run_proc_wait()'s tail */
+	if (lseek(proc.stderr_fd, 0, SEEK_SET) < 0 ||
+	    read_full_fd(proc.stderr_fd, 16U * 1024U * 1024U, &err, NULL) < 0) {
+		run_proc_kill(&proc);
+		return -EIO;
+	}
+	r = run_proc_wait(&proc, NULL, &error);
+	if (r < 0 && r != -EPROTO)
+		return r;
+	if (ret_stdout) {
+		if (lseek(out_fd, 0, SEEK_SET) < 0)
+			return -errno;
+		r = read_full_fd(out_fd, 64U * 1024U * 1024U, &out, NULL);
+		if (r < 0)
+			return r;
+		*ret_stdout = TAKE_PTR(out);
+	}
+	*ret_stderr = TAKE_PTR(err);
+	*ret_error = TAKE_PTR(error);
+	return 0;
+}
+
+/*
+ * Parses "'URI' FILE SIZE SHA256:HEX" lines and marks every wanted item apt can
+ * fetch as available; one whose archive size or hash differs from the lock is
+ * refused (ITEM_FAILED), never fetched.
+ */
+static int match_uris(const char *text, struct item *items, size_t n, bool *found)
+{
+	_cleanup_strv_free_ char **lines = NULL;
+	int r;
+
+	r = strv_split(text, "\n", &lines);
+	if (r < 0)
+		return r;
+	STRV_FOREACH(l, lines) {
+		_cleanup_strv_free_ char **w = NULL;
+		struct item *it;
+		const char *hash;
+		uint64_t size;
+
+		r = strv_split(*l, " ", &w);
+		if (r < 0)
+			return r;
+		if (strv_length(w) != 4)
+			continue;
+		it = item_by_pool_name(items, n, w[1]);
+		if (!it || it->state != ITEM_MISSING)
+			continue;
+		hash = startswith(w[3], "SHA256:");
+		if (safe_atou64(w[2], &size) < 0 || size != it->pkg->size || !hash ||
+		    !streq(hash, it->pkg->sha256)) {
+			log_error("fetch: the archive's %s %s is not the one the lock pins: apt "
+				  "offers %s bytes, %s; the lock pins %" PRIu64
+				  " bytes, sha256 %s. "
+				  "Not fetching it.",
+				  it->pkg->name, it->pkg->version, w[2], w[3], it->pkg->size,
+				  it->pkg->sha256);
+			it->state = ITEM_REFUSED;
+			continue;
+		}
+		found[it - items] = true;
+	}
+	return 0;
+}
+
+/*
+ * apt's own line saying why it cannot get an item, e.g.
+ *   E: Version '252.38-1~deb12u1' for 'systemd' was not found
+ *   E: Can't find a source to download version '1:2.66-4' of 'libcap2:amd64'
+ *   E: Unable to locate package nosuch
+ */
+static char *apt_reason_for(const char *apt_stderr, const struct item *it)
+{
+	_cleanup_strv_free_ char **lines = NULL;
+	_cleanup_free_ char *v = NULL, *n = NULL, *na = NULL, *u1 = NULL, *u2 = NULL;
+
+	if (strv_split(strempty(apt_stderr), "\n", &lines) < 0 ||
+	    asprintf(&v, "'%s'", it->pkg->version) < 0 || asprintf(&n, "'%s'", it->pkg->name) < 0 ||
+	    asprintf(&na, "'%s:%s'", it->pkg->name, it->pkg->architecture) < 0 ||
+	    asprintf(&u1, "Unable to locate package %s", it->pkg->name) < 0 ||
+	    asprintf(&u2, "Unable to locate package %s:%s", it->pkg->name, it->pkg->architecture) <
+		    0)
+		return NULL;
+	STRV_FOREACH(l, lines) {
+		bool gone = strstr(*l, "was not found") || strstr(*l, "Can't find a source");
+		if ((gone && strstr(*l, v) && (strstr(*l, n) || strstr(*l, na))) ||
+		    endswith(*l, u1) || endswith(*l, u2))
+			return strdup(*l);
+	}
+	return NULL;
+}
+
+/*
+ * Sorts the missing items into available and stale by asking apt once. A package
+ * apt leaves out must come with apt's reason that the version is gone; anything
+ * else means apt itself is in trouble, which is not a stale lock.
+ */
+static int classify(struct item *items, size_t n)
+{
+	_cleanup_strv_free_ char **specs = NULL, **argv = NULL;
+	_cleanup_free_ char *out = NULL, *err = NULL, *error = NULL;
+	_cleanup_free_ bool *found = new0(bool, n);
+	int r;
+
+	if (!found)
+		return log_oom();
+	for (size_t i = 0; i < n; i++)
+		if (items[i].state == ITEM_MISSING && (r = strv_extend(&specs, items[i].spec)) < 0)
+			return log_oom();
+	if (!specs)
+		return 0;
+	r = apt_argv("download", "--print-uris", specs, &argv);
+	if (r < 0)
+		return log_oom();
+	r = apt_run(argv, NULL, NULL, &out, &err, &error);
+	if (r < 0)
+		return log_error_errno(r, "fetch: cannot run apt-get: %m");
+	r = match_uris(out, items, n, found);
+	if (r < 0)
+		return log_oom();
+
+	for (size_t i = 0; i < n; i++) {
+		struct item *it = &items[i];
+
+		if (it->state != ITEM_MISSING || found[i])
+			continue;
+		it->reason = apt_reason_for(err, it);
+		if (!it->reason)
+			return log_error_errno(EPROTO, "fetch: apt cannot tell where to get %s: %s",
+					       it->spec, error ?: "it printed nothing for it");
+		it->state = ITEM_STALE;
+	}
+	return 0;
 }
 
 /* Checks each downloaded file against the lock and renames the good ones into the pool. */
@@ -431,15 +448,15 @@ static int move_into_pool(const char *pool, int pool_fd, const char *tmp_dir, in
 					       it->pool_name);
 		if (c.state == POOL_FILE_MISSING) {
 			it->state = ITEM_FAILED;
-			it->reason = strdup(apt_error ? apt_reason(apt_error) :
-							"apt-get download did not produce it");
+			it->reason = strdup(apt_error ?: "apt-get download did not produce it");
+			if (!it->reason)
+				return log_oom();
 			continue;
 		}
 		if (c.state == POOL_FILE_CORRUPT) {
 			log_error("fetch: the download of %s %s %s; discarding it.", it->pkg->name,
 				  it->pkg->version, c.problem);
-			it->state = ITEM_FAILED;
-			it->reason = strdup("the download did not match the lock");
+			it->state = ITEM_REFUSED;
 			continue;
 		}
 		fd = openat(tmp_fd, it->pool_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -455,14 +472,24 @@ static int move_into_pool(const char *pool, int pool_fd, const char *tmp_dir, in
 	return ret;
 }
 
+/* The first "E: " line of apt's stderr (apt's own summary of what failed), or all of it. */
+static char *apt_first_error(const char *apt_stderr)
+{
+	const char *e = strstr(strempty(apt_stderr), "E: ");
+
+	if (!e)
+		return strdup(isempty(apt_stderr) ? "apt-get download failed" : apt_stderr);
+	return strndup(e, strcspn(e, "\n"));
+}
+
 static int download(const char *pool, int pool_fd, struct item *items, size_t n)
 {
-	_cleanup_strv_free_ char **specs = NULL;
-	_cleanup_free_ char *tmp = NULL, *error = NULL;
+	_cleanup_strv_free_ char **specs = NULL, **argv = NULL;
+	_cleanup_free_ char *tmp = NULL, *err = NULL, *error = NULL, *first = NULL;
 	_cleanup_close_ int tmp_fd = -EBADF;
+	struct download_watch w = { .items = items, .n_items = n };
 	char b[FORMAT_BYTES_MAX];
 	uint64_t bytes = 0;
-	size_t count = 0;
 	int r, k;
 
 	for (size_t i = 0; i < n; i++)
@@ -470,12 +497,13 @@ static int download(const char *pool, int pool_fd, struct item *items, size_t n)
 			if (strv_extend(&specs, items[i].spec) < 0)
 				return log_oom();
 			bytes += items[i].pkg->size;
-			count++;
+			w.count++;
 		}
-	if (count == 0)
+	if (w.count == 0)
 		return 0;
-	progress_line("fetch: downloading %zu packages, %s", count,
-		      format_bytes(b, sizeof(b), bytes));
+	r = apt_argv("download", NULL, specs, &argv);
+	if (r < 0)
+		return log_oom();
 
 	r = mkdtemp_in(pool, FETCH_TMP_PREFIX, &tmp);
 	if (r < 0)
@@ -486,15 +514,25 @@ static int download(const char *pool, int pool_fd, struct item *items, size_t n)
 		r = log_error_errno(errno, "fetch: cannot open '%s': %m", tmp);
 		goto out;
 	}
-	r = apt_download(tmp, tmp_fd, specs, items, n, count, bytes, &error);
-	if (r < 0 && !error) {
+	w.dir_fd = tmp_fd;
+	w.progress = progress_begin("fetch: downloading", bytes, PROGRESS_BYTES, NULL);
+	r = apt_run(argv, tmp, &w, NULL, &err, &error);
+	if (r < 0) {
+		progress_abort(w.progress);
 		log_error_errno(r, "fetch: cannot run apt-get download: %m");
 		goto out;
 	}
-	if (r < 0)
-		log_error("fetch: %s", error);
+	progress_end(w.progress, "%zu package(s), %s", w.count, format_bytes(b, sizeof(b), bytes));
+	if (error) {
+		first = apt_first_error(err);
+		if (!first) {
+			r = log_oom();
+			goto out;
+		}
+		log_error("fetch: apt-get download failed: %s", first);
+	}
 	/* keep whatever arrived complete and correct, even when apt failed for others */
-	r = move_into_pool(pool, pool_fd, tmp, tmp_fd, items, n, error);
+	r = move_into_pool(pool, pool_fd, tmp, tmp_fd, items, n, first);
 out:
 	k = rm_rf(tmp);
 	if (k < 0)
@@ -515,9 +553,10 @@ int verb_fetch(int argc, char *argv[])
 	_cleanup_close_ int pool_fd = -EBADF;
 	struct item *items = NULL;
 	const char *pool = NULL, *lock_path;
-	size_t n_present = 0, n_fetched = 0, n_stale = 0, n_failed = 0, n_replaced = 0;
+	size_t n_present = 0, n_fetched = 0, n_stale = 0, n_failed = 0, n_refused = 0,
+	       n_replaced = 0;
 	uint64_t total = 0, fetched_bytes = 0;
-	char b1[FORMAT_BYTES_MAX], b2[FORMAT_BYTES_MAX];
+	char b1[FORMAT_BYTES_MAX], b2[FORMAT_BYTES_MAX], replaced[64] = "";
 	int c, r, ret = 1;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
@@ -606,19 +645,27 @@ int verb_fetch(int argc, char *argv[])
 			log_error("fetch: %s %s was not fetched: %s", it->pkg->name,
 				  it->pkg->version, strna(it->reason));
 			break;
+		case ITEM_REFUSED:
+			n_refused++;
+			break;
 		default:
 			break;
 		}
 	}
-	progress_line("fetch: fetched %zu packages (%s, %zu of them replacing corrupt files); %zu "
-		      "of %zu now in %s (%s)",
-		      n_fetched, format_bytes(b1, sizeof(b1), fetched_bytes), n_replaced,
-		      n_present + n_fetched, lf->n_packages, pool,
-		      format_bytes(b2, sizeof(b2), total));
-	if (n_failed > 0) {
+	if (n_replaced > 0)
+		snprintf(replaced, sizeof(replaced), " (%zu replacing corrupt files)", n_replaced);
+	progress_line("fetch: fetched %zu package(s), %s%s; %zu of %zu now in %s (%s)", n_fetched,
+		      format_bytes(b1, sizeof(b1), fetched_bytes), replaced, n_present + n_fetched,
+		      lf->n_packages, pool, format_bytes(b2, sizeof(b2), total));
+	if (n_refused > 0)
+		log_error("fetch: %zu package(s) in the archive differ from what %s pins under the "
+			  "same version (see above): the lock or the archive was altered. Nothing "
+			  "was fetched for them; find out which before you re-lock.",
+			  n_refused, lock_path);
+	if (n_failed > 0)
 		log_error("fetch: %zu package(s) could not be fetched; run fetch again", n_failed);
+	if (n_refused > 0 || n_failed > 0)
 		goto out;
-	}
 	if (n_stale > 0) {
 		log_error(
 			"fetch: %s is stale: %zu locked version(s) are gone from the archive (a "
