@@ -20,10 +20,8 @@ static const struct verb {
 	int (*run)(int argc, char *argv[]);
 	const char *summary;
 } verbs[] = {
-	{ "lock", verb_lock,
-	  "MANIFEST  resolve the packages against the signed Debian indexes and pin them" },
-	{ "fetch", verb_fetch,
-	  "LOCK      download the locked .debs into the pool, checking each sha256" },
+	{ "lock", verb_lock, "MANIFEST  resolve its packages in the signed apt lists, pin them" },
+	{ "fetch", verb_fetch, "LOCK      download the locked .debs into the pool (network)" },
 	{ "build", verb_build, "MANIFEST  build the image's artifacts offline from the pool" },
 };
 
