@@ -156,9 +156,10 @@ int verb_build(int argc, char *argv[])
 	if (r < 0)
 		return log_oom();
 	if (!streq(digest, lf->manifest_digest)) {
-		log_error("%s was made for another package list than %s has now (the manifest's "
-			  "[archive] or [packages] changed); run 'airlock-build lock %s' (make lock)",
-			  o.lock, o.manifest, o.manifest);
+		log_error(
+			"%s was made for another package list than %s has now (the manifest's "
+			"[archive] or [packages] changed); run 'airlock-build lock %s' (make lock)",
+			o.lock, o.manifest, o.manifest);
 		return 1;
 	}
 	if (!streq(m->architecture, lf->architecture) || !streq(m->name, lf->image)) {

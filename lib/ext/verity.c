@@ -71,8 +71,8 @@ static int load(const char *data_path, const char *hash_path, uint32_t flags,
 	int r;
 
 	crypt_set_log_callback(NULL, quiet_log, NULL);
-	r = data_path ? crypt_init_data_device(&cd, hash_path, data_path)
-		      : crypt_init(&cd, hash_path);
+	r = data_path ? crypt_init_data_device(&cd, hash_path, data_path) :
+			crypt_init(&cd, hash_path);
 	if (r < 0)
 		return r;
 	crypt_set_log_callback(cd, quiet_log, NULL);
