@@ -39,16 +39,6 @@ static int seterr(char **ret_error, const char *fmt, ...)
 	return 0;
 }
 
-static bool is_sha256_hex(const char *s)
-{
-	if (strlen(s) != 64)
-		return false;
-	for (size_t i = 0; i < 64; i++)
-		if (!isdigit((unsigned char)s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
-			return false;
-	return true;
-}
-
 /* ---- Packages -------------------------------------------------------------------------- */
 
 static void package_done(struct debrepo_package *p)
@@ -83,9 +73,11 @@ struct packages_state {
 	char *error;
 };
 
-static int perr(struct packages_state *s, unsigned line, const char *field, const char *fmt, ...)
-	_printf_(4, 5);
-static int perr(struct packages_state *s, unsigned line, const char *field, const char *fmt, ...)
+/* Sets *error to "ORIGIN:LINE: FIELD: message"; returns -EBADMSG. */
+static int field_error(char **error, const char *origin, unsigned line, const char *field,
+		       const char *fmt, ...) _printf_(5, 6);
+static int field_error(char **error, const char *origin, unsigned line, const char *field,
+		       const char *fmt, ...)
 {
 	_cleanup_free_ char *msg = NULL;
 	va_list ap;
@@ -96,11 +88,15 @@ static int perr(struct packages_state *s, unsigned line, const char *field, cons
 	va_end(ap);
 	if (r < 0)
 		return -ENOMEM;
-	free(s->error);
-	if (asprintf(&s->error, "%s:%u: %s: %s", s->origin, line, field, msg) < 0)
-		s->error = NULL;
+	free(*error);
+	if (asprintf(error, "%s:%u: %s: %s", origin, line, field, msg) < 0)
+		*error = NULL;
 	return -EBADMSG;
 }
+
+/* for the parse states below, which all have an origin and an error */
+#define state_error(s, line, field, ...) \
+	field_error(&(s)->error, (s)->origin, line, field, __VA_ARGS__)
 
 enum {
 	F_PACKAGE,
@@ -163,7 +159,7 @@ static int parse_source(struct packages_state *s, const struct deb822_field *f,
 	v = f->value;
 	n = strcspn(v, " (");
 	if (!debdep_name_is_valid(v, n))
-		return perr(s, f->line, "Source", "'%s' is not a source package name", v);
+		return state_error(s, f->line, "Source", "'%s' is not a source package name", v);
 	p->source = strndup(v, n);
 	if (!p->source)
 		return -ENOMEM;
@@ -171,16 +167,18 @@ static int parse_source(struct packages_state *s, const struct deb822_field *f,
 	if (open) {
 		const char *close = strchr(open, ')');
 		if (!close || close[1] != '\0')
-			return perr(s, f->line, "Source", "'%s': expected 'NAME (VERSION)'", v);
+			return state_error(s, f->line, "Source", "'%s': expected 'NAME (VERSION)'",
+					   v);
 		p->source_version = strndup(open + 1, (size_t)(close - open - 1));
 		if (!p->source_version)
 			return -ENOMEM;
 		if (!debversion_is_valid(p->source_version))
-			return perr(s, f->line, "Source", "'%s' is not a version",
-				    p->source_version);
+			return state_error(s, f->line, "Source", "'%s' is not a version",
+					   p->source_version);
 	} else {
 		if (v[n] != '\0')
-			return perr(s, f->line, "Source", "'%s': expected 'NAME (VERSION)'", v);
+			return state_error(s, f->line, "Source", "'%s': expected 'NAME (VERSION)'",
+					   v);
 		p->source_version = strdup(p->version);
 		if (!p->source_version)
 			return -ENOMEM;
@@ -204,25 +202,26 @@ static int fill_package(struct packages_state *s, const struct deb822_para *para
 
 	for (size_t i = 0; i < ELEMENTSOF(required); i++)
 		if (!fl[required[i]] || isempty(fl[required[i]]->value))
-			return perr(s, para->line, field_names[required[i]], "missing%s%s",
-				    fl[F_PACKAGE] ? " in package " : "",
-				    fl[F_PACKAGE] ? fl[F_PACKAGE]->value : "");
+			return state_error(s, para->line, field_names[required[i]], "missing%s%s",
+					   fl[F_PACKAGE] ? " in package " : "",
+					   fl[F_PACKAGE] ? fl[F_PACKAGE]->value : "");
 
 	if (!debdep_name_is_valid(fl[F_PACKAGE]->value, strlen(fl[F_PACKAGE]->value)))
-		return perr(s, fl[F_PACKAGE]->line, "Package", "'%s' is not a package name",
-			    fl[F_PACKAGE]->value);
+		return state_error(s, fl[F_PACKAGE]->line, "Package", "'%s' is not a package name",
+				   fl[F_PACKAGE]->value);
 	if (!debversion_is_valid(fl[F_VERSION]->value))
-		return perr(s, fl[F_VERSION]->line, "Version", "'%s' is not a version (package %s)",
-			    fl[F_VERSION]->value, fl[F_PACKAGE]->value);
-	if (!is_sha256_hex(fl[F_SHA256]->value))
-		return perr(s, fl[F_SHA256]->line, "SHA256",
-			    "'%s' is not a sha256 in lower-case hex (package %s)",
-			    fl[F_SHA256]->value, fl[F_PACKAGE]->value);
+		return state_error(s, fl[F_VERSION]->line, "Version",
+				   "'%s' is not a version (package %s)", fl[F_VERSION]->value,
+				   fl[F_PACKAGE]->value);
+	if (!hex_is_lower(fl[F_SHA256]->value, 64))
+		return state_error(s, fl[F_SHA256]->line, "SHA256",
+				   "'%s' is not a sha256 in lower-case hex (package %s)",
+				   fl[F_SHA256]->value, fl[F_PACKAGE]->value);
 	if (path_is_absolute(fl[F_FILENAME]->value) || path_has_dotdot(fl[F_FILENAME]->value) ||
 	    strchr(fl[F_FILENAME]->value, '\n'))
-		return perr(s, fl[F_FILENAME]->line, "Filename",
-			    "'%s' is not a relative path below the archive (package %s)",
-			    fl[F_FILENAME]->value, fl[F_PACKAGE]->value);
+		return state_error(s, fl[F_FILENAME]->line, "Filename",
+				   "'%s' is not a relative path below the archive (package %s)",
+				   fl[F_FILENAME]->value, fl[F_PACKAGE]->value);
 
 	if (!(p->name = strdup(fl[F_PACKAGE]->value)) ||
 	    !(p->version = strdup(fl[F_VERSION]->value)) ||
@@ -231,14 +230,14 @@ static int fill_package(struct packages_state *s, const struct deb822_para *para
 	    !(p->sha256 = strdup(fl[F_SHA256]->value)))
 		return -ENOMEM;
 	if (safe_atou64(fl[F_SIZE]->value, &u) < 0 || u == 0)
-		return perr(s, fl[F_SIZE]->line, "Size", "'%s' is not a size (package %s)",
-			    fl[F_SIZE]->value, p->name);
+		return state_error(s, fl[F_SIZE]->line, "Size", "'%s' is not a size (package %s)",
+				   fl[F_SIZE]->value, p->name);
 	p->size = u;
 	if (fl[F_INSTALLED_SIZE]) {
 		if (safe_atou64(fl[F_INSTALLED_SIZE]->value, &u) < 0 || u > UINT64_MAX / 1024)
-			return perr(s, fl[F_INSTALLED_SIZE]->line, "Installed-Size",
-				    "'%s' is not a size in KiB (package %s)",
-				    fl[F_INSTALLED_SIZE]->value, p->name);
+			return state_error(s, fl[F_INSTALLED_SIZE]->line, "Installed-Size",
+					   "'%s' is not a size in KiB (package %s)",
+					   fl[F_INSTALLED_SIZE]->value, p->name);
 		p->installed_size = u * 1024;
 	}
 	p->multi_arch = DEBREPO_MULTI_ARCH_NO;
@@ -248,16 +247,17 @@ static int fill_package(struct packages_state *s, const struct deb822_para *para
 			if (streq(fl[F_MULTI_ARCH]->value, ma[i]))
 				p->multi_arch = i;
 		if (p->multi_arch < 0)
-			return perr(s, fl[F_MULTI_ARCH]->line, "Multi-Arch",
-				    "'%s' is not one of no, same, foreign, allowed (package %s)",
-				    fl[F_MULTI_ARCH]->value, p->name);
+			return state_error(
+				s, fl[F_MULTI_ARCH]->line, "Multi-Arch",
+				"'%s' is not one of no, same, foreign, allowed (package %s)",
+				fl[F_MULTI_ARCH]->value, p->name);
 	}
 	if (fl[F_ESSENTIAL]) {
 		r = parse_boolean(fl[F_ESSENTIAL]->value);
 		if (r < 0)
-			return perr(s, fl[F_ESSENTIAL]->line, "Essential",
-				    "'%s' is not yes or no (package %s)", fl[F_ESSENTIAL]->value,
-				    p->name);
+			return state_error(s, fl[F_ESSENTIAL]->line, "Essential",
+					   "'%s' is not yes or no (package %s)",
+					   fl[F_ESSENTIAL]->value, p->name);
 		p->essential = r;
 	}
 	r = parse_source(s, fl[F_SOURCE], p);
@@ -288,8 +288,8 @@ static int packages_cb(const struct deb822_para *para, void *userdata)
 		for (int k = 0; k < _F_MAX; k++)
 			if (strcasecmp(f->name, field_names[k]) == 0) {
 				if (fl[k])
-					return perr(s, f->line, field_names[k],
-						    "given twice in one paragraph");
+					return state_error(s, f->line, field_names[k],
+							   "given twice in one paragraph");
 				fl[k] = f;
 				break;
 			}
@@ -422,25 +422,6 @@ struct release_state {
 	char *error;
 };
 
-static int rerr(struct release_state *s, unsigned line, const char *field, const char *fmt, ...)
-	_printf_(4, 5);
-static int rerr(struct release_state *s, unsigned line, const char *field, const char *fmt, ...)
-{
-	_cleanup_free_ char *msg = NULL;
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	free(s->error);
-	if (asprintf(&s->error, "%s:%u: %s: %s", s->origin, line, field, msg) < 0)
-		s->error = NULL;
-	return -EBADMSG;
-}
-
 static int release_files(struct release_state *s, const struct deb822_field *f)
 {
 	struct debrepo_release *rel = s->rel;
@@ -461,10 +442,10 @@ static int release_files(struct release_state *s, const struct deb822_field *f)
 		if (r < 0)
 			return r;
 		if (strv_length(w) > 0) {
-			if (strv_length(w) != 3 || !is_sha256_hex(w[0]) ||
+			if (strv_length(w) != 3 || !hex_is_lower(w[0], 64) ||
 			    safe_atou64(w[1], &size) < 0)
-				return rerr(s, line, "SHA256", "'%s': expected 'SHA256 SIZE PATH'",
-					    l);
+				return state_error(s, line, "SHA256",
+						   "'%s': expected 'SHA256 SIZE PATH'", l);
 			n = reallocarray(rel->files, rel->n_files + 1, sizeof(*n));
 			if (!n)
 				return -ENOMEM;
@@ -495,7 +476,8 @@ static int release_cb(const struct deb822_para *p, void *userdata)
 	int r;
 
 	if (s->seen)
-		return rerr(s, p->line, "Origin", "more than one paragraph in a Release file");
+		return state_error(s, p->line, "Origin",
+				   "more than one paragraph in a Release file");
 	s->seen = true;
 
 	if ((f = deb822_get_field(p, "Suite")) && !(rel->suite = strdup(f->value)))
@@ -503,20 +485,20 @@ static int release_cb(const struct deb822_para *p, void *userdata)
 	if ((f = deb822_get_field(p, "Codename")) && !(rel->codename = strdup(f->value)))
 		return -ENOMEM;
 	if (!rel->suite && !rel->codename)
-		return rerr(s, p->line, "Suite", "neither Suite nor Codename is given");
+		return state_error(s, p->line, "Suite", "neither Suite nor Codename is given");
 	f = deb822_get_field(p, "Date");
 	if (!f)
-		return rerr(s, p->line, "Date", "missing");
+		return state_error(s, p->line, "Date", "missing");
 	if (debrepo_parse_date(f->value, &rel->date) < 0)
-		return rerr(s, f->line, "Date", "'%s' is not a date", f->value);
+		return state_error(s, f->line, "Date", "'%s' is not a date", f->value);
 	rel->valid_until = -1;
 	f = deb822_get_field(p, "Valid-Until");
 	if (f && debrepo_parse_date(f->value, &rel->valid_until) < 0)
-		return rerr(s, f->line, "Valid-Until", "'%s' is not a date", f->value);
+		return state_error(s, f->line, "Valid-Until", "'%s' is not a date", f->value);
 	f = deb822_get_field(p, "SHA256");
 	if (!f)
-		return rerr(s, p->line, "SHA256",
-			    "missing: the Release file lists no sha256 hashes");
+		return state_error(s, p->line, "SHA256",
+				   "missing: the Release file lists no sha256 hashes");
 	r = release_files(s, f);
 	if (r < 0)
 		return r;
@@ -572,7 +554,7 @@ static char *escape_slashes(const char *s)
 	return e;
 }
 
-static int list_dir_matching(const char *dir, const char *prefix, const char *suffix, char ***ret)
+static int list_dir_matching(const char *dir, const char *suffix, char ***ret)
 {
 	_cleanup_strv_free_ char **found = NULL;
 	DIR *d = opendir(dir);
@@ -582,9 +564,7 @@ static int list_dir_matching(const char *dir, const char *prefix, const char *su
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
-		if (prefix && !startswith(de->d_name, prefix))
-			continue;
-		if (suffix && !endswith(de->d_name, suffix))
+		if (!endswith(de->d_name, suffix))
 			continue;
 		r = strv_extend(&found, de->d_name);
 		if (r < 0)
@@ -607,7 +587,7 @@ int debrepo_find_inrelease(const char *lists_dir, const char *suite, char **ret,
 
 	if (!esc || asprintf(&suffix, "_dists_%s_InRelease", esc) < 0)
 		return -ENOMEM;
-	r = list_dir_matching(lists_dir, NULL, suffix, &found);
+	r = list_dir_matching(lists_dir, suffix, &found);
 	if (r < 0)
 		return seterr(ret_error, "apt lists directory '%s': %s", lists_dir, strerror(-r)),
 		       r;

@@ -6,6 +6,7 @@
 
 #include "core/fileio.h"
 #include "core/fs.h"
+#include "core/hex.h"
 #include "core/parse.h"
 #include "core/strv.h"
 #include "deb822.h"
@@ -38,16 +39,6 @@ static int lerr(struct load_state *s, unsigned line, const char *field, const ch
 		     msg) < 0)
 		s->error = NULL;
 	return -EBADMSG;
-}
-
-static bool is_hex(const char *s, size_t n)
-{
-	if (strlen(s) != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
-			return false;
-	return true;
 }
 
 static int need(struct load_state *s, const struct deb822_para *p, const char *field,
@@ -88,7 +79,7 @@ static int parse_header(struct load_state *s, const struct deb822_para *p)
 		return -ENOMEM;
 	if ((r = need(s, p, "Manifest-Digest", &v)) < 0)
 		return r;
-	if (!is_hex(v, 64))
+	if (!hex_is_lower(v, 64))
 		return lerr(s, deb822_get_field(p, "Manifest-Digest")->line, "Manifest-Digest",
 			    "not a sha256 in lower-case hex");
 	if (!(lf->manifest_digest = strdup(v)))
@@ -120,7 +111,7 @@ static int parse_header(struct load_state *s, const struct deb822_para *p)
 		if (strv_length(w) == 0)
 			continue;
 		if (strv_length(w) != 3 || safe_atou64(w[1], &u) < 0 || u > INT64_MAX ||
-		    !is_hex(w[2], 64))
+		    !hex_is_lower(w[2], 64))
 			return lerr(s, line, "Suites", "'%s': expected 'SUITE DATE SHA256'", l);
 		n = reallocarray(lf->suites, lf->n_suites + 1, sizeof(*n));
 		if (!n)
@@ -172,7 +163,7 @@ static int parse_package(struct load_state *s, const struct deb822_para *p)
 			goto fail;
 		}
 	}
-	if (!is_hex(pkg.sha256, 64)) {
+	if (!hex_is_lower(pkg.sha256, 64)) {
 		r = lerr(s, deb822_get_field(p, "SHA256")->line, "SHA256",
 			 "not a sha256 in lower-case hex (package %s)", pkg.name);
 		goto fail;
