@@ -36,11 +36,6 @@ static void lock_help(void)
 	       "                  else " DEBREPO_LISTS_DIR_DEFAULT ")\n");
 }
 
-static int64_t now_seconds(void)
-{
-	return (int64_t)time(NULL);
-}
-
 static int load_suites(const struct manifest *m, const char *lists_dir, struct debrepo_suite ***ret)
 {
 	_cleanup_(sig_keyring_freep) struct sig_keyring *k = NULL;
@@ -75,7 +70,7 @@ static int load_suites(const struct manifest *m, const char *lists_dir, struct d
 		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", gmtime(&t));
 		progress_line("lock: %s: %zu packages, signed %s by %s", s->name,
 			      s->packages.n_items, date, s->signer);
-		if (s->release->valid_until >= 0 && s->release->valid_until < now_seconds()) {
+		if (s->release->valid_until >= 0 && s->release->valid_until < (int64_t)time(NULL)) {
 			t = (time_t)s->release->valid_until;
 			strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", gmtime(&t));
 			log_warning(

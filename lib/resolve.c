@@ -503,10 +503,10 @@ static int64_t best_in_group(const struct resolver *rs, size_t g, const struct d
 /*
  * What would satisfy an atom not yet satisfied. FOUND: *ret_pkg. VERSION_CLASH:
  * *ret_pkg is the chosen record that another version should replace.
- * AMBIGUOUS: *ret_providers lists the candidates.
+ * AMBIGUOUS: *ret_providers lists the candidates. -ENOMEM on failure.
  */
-static enum candidate_result candidate(const struct resolver *rs, const struct debdep_atom *a,
-				       uint32_t *ret_pkg, char ***ret_providers)
+static int candidate(const struct resolver *rs, const struct debdep_atom *a, uint32_t *ret_pkg,
+		     char ***ret_providers)
 {
 	ssize_t g = group_find(rs, a->name);
 	_cleanup_strv_free_ char **names = NULL;
@@ -538,7 +538,7 @@ static enum candidate_result candidate(const struct resolver *rs, const struct d
 		if (rs->group_pick[rs->group_of[o->pkg]] >= 0)
 			continue;
 		if (!strv_contains(names, pn) && strv_extend(&names, pn) < 0)
-			return CANDIDATE_NONE;
+			return -ENOMEM;
 		if (best < 0)
 			best = o->pkg; /* offers are sorted: the highest version of the first name */
 	}
@@ -598,10 +598,14 @@ static int follow_single(struct resolver *rs, int32_t pick, const struct debdep_
 	_cleanup_strv_free_ char **providers = NULL;
 	_cleanup_free_ char *what = debdep_atom_to_string(a);
 	uint32_t pkg;
+	int r;
 
 	if (!what)
 		return -ENOMEM;
-	switch (candidate(rs, a, &pkg, &providers)) {
+	r = candidate(rs, a, &pkg, &providers);
+	if (r < 0)
+		return r;
+	switch (r) {
 	case CANDIDATE_FOUND:
 		return choose(rs, pkg, pick, 0);
 	case CANDIDATE_VERSION_CLASH:
@@ -626,8 +630,11 @@ static int decide(struct resolver *rs, const struct deferred *d)
 	for (size_t i = 0; i < cl->n_atoms; i++) {
 		_cleanup_strv_free_ char **providers = NULL;
 		uint32_t pkg;
+		int r = candidate(rs, &cl->atoms[i], &pkg, &providers);
 
-		switch (candidate(rs, &cl->atoms[i], &pkg, &providers)) {
+		if (r < 0)
+			return r;
+		switch (r) {
 		case CANDIDATE_FOUND:
 			if (!conflicts_with_chosen(rs, pkg))
 				return choose(rs, pkg, (int32_t)d->pick, 0);
