@@ -429,8 +429,28 @@ static int classify(struct item *items, size_t n)
 }
 
 /* Checks each downloaded file against the lock and renames the good ones into the pool. */
+/*
+ * Why apt did not deliver an item: its "E: Failed to fetch URL ..." line for the
+ * item's file (the URL names it as .../NAME_...), else a pointer to apt's errors.
+ */
+static char *apt_failure_for(const char *apt_stderr, const struct item *it)
+{
+	_cleanup_strv_free_ char **lines = NULL;
+	_cleanup_free_ char *needle = NULL;
+
+	if (strv_split(strempty(apt_stderr), "\n", &lines) < 0 ||
+	    asprintf(&needle, "/%s_", it->pkg->name) < 0)
+		return NULL;
+	STRV_FOREACH(l, lines)
+		if (startswith(*l, "E: ") && strstr(*l, needle))
+			return strdup(*l);
+	return strdup(isempty(apt_stderr) ?
+			      "apt-get download did not deliver it" :
+			      "apt-get download did not deliver it (see apt's error above)");
+}
+
 static int move_into_pool(const char *pool, int pool_fd, const char *tmp_dir, int tmp_fd,
-			  struct item *items, size_t n, const char *apt_error)
+			  struct item *items, size_t n, const char *apt_stderr)
 {
 	int ret = 0;
 
@@ -448,7 +468,7 @@ static int move_into_pool(const char *pool, int pool_fd, const char *tmp_dir, in
 					       it->pool_name);
 		if (c.state == POOL_FILE_MISSING) {
 			it->state = ITEM_FAILED;
-			it->reason = strdup(apt_error ?: "apt-get download did not produce it");
+			it->reason = apt_failure_for(apt_stderr, it);
 			if (!it->reason)
 				return log_oom();
 			continue;
@@ -532,7 +552,7 @@ static int download(const char *pool, int pool_fd, struct item *items, size_t n)
 		log_error("fetch: apt-get download failed: %s", first);
 	}
 	/* keep whatever arrived complete and correct, even when apt failed for others */
-	r = move_into_pool(pool, pool_fd, tmp, tmp_fd, items, n, first);
+	r = move_into_pool(pool, pool_fd, tmp, tmp_fd, items, n, err);
 out:
 	k = rm_rf(tmp);
 	if (k < 0)

@@ -5,7 +5,8 @@
 # is fetched by the image build): the first run downloads and checks them, the
 # second fetches nothing, a corrupt pool file is reported and replaced, a version
 # the archive no longer has makes fetch name it, substitute nothing, still fetch
-# the rest and exit 3, and an archive file other than the locked one is refused.
+# the rest and exit 3, an archive file other than the locked one is refused, and
+# without a network every package is named and nothing is left half-written.
 source "$(dirname "$0")/../lib.sh"
 need airlock-build apt-get sha256sum
 ls /var/lib/apt/lists/*_InRelease >/dev/null 2>&1 || skip "no apt lists on this host (apt-get update)"
@@ -97,4 +98,19 @@ echo "$out"
 grep -q "the archive's $first .* is not the one the lock pins" <<<"$out" || fail "not refused"
 grep -q "the lock or the archive was altered" <<<"$out" || fail "no conclusion drawn"
 ls "$pool3" | grep -q "^${first}_" && fail "$first was put in the pool"
+step "without a network: each package named, nothing half-written"
+if [ "$(id -u)" -eq 0 ] && unshare -n true 2>/dev/null; then
+	pool4=$T/pool4
+	rc=0
+	out=$(unshare -n airlock-build fetch "$T/sub.lock" --pool "$pool4" 2>&1) || rc=$?
+	echo "$out"
+	[ $rc -eq 1 ] || fail "exit status $rc, expected 1"
+	for n in $names; do
+		grep -q "fetch: $n .* was not fetched: E: " <<<"$out" || fail "$n was not named"
+	done
+	grep -q "run fetch again" <<<"$out" || fail "no advice given"
+	[ -z "$(ls -A "$pool4")" ] || fail "the pool is not empty: $(ls -A "$pool4")"
+else
+	echo "(not root or no unshare: the offline case is not tried)"
+fi
 echo "fetch behaved"
