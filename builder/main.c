@@ -8,10 +8,7 @@
 #include "core/path.h"
 #include "core/progress.h"
 #include "core/run.h"
-
-#ifndef AIRLOCK_VERSION
-#define AIRLOCK_VERSION "0.1"
-#endif
+#include "core/version.h"
 
 struct build_globals arg_globals;
 

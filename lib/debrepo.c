@@ -693,7 +693,7 @@ static int load_index(struct debrepo_suite *s, const char *lists_dir, const char
 	r = find_packages_file(lists_dir, s->inrelease_path, component, arch, &path, ret_error);
 	if (r < 0)
 		return r;
-	r = archive_read_decompressed_file(path, PACKAGES_MAX_SIZE, &text, &size);
+	r = archive_read_decompressed(path, PACKAGES_MAX_SIZE, &text, &size);
 	if (r < 0)
 		return seterr(ret_error, "%s: cannot read the index (%s)", path,
 			      r == -EBADMSG ? "corrupt or not a supported compression format" :

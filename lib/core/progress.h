@@ -32,4 +32,8 @@ void progress_set_note(struct progress *p, const char *note);
 void progress_end(struct progress *p, const char *fmt, ...) _printf_(2, 3);
 /* Ends without a summary (on failure); frees p. NULL-safe. */
 void progress_abort(struct progress *p);
+static inline void progress_abortp(struct progress **p)
+{
+	progress_abort(*p);
+}
 double progress_now(void);
