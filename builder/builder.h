@@ -23,6 +23,8 @@ struct build_globals {
 extern struct build_globals arg_globals;
 
 /* Verbs */
+int verb_lock(int argc, char *argv[]);
+int verb_fetch(int argc, char *argv[]);
 int verb_build(int argc, char *argv[]);
 
 /* The default pool directory (~/.cache/airlock/pool, or $AIRLOCK_POOL). */

@@ -17,6 +17,8 @@ static const struct verb {
 	int (*run)(int argc, char *argv[]);
 	const char *summary;
 } verbs[] = {
+	{ "lock", verb_lock, "MANIFEST  resolve its packages in the signed apt lists, pin them" },
+	{ "fetch", verb_fetch, "LOCK      download the locked .debs into the pool (network)" },
 	{ "build", verb_build, "MANIFEST  build the image's artifacts offline from the pool" },
 };
 

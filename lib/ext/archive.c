@@ -291,6 +291,7 @@ int archive_read_decompressed(const char *path, size_t max_size, char **ret, siz
 	_cleanup_free_ char *buf = NULL;
 	struct archive_entry *e;
 	size_t n = 0, cap = 0;
+	int r;
 
 	if (!a)
 		return -ENOMEM;
@@ -298,7 +299,10 @@ int archive_read_decompressed(const char *path, size_t max_size, char **ret, siz
 	archive_read_support_format_raw(a);
 	if (archive_read_open_filename(a, path, 256 * 1024) != ARCHIVE_OK)
 		return archive_errno(a) == ENOENT ? -ENOENT : -EBADMSG;
-	if (archive_read_next_header(a, &e) != ARCHIVE_OK)
+	r = archive_read_next_header(a, &e);
+	if (r == ARCHIVE_EOF)
+		goto done; /* an empty file: nothing to decompress (an empty index is valid) */
+	if (r != ARCHIVE_OK)
 		return -EBADMSG;
 	for (;;) {
 		la_ssize_t k;
@@ -324,6 +328,7 @@ int archive_read_decompressed(const char *path, size_t max_size, char **ret, siz
 		if (n > max_size)
 			return -EFBIG;
 	}
+done:
 	if (!buf && !(buf = malloc(1)))
 		return -ENOMEM;
 	buf[n] = '\0';
