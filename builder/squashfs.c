@@ -120,7 +120,9 @@ int squashfs_build(const struct tree *t, const struct sysusers *users, int64_t e
 		total += nodes[i]->type == TREE_REG ? nodes[i]->size + 512 : 512;
 
 	{
-		/* Timestamps come from SOURCE_DATE_EPOCH (run_argv() sets it; sqfstar
+		/* zstd level 9: measured on the default image, 7 s of CPU for 93 MiB where
+		 * sqfstar's default level 15 takes 54 s for 87 MiB.
+		 * Timestamps come from SOURCE_DATE_EPOCH (run_argv() sets it; sqfstar
 		 * refuses -mkfs-time alongside it): the file system's and every inode's. */
 		const char *argv[] = {
 			"sqfstar",	  "-comp",  "zstd",	    "-root-mode", "0755",

@@ -20,6 +20,7 @@
 #include "ext/archive.h"
 #include "ext/crypto.h"
 #include "lockfile.h"
+#include "pool.h"
 #include "tree.h"
 
 struct unpack_ctx {
@@ -176,40 +177,39 @@ static int on_member(const struct archive_member *m, struct archive_member_reade
 int unpack_check_pool(const struct lockfile *lf, const char *pool)
 {
 	_cleanup_(progress_abortp) struct progress *p = NULL;
+	_cleanup_close_ int dir_fd = open(pool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	uint64_t total = 0, done = 0;
 	unsigned missing = 0, bad = 0;
 
+	if (dir_fd < 0)
+		return log_error_errno(errno,
+				       "pool %s: %m; run 'airlock-build fetch' or bring the "
+				       "pool",
+				       pool);
 	for (size_t i = 0; i < lf->n_packages; i++)
 		total += lf->packages[i].size;
 	p = progress_begin("check pool", total, PROGRESS_BYTES, NULL);
 
 	for (size_t i = 0; i < lf->n_packages; i++) {
 		const struct lock_package *pkg = &lf->packages[i];
-		_cleanup_free_ char *name = NULL, *path = NULL;
-		uint8_t digest[SHA256_DIGEST_SIZE];
-		char hex[SHA256_HEX_SIZE];
-		uint64_t size = 0;
+		_cleanup_free_ char *name = NULL;
+		struct pool_check c;
 		int r;
 
-		if (lock_package_pool_name(pkg, &name) < 0 || !(path = path_join(pool, name)))
+		if (lock_package_pool_name(pkg, &name) < 0)
 			return log_oom();
-		r = sha256_file(path, digest, &size);
-		if (r == -ENOENT) {
-			log_error(
-				"package %s %s is missing from the pool: %s (expected sha256 %s); "
-				"run 'airlock-build fetch' or bring the pool",
-				pkg->name, pkg->version, path, pkg->sha256);
-			missing++;
-			continue;
-		}
+		r = pool_check_package(dir_fd, pkg, &c);
 		if (r < 0)
-			return log_error_errno(r, "package %s %s: cannot read %s: %m", pkg->name,
-					       pkg->version, path);
-		sha256_hex(digest, hex);
-		if (!streq(hex, pkg->sha256) || size != pkg->size) {
-			log_error("package %s %s: %s is corrupt: sha256 %s, %" PRIu64
-				  " bytes; the lock expects sha256 %s, %" PRIu64 " bytes",
-				  pkg->name, pkg->version, path, hex, size, pkg->sha256, pkg->size);
+			return log_error_errno(r, "package %s %s: cannot read %s/%s: %m", pkg->name,
+					       pkg->version, pool, name);
+		if (c.state == POOL_FILE_MISSING) {
+			log_error("package %s %s is missing from the pool: %s/%s (expected sha256 "
+				  "%s); run 'airlock-build fetch' or bring the pool",
+				  pkg->name, pkg->version, pool, name, pkg->sha256);
+			missing++;
+		} else if (c.state != POOL_FILE_OK) {
+			log_error("package %s %s: %s/%s %s", pkg->name, pkg->version, pool, name,
+				  c.problem);
 			bad++;
 		}
 		done += pkg->size;
