@@ -598,8 +598,9 @@ static int gen_dpkg(struct gen *g, const struct lockfile *lf, const char *pool)
 		return log_oom();
 	for (size_t i = 0; i < lf->n_packages && r >= 0; i++) {
 		const struct lock_package *pkg = &lf->packages[i];
-		_cleanup_free_ char *name = NULL, *path = NULL, *control = NULL, *error = NULL,
-				    *list = NULL, *list_path = NULL;
+		_cleanup_free_ char *name = NULL, *path = NULL, *control = NULL, *md5sums = NULL,
+				    *error = NULL, *list = NULL, *info = NULL, *list_path = NULL,
+				    *md5_path = NULL;
 		size_t list_size = 0;
 		FILE *fl;
 
@@ -607,7 +608,7 @@ static int gen_dpkg(struct gen *g, const struct lockfile *lf, const char *pool)
 			r = -ENOMEM;
 			break;
 		}
-		r = archive_deb_read_control(path, &control, &error);
+		r = archive_deb_read_control(path, &control, &md5sums, &error);
 		if (r < 0) {
 			log_error("dpkg: package %s %s (%s): %s", pkg->name, pkg->version, path,
 				  error ?: strerror(-r));
@@ -643,11 +644,21 @@ static int gen_dpkg(struct gen *g, const struct lockfile *lf, const char *pool)
 			r = -ENOMEM;
 			break;
 		}
-		if (asprintf(&list_path, "var/lib/dpkg/info/%s.list", pkg->name) < 0) {
+		/* dpkg names the files of "Multi-Arch: same" packages NAME:ARCH. */
+		if (strstr(control, "\nMulti-Arch: same\n") ||
+		    endswith(control, "\nMulti-Arch: same"))
+			r = asprintf(&info, "var/lib/dpkg/info/%s:%s", pkg->name,
+				     pkg->architecture);
+		else
+			r = asprintf(&info, "var/lib/dpkg/info/%s", pkg->name);
+		if (r < 0 || asprintf(&list_path, "%s.list", info) < 0 ||
+		    asprintf(&md5_path, "%s.md5sums", info) < 0) {
 			r = -ENOMEM;
 			break;
 		}
 		r = gen_file(g, list_path, list, list_size, 0644, NULL, NULL);
+		if (r >= 0 && md5sums)
+			r = gen_file(g, md5_path, md5sums, strlen(md5sums), 0644, NULL, NULL);
 	}
 	if (fclose(f) != 0 && r >= 0)
 		r = -ENOMEM;
@@ -656,63 +667,94 @@ static int gen_dpkg(struct gen *g, const struct lockfile *lf, const char *pool)
 	r = gen_file(g, "var/lib/dpkg/status", status, status_size, 0644, NULL, NULL);
 	if (r < 0)
 		return r;
+	/* The multiarch-aware database layout (info files named NAME:ARCH). */
+	r = gen_text(g, "var/lib/dpkg/info/format", "1\n", 0644);
+	if (r < 0)
+		return r;
 	progress_line("dpkg: status of %zu packages in /var/lib/dpkg/status", lf->n_packages);
 	return 0;
 }
 
 /* ---- interpreters --------------------------------------------------------------------------- */
 
-/* Warns (once per interpreter) about scripts whose #! interpreter the image lacks. */
+struct missing_interpreter {
+	char *path;
+	const struct tree_node *first;
+	size_t scripts;
+};
+
+/* Warns, once per interpreter, about scripts whose #! interpreter the image lacks. */
 static int check_interpreters(struct gen *g)
 {
 	_cleanup_free_ struct tree_node **nodes = NULL;
 	_cleanup_(hashmap_freep) struct hashmap *missing = hashmap_new();
-	_cleanup_strv_free_ char **keys = NULL;
-	size_t n;
-	int r;
+	_cleanup_free_ struct missing_interpreter **list = NULL;
+	size_t n, n_list = 0;
+	int r = 0;
 
 	if (!missing)
 		return log_oom();
-	r = tree_sorted(g->t, &nodes, &n);
-	if (r < 0)
+	if (tree_sorted(g->t, &nodes, &n) < 0)
 		return log_oom();
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && r >= 0; i++) {
 		_cleanup_close_ int fd = -EBADF;
+		struct missing_interpreter *mi;
 		char buf[256] = {};
-		char *interp, *end;
+		char *interp;
 		ssize_t k;
 
 		if (nodes[i]->type != TREE_REG || !(nodes[i]->mode & 0111) || nodes[i]->size < 3)
 			continue;
 		fd = open(nodes[i]->source, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return log_error_errno(errno, "interpreters: %s: %m", nodes[i]->source);
+		if (fd < 0) {
+			r = log_error_errno(errno, "interpreters: %s: %m", nodes[i]->source);
+			break;
+		}
 		k = loop_read(fd, buf, sizeof(buf) - 1);
 		if (k < 3 || buf[0] != '#' || buf[1] != '!')
 			continue;
-		interp = buf + 2;
-		while (*interp == ' ' || *interp == '\t')
-			interp++;
-		end = interp + strcspn(interp, " \t\n");
-		*end = '\0';
+		interp = buf + 2 + strspn(buf + 2, " \t");
+		interp[strcspn(interp, " \t\n")] = '\0';
 		if (!path_is_absolute(interp) || tree_resolve(g->t, interp + 1))
 			continue;
-		if (!hashmap_get(missing, interp)) {
-			char *key = strdup(interp);
-			if (!key || strv_push(&keys, key) < 0 ||
-			    hashmap_put(missing, key, nodes[i]) < 0)
-				return log_oom();
+		log_debug("interpreters: /%s (from %s) needs %s, which is not in the image",
+			  nodes[i]->path, nodes[i]->origin, interp);
+		mi = hashmap_get(missing, interp);
+		if (!mi) {
+			struct missing_interpreter **nl;
+			mi = new0(struct missing_interpreter, 1);
+			nl = reallocarray(list, n_list + 1, sizeof(*list));
+			if (!mi || !nl || !(mi->path = strdup(interp))) {
+				if (mi)
+					free(mi->path);
+				free(mi);
+				r = log_oom();
+				break;
+			}
+			list = nl;
+			list[n_list++] = mi;
+			mi->first = nodes[i];
+			if (hashmap_put(missing, mi->path, mi) < 0) {
+				r = log_oom();
+				break;
+			}
 		}
+		mi->scripts++;
 	}
-	strv_sort(keys);
-	STRV_FOREACH(k, keys) {
-		struct tree_node *example = hashmap_get(missing, *k);
-		log_warning("interpreters: %s is not in the image, yet scripts use it (e.g. /%s "
-			    "from %s); they will fail if run. Add its package to the manifest or "
-			    "prune the scripts; continuing.",
-			    *k, example->path, example->origin);
+	/* list[] is in path order of the first script, so the output is stable. */
+	for (size_t i = 0; i < n_list; i++) {
+		if (r >= 0)
+			log_warning(
+				"interpreters: %s is not in the image, yet %zu script(s) use it "
+				"(the first: /%s from %s); they will fail if run. Add its "
+				"package to the manifest or prune the scripts (--verbose lists "
+				"them); continuing.",
+				list[i]->path, list[i]->scripts, list[i]->first->path,
+				list[i]->first->origin);
+		free(list[i]->path);
+		free(list[i]);
 	}
-	return 0;
+	return r;
 }
 
 /* ---- the stage ------------------------------------------------------------------------------ */

@@ -242,12 +242,30 @@ int archive_deb_read_data(const char *deb, archive_member_cb cb, void *userdata,
 	}
 }
 
-int archive_deb_read_control(const char *deb, char **ret, char **ret_error)
+static int read_small_member(struct archive *in, struct archive_entry *e, char **ret,
+			     char **ret_error)
+{
+	la_int64_t size = archive_entry_size(e);
+	_cleanup_free_ char *buf = NULL;
+
+	if (size < 0 || size > 16 * 1024 * 1024)
+		return set_error(ret_error, NULL, "control member too large");
+	buf = malloc((size_t)size + 1);
+	if (!buf)
+		return -ENOMEM;
+	if (archive_read_data(in, buf, (size_t)size) != size)
+		return set_error(ret_error, in, "short control member");
+	buf[size] = '\0';
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+int archive_deb_read_control(const char *deb, char **ret, char **ret_md5sums, char **ret_error)
 {
 	_cleanup_(archive_read_freep) struct archive *outer = NULL;
 	_cleanup_free_ struct inner_source *src = NULL;
-	/* declared after src: freed before it, as it reads through src */
 	_cleanup_(archive_read_freep) struct archive *in = NULL;
+	_cleanup_free_ char *control = NULL, *md5sums = NULL;
 	struct archive_entry *e;
 	int r;
 
@@ -266,23 +284,27 @@ int archive_deb_read_control(const char *deb, char **ret, char **ret_error)
 		return r;
 	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
 		const char *name = archive_entry_pathname(e);
-		la_int64_t size = archive_entry_size(e);
-		_cleanup_free_ char *buf = NULL;
 
-		if (!name || (!streq(name, "./control") && !streq(name, "control")))
+		if (!name)
 			continue;
-		if (size < 0 || size > 1024 * 1024)
-			return set_error(ret_error, NULL, "control file too large");
-		buf = malloc((size_t)size + 1);
-		if (!buf)
-			return -ENOMEM;
-		if (archive_read_data(in, buf, (size_t)size) != size)
-			return set_error(ret_error, in, "short control file");
-		buf[size] = '\0';
-		*ret = TAKE_PTR(buf);
-		return 0;
+		name = startswith(name, "./") ?: name;
+		if (streq(name, "control") && !control)
+			r = read_small_member(in, e, &control, ret_error);
+		else if (streq(name, "md5sums") && ret_md5sums && !md5sums)
+			r = read_small_member(in, e, &md5sums, ret_error);
+		else
+			continue;
+		if (r < 0)
+			return r;
 	}
-	return set_error(ret_error, in, "no control file in control.tar");
+	if (r != ARCHIVE_EOF)
+		return set_error(ret_error, in, "damaged control archive");
+	if (!control)
+		return set_error(ret_error, NULL, "no control file in control.tar");
+	*ret = TAKE_PTR(control);
+	if (ret_md5sums)
+		*ret_md5sums = TAKE_PTR(md5sums);
+	return 0;
 }
 
 int archive_read_decompressed(const char *path, size_t max_size, char **ret, size_t *ret_size)

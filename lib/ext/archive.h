@@ -51,8 +51,11 @@ int archive_member_copy(struct archive_member_reader *rd, int fd, uint64_t *ret_
  * if ret_error is given, why.
  */
 int archive_deb_read_data(const char *deb, archive_member_cb cb, void *userdata, char **ret_error);
-/* Returns the text of the package's control file (from control.tar.*). */
-int archive_deb_read_control(const char *deb, char **ret, char **ret_error);
+/*
+ * Returns the text of the package's control file (from control.tar.*) and, if
+ * ret_md5sums is given, of its md5sums file (NULL when the package has none).
+ */
+int archive_deb_read_control(const char *deb, char **ret, char **ret_md5sums, char **ret_error);
 /* Reads a whole (possibly compressed: gz, xz, zst, lz4, bz2) file, decompressed. */
 int archive_read_decompressed(const char *path, size_t max_size, char **ret, size_t *ret_size);
 
