@@ -38,7 +38,7 @@ static void help(void)
 	       "     --version         show the version\n"
 	       "  -q --quiet           no progress output, only errors\n"
 	       "  -v --verbose         debug output\n"
-	       "     --tools-dir DIR   look for external tools (sqfstar, sbsign, ...) here first\n"
+	       "     --tools-dir DIR   look for external tools (mksquashfs, sbsign, ...) here first\n"
 	       "\n"
 	       "See airlock-build(1).\n");
 }
