@@ -48,12 +48,14 @@ say = @printf '  %-5s %s\n' $(1) $(2)
 endif
 
 PROGRAMS :=
+# Test-only programs (tests/integration/*.mk): built by `all` like PROGRAMS, never installed.
+TEST_PROGRAMS :=
 include lib/lib.mk
-include $(sort $(wildcard builder/*.mk appliance/*/*.mk installer/*.mk))
+include $(sort $(wildcard builder/*.mk appliance/*/*.mk installer/*.mk tests/integration/*.mk))
 include tests/tests.mk
 
 .DEFAULT_GOAL := all
-all: $(addprefix $(BUILD)/,$(PROGRAMS))
+all: $(addprefix $(BUILD)/,$(PROGRAMS) $(TEST_PROGRAMS))
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -66,7 +68,7 @@ $(BUILD)/$(1): $$(patsubst %.c,$(BUILD)/%.o,$$($(1)_SRCS)) $(BUILD)/libairlock.a
 	$$(call say,LD,$$@)
 	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(BUILD)/libairlock.a $$(LIBS) $$($(1)_LIBS)
 endef
-$(foreach p,$(PROGRAMS),$(eval $(call program_template,$(p))))
+$(foreach p,$(PROGRAMS) $(TEST_PROGRAMS),$(eval $(call program_template,$(p))))
 
 # ---- user-facing targets (install dependencies, then re-enter make) -------------------------
 .PHONY: unit-tests all deps image lock release qemu check check-unit check-unit-san check-integration \
@@ -108,7 +110,7 @@ check-integration: all
 check-e2e: all
 	@tests/run-tests e2e
 
-FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+FORMAT_SRCS = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null)
 format:
 	clang-format -i $(FORMAT_SRCS)
 

@@ -9,10 +9,18 @@
 
 #include "builder.h"
 #include "core/fs.h"
+#include "core/hex.h"
+#include "core/version.h"
+#include "ext/crypto.h"
 #include "core/log.h"
 #include "core/path.h"
+#include "core/progress.h"
+#include "core/run.h"
+#include "core/strv.h"
 #include "lockfile.h"
 #include "manifest.h"
+#include "sysusers.h"
+#include "tree.h"
 
 struct build_options {
 	const char *manifest;
@@ -22,6 +30,7 @@ struct build_options {
 	const char *overlay;
 	const char *units;
 	const char *programs;
+	bool keep_staging;
 };
 
 static void build_help(void)
@@ -36,7 +45,9 @@ static void build_help(void)
 	       "  --overlay DIR     files copied into the image (default: overlay/ beside manifests/)\n"
 	       "  --units DIR       systemd units for the image (default: units/ beside manifests/)\n"
 	       "  --programs DIR    where Airlock's own programs were built (default: this\n"
-	       "                    program's directory)\n");
+	       "                    program's directory)\n"
+	       "  --keep-staging    keep the staging directory (unpacked tree, generated files)\n"
+	       "                    for inspection, also on failure\n");
 }
 
 static int default_lock_path(const char *manifest, char **ret)
@@ -65,9 +76,132 @@ static int sibling_of_manifest_dir(const char *manifest, const char *name, char 
 	return 0;
 }
 
+/* Moves a finished artifact from the staging directory into the output directory. */
+static int publish(const char *out, const char *staged, const char *name)
+{
+	_cleanup_free_ char *dest = path_join(out, name);
+	int r;
+
+	if (!dest)
+		return log_oom();
+	r = fsync_path(staged);
+	if (r >= 0 && rename(staged, dest) < 0)
+		r = -errno;
+	if (r >= 0)
+		r = fsync_directory_of(dest);
+	if (r < 0)
+		return log_error_errno(r, "build: cannot move %s to %s: %m", staged, dest);
+	return 0;
+}
+
+static int build_run(const struct build_options *o, const struct manifest *m,
+		     const struct lockfile *lf)
+{
+	_cleanup_(tree_freep) struct tree *t = NULL;
+	_cleanup_(sysusers_freep) struct sysusers *users = NULL;
+	_cleanup_free_ char *staging = NULL, *blobs = NULL, *gen = NULL, *programs = NULL,
+			    *root = NULL, *init = NULL, *kver = NULL, *squashfs = NULL,
+			    *verity = NULL, *sbom = NULL, *manifest_json = NULL;
+	_cleanup_strv_free_ char **modules = NULL;
+	struct squashfs_result sq = {};
+	struct verity_result vr = {};
+	double start = progress_now();
+	int r;
+
+	r = mkdir_p(o->out, 0755);
+	if (r < 0)
+		return log_error_errno(r, "build: cannot create %s: %m", o->out);
+	r = mkdtemp_in(o->out, ".staging-", &staging);
+	if (r < 0)
+		return log_error_errno(r, "build: cannot create a staging directory in %s: %m",
+				       o->out);
+	blobs = path_join(staging, "blobs");
+	gen = path_join(staging, "generated");
+	programs = path_join(staging, "programs");
+	root = path_join(staging, "root");
+	squashfs = path_join(staging, "root.squashfs");
+	verity = path_join(staging, "root.verity");
+	sbom = path_join(staging, "sbom.spdx.json");
+	manifest_json = path_join(staging, "manifest.json");
+	if (!blobs || !gen || !programs || !root || !squashfs || !verity || !sbom ||
+	    !manifest_json) {
+		r = log_oom();
+		goto out;
+	}
+	run_set_source_date_epoch(lf->source_date_epoch);
+
+	if ((r = unpack_check_pool(lf, o->pool)) < 0)
+		goto out;
+	if ((r = tree_new(&t)) < 0) {
+		log_oom();
+		goto out;
+	}
+	if ((r = unpack_packages(lf, o->pool, blobs, t)) < 0 ||
+	    (r = tree_apply_overlay(t, o->overlay, o->units)) < 0 ||
+	    (r = tree_add_programs(t, o->programs, programs, &init)) < 0 ||
+	    (r = tree_prune_modules(t, m, &kver, &modules)) < 0 || (r = tree_prune(t, m)) < 0 ||
+	    (r = generate_image_files(t, m, lf, o->pool, gen, &users)) < 0 ||
+	    (r = tree_materialize(t, root)) < 0 || (r = tree_depmod(t, root, kver)) < 0 ||
+	    (r = squashfs_build(t, users, lf->source_date_epoch, squashfs, &sq)) < 0 ||
+	    (r = verity_build(squashfs, verity, sq.content_sha256, &vr)) < 0)
+		goto out;
+
+	{
+		uint8_t d[SHA256_DIGEST_SIZE];
+		char squashfs_hex[SHA256_HEX_SIZE], root_hash[SHA256_HEX_SIZE];
+		const struct release_artifact artifacts[] = {
+			{ "root.squashfs", squashfs },
+			{ "root.verity", verity },
+			{ "sbom.spdx.json", sbom },
+		};
+		const struct release_input in = {
+			.manifest = m,
+			.lock = lf,
+			.kernel_version = kver,
+			.content_sha256 = sq.content_sha256,
+			.verity = &vr,
+			.artifacts = artifacts,
+			.n_artifacts = ELEMENTSOF(artifacts),
+		};
+
+		r = sha256_file(squashfs, d, NULL);
+		if (r < 0) {
+			log_error_errno(r, "build: %s: %m", squashfs);
+			goto out;
+		}
+		sha256_hex(d, squashfs_hex);
+		hex_to_buf(vr.root_hash, sizeof(vr.root_hash), root_hash);
+		if ((r = sbom_write(m, lf, AIRLOCK_VERSION, squashfs_hex, root_hash, sbom)) < 0 ||
+		    (r = release_manifest_write(&in, manifest_json)) < 0)
+			goto out;
+	}
+
+	/* Everything is complete: move it into place, the manifest last. */
+	if ((r = publish(o->out, squashfs, "root.squashfs")) < 0 ||
+	    (r = publish(o->out, verity, "root.verity")) < 0 ||
+	    (r = publish(o->out, sbom, "sbom.spdx.json")) < 0 ||
+	    (r = publish(o->out, manifest_json, "manifest.json")) < 0)
+		goto out;
+	progress_line("build: %s %s done in %.1f s", m->name, m->version, progress_now() - start);
+out:
+	if (o->keep_staging)
+		log_info("build: staging directory kept: %s", staging);
+	else
+		(void)rm_rf(staging);
+	return r;
+}
+
 int verb_build(int argc, char *argv[])
 {
-	enum { ARG_LOCK = 0x100, ARG_POOL, ARG_OUT, ARG_OVERLAY, ARG_UNITS, ARG_PROGRAMS };
+	enum {
+		ARG_LOCK = 0x100,
+		ARG_POOL,
+		ARG_OUT,
+		ARG_OVERLAY,
+		ARG_UNITS,
+		ARG_PROGRAMS,
+		ARG_KEEP_STAGING,
+	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "lock", required_argument, NULL, ARG_LOCK },
@@ -76,6 +210,7 @@ int verb_build(int argc, char *argv[])
 		{ "overlay", required_argument, NULL, ARG_OVERLAY },
 		{ "units", required_argument, NULL, ARG_UNITS },
 		{ "programs", required_argument, NULL, ARG_PROGRAMS },
+		{ "keep-staging", no_argument, NULL, ARG_KEEP_STAGING },
 		{},
 	};
 	struct build_options o = { .out = "out" };
@@ -107,6 +242,9 @@ int verb_build(int argc, char *argv[])
 			break;
 		case ARG_PROGRAMS:
 			o.programs = optarg;
+			break;
+		case ARG_KEEP_STAGING:
+			o.keep_staging = true;
 			break;
 		default:
 			return 2;
@@ -168,6 +306,6 @@ int verb_build(int argc, char *argv[])
 		return 1;
 	}
 
-	log_error("build: the pipeline after loading the manifest and lock is not written yet");
-	return 1;
+	r = build_run(&o, m, lf);
+	return r < 0 ? 1 : 0;
 }

@@ -9,10 +9,7 @@
 #include "core/path.h"
 #include "core/progress.h"
 #include "core/run.h"
-
-#ifndef AIRLOCK_VERSION
-#define AIRLOCK_VERSION "0.1"
-#endif
+#include "core/version.h"
 
 struct build_globals arg_globals;
 
@@ -21,6 +18,8 @@ static const struct verb {
 	int (*run)(int argc, char *argv[]);
 	const char *summary;
 } verbs[] = {
+	{ "lock", verb_lock, "MANIFEST  resolve its packages in the signed apt lists, pin them" },
+	{ "fetch", verb_fetch, "LOCK      download the locked .debs into the pool (network)" },
 	{ "build", verb_build, "MANIFEST  build the image's artifacts offline from the pool" },
 	{ "disk", verb_disk, "          UKI, Secure Boot signatures, ESP and GPT disk image" },
 };
@@ -41,7 +40,7 @@ static void help(void)
 	       "     --version         show the version\n"
 	       "  -q --quiet           no progress output, only errors\n"
 	       "  -v --verbose         debug output\n"
-	       "     --tools-dir DIR   look for external tools (sqfstar, sbsign, ...) here first\n"
+	       "     --tools-dir DIR   look for external tools (mksquashfs, sbsign, ...) here first\n"
 	       "\n"
 	       "See airlock-build(1).\n");
 }

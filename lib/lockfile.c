@@ -6,6 +6,7 @@
 
 #include "core/fileio.h"
 #include "core/fs.h"
+#include "core/hex.h"
 #include "core/parse.h"
 #include "core/strv.h"
 #include "deb822.h"
@@ -40,16 +41,6 @@ static int lerr(struct load_state *s, unsigned line, const char *field, const ch
 	return -EBADMSG;
 }
 
-static bool is_hex(const char *s, size_t n)
-{
-	if (strlen(s) != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
-			return false;
-	return true;
-}
-
 static int need(struct load_state *s, const struct deb822_para *p, const char *field,
 		const char **ret)
 {
@@ -68,7 +59,7 @@ static int parse_header(struct load_state *s, const struct deb822_para *p)
 	struct lockfile *lf = s->lf;
 	const struct deb822_field *f;
 	const char *v;
-	_cleanup_strv_free_ char **lines = NULL;
+	size_t i_line = 0;
 	uint64_t u;
 	int r;
 
@@ -88,7 +79,7 @@ static int parse_header(struct load_state *s, const struct deb822_para *p)
 		return -ENOMEM;
 	if ((r = need(s, p, "Manifest-Digest", &v)) < 0)
 		return r;
-	if (!is_hex(v, 64))
+	if (!hex_is_lower(v, 64))
 		return lerr(s, deb822_get_field(p, "Manifest-Digest")->line, "Manifest-Digest",
 			    "not a sha256 in lower-case hex");
 	if (!(lf->manifest_digest = strdup(v)))
@@ -103,31 +94,40 @@ static int parse_header(struct load_state *s, const struct deb822_para *p)
 	f = deb822_get_field(p, "Suites");
 	if (!f)
 		return lerr(s, p->line, "Suites", "missing");
-	r = strv_split(f->value, "\n", &lines);
-	if (r < 0)
-		return r;
-	STRV_FOREACH(l, lines) {
+	/* one suite per line of the value; the value's first line is the field's own */
+	for (const char *t = f->value; *t;) {
+		size_t len = strcspn(t, "\n");
+		unsigned line = f->line + (unsigned)i_line++;
+		_cleanup_free_ char *l = strndup(t, len);
 		_cleanup_strv_free_ char **w = NULL;
 		struct lock_suite *n;
-		unsigned line = f->line + (unsigned)(l - lines) + (isempty(f->value) ? 1 : 0);
 
-		r = strv_split(*l, " \t", &w);
+		t += len + (t[len] == '\n');
+		if (!l)
+			return -ENOMEM;
+		r = strv_split(l, " \t", &w);
 		if (r < 0)
 			return r;
 		if (strv_length(w) == 0)
 			continue;
 		if (strv_length(w) != 3 || safe_atou64(w[1], &u) < 0 || u > INT64_MAX ||
-		    !is_hex(w[2], 64))
-			return lerr(s, line, "Suites", "'%s': expected 'SUITE DATE SHA256'", *l);
+		    !hex_is_lower(w[2], 64))
+			return lerr(s, line, "Suites", "'%s': expected 'SUITE DATE SHA256'", l);
 		n = reallocarray(lf->suites, lf->n_suites + 1, sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		lf->suites = n;
-		n[lf->n_suites++] = (struct lock_suite){
-			.name = TAKE_PTR(w[0]),
+		n[lf->n_suites] = (struct lock_suite){
+			.name = strdup(w[0]),
 			.date = (int64_t)u,
-			.inrelease_sha256 = TAKE_PTR(w[2]),
+			.inrelease_sha256 = strdup(w[2]),
 		};
+		if (!n[lf->n_suites].name || !n[lf->n_suites].inrelease_sha256) {
+			free(n[lf->n_suites].name);
+			free(n[lf->n_suites].inrelease_sha256);
+			return -ENOMEM;
+		}
+		lf->n_suites++;
 	}
 	if (lf->n_suites == 0)
 		return lerr(s, f->line, "Suites", "empty");
@@ -163,7 +163,7 @@ static int parse_package(struct load_state *s, const struct deb822_para *p)
 			goto fail;
 		}
 	}
-	if (!is_hex(pkg.sha256, 64)) {
+	if (!hex_is_lower(pkg.sha256, 64)) {
 		r = lerr(s, deb822_get_field(p, "SHA256")->line, "SHA256",
 			 "not a sha256 in lower-case hex (package %s)", pkg.name);
 		goto fail;
@@ -177,8 +177,9 @@ static int parse_package(struct load_state *s, const struct deb822_para *p)
 	}
 	pkg.size = size;
 	if (strchr(pkg.name, '/') || strstr(pkg.filename, "..") || pkg.filename[0] == '/') {
-		r = lerr(s, p->line, "Filename", "'%s' is not a relative archive path (package %s)",
-			 pkg.filename, pkg.name);
+		r = lerr(s, deb822_get_field(p, "Filename")->line, "Filename",
+			 "'%s' is not a relative archive path (package %s)", pkg.filename,
+			 pkg.name);
 		goto fail;
 	}
 	if (lf->n_packages > 0 && strcmp(lf->packages[lf->n_packages - 1].name, pkg.name) >= 0) {
@@ -340,6 +341,18 @@ int lock_package_pool_name(const struct lock_package *p, char **ret)
 	} else if (!(v = strdup(p->version)))
 		return -ENOMEM;
 	if (asprintf(ret, "%s_%s_%s.deb", p->name, v, p->architecture) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int lockfile_path_for_manifest(const char *manifest_path, char **ret)
+{
+	const char *dot = strrchr(manifest_path, '.');
+	const char *slash = strrchr(manifest_path, '/');
+	size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - manifest_path) :
+						       strlen(manifest_path);
+
+	if (asprintf(ret, "%.*s.lock", (int)stem, manifest_path) < 0)
 		return -ENOMEM;
 	return 0;
 }

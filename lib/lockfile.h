@@ -71,5 +71,11 @@ struct lockfile *lockfile_free(struct lockfile *lf);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct lockfile *, lockfile_free);
 
 const struct lock_package *lockfile_find(const struct lockfile *lf, const char *name);
+/*
+ * The default lock file of a manifest: its path with the extension replaced by
+ * ".lock" (manifests/airlock.manifest -> manifests/airlock.lock).
+ */
+int lockfile_path_for_manifest(const char *manifest_path, char **ret);
+
 /* The file name a package has in a pool: NAME_VERSION_ARCH.deb, ':' written as "%3a" (as apt). */
 int lock_package_pool_name(const struct lock_package *p, char **ret);

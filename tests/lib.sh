@@ -82,3 +82,15 @@ expect_ok() {
 	fi
 	printf '%s\n' "$out"
 }
+
+# The lock a test build uses: the committed one when the archive still has its
+# packages (fetched into the pool as needed), else a fresh one (scripts/image says
+# loudly why). Prints its path.
+test_lock() {
+	"$AIRLOCK_SRC/scripts/image" --prepare --out "$AIRLOCK_BUILD/test-lock"
+}
+
+# The pool test builds read from.
+test_pool() {
+	echo "${AIRLOCK_POOL:-$HOME/.cache/airlock/pool}"
+}

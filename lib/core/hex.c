@@ -21,6 +21,16 @@ char *hexmem(const void *p, size_t n)
 	return r;
 }
 
+bool hex_is_lower(const char *s, size_t len)
+{
+	if (strlen(s) != len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!(s[i] >= '0' && s[i] <= '9') && !(s[i] >= 'a' && s[i] <= 'f'))
+			return false;
+	return true;
+}
+
 static int unhexchar(char c)
 {
 	if (c >= '0' && c <= '9')

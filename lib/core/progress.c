@@ -11,6 +11,7 @@
 struct progress {
 	char *label;
 	char *noun;
+	char *note;
 	uint64_t total;
 	uint64_t done;
 	enum progress_unit unit;
@@ -101,9 +102,11 @@ static void draw(struct progress *p, double now)
 			*rate ? " " : "", *rate ? rate : "");
 		if (*rate)
 			fputs("/s", stderr);
+		if (p->note)
+			fprintf(stderr, " %s", p->note);
 	} else
-		fprintf(stderr, "%s: %u%% (%s%s%s%s)\n", p->label, pct, done, *rate ? ", " : "",
-			rate, *rate ? "/s" : "");
+		fprintf(stderr, "%s: %u%% (%s%s%s%s%s%s)\n", p->label, pct, done, *rate ? ", " : "",
+			rate, *rate ? "/s" : "", p->note ? ", " : "", strempty(p->note));
 	fflush(stderr);
 	p->last_draw = now;
 }
@@ -122,8 +125,17 @@ void progress_update(struct progress *p, uint64_t done)
 		draw(p, now);
 }
 
+void progress_set_note(struct progress *p, const char *note)
+{
+	if (!p)
+		return;
+	free(p->note);
+	p->note = note ? strdup(note) : NULL;
+}
+
 static void progress_free(struct progress *p)
 {
+	free(p->note);
 	free(p->label);
 	free(p->noun);
 	free(p);

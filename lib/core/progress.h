@@ -26,8 +26,14 @@ void progress_line(const char *fmt, ...) _printf_(1, 2);
 struct progress *progress_begin(const char *label, uint64_t total, enum progress_unit unit,
 				const char *noun);
 void progress_update(struct progress *p, uint64_t done);
+/* A short text shown after the amount, e.g. "12/40 packages" beside a byte count. */
+void progress_set_note(struct progress *p, const char *note);
 /* Ends the bar with a summary line (suffixed with the elapsed time); frees p. */
 void progress_end(struct progress *p, const char *fmt, ...) _printf_(2, 3);
 /* Ends without a summary (on failure); frees p. NULL-safe. */
 void progress_abort(struct progress *p);
+static inline void progress_abortp(struct progress **p)
+{
+	progress_abort(*p);
+}
 double progress_now(void);

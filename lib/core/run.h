@@ -32,6 +32,12 @@ struct run_opts {
 	int stdout_fd;
 	unsigned timeout_sec; /* 0: no limit */
 	const char *cwd;
+	/*
+	 * Run as uid/gid 0 of a new user namespace that maps only our own ids, when we are
+	 * not root already: for tools that record the caller's ids (sqfstar stamps its own
+	 * uid on the root directory and ignores -root-uid). Nothing gains privileges.
+	 */
+	bool userns_root;
 };
 
 struct run_proc {

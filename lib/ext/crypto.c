@@ -1,11 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include "core/fd.h"
 #include "core/hex.h"
+#include "core/secret.h"
 #include "ext/crypto.h"
 
 int sha256_init(struct sha256_ctx *c)
@@ -152,5 +161,280 @@ int base64_decode(const char *s, uint8_t **ret, size_t *ret_size)
 		return -EINVAL;
 	*ret_size = (size_t)k - pad;
 	*ret = TAKE_PTR(b);
+	return 0;
+}
+
+int x509_pem_subject_hash(const char *pem, size_t n, unsigned long *ret)
+{
+	BIO *bio;
+	X509 *x;
+
+	if (n > INT32_MAX)
+		return -EFBIG;
+	bio = BIO_new_mem_buf(pem, (int)n);
+	if (!bio)
+		return -ENOMEM;
+	x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (!x)
+		return -EBADMSG;
+	*ret = X509_subject_name_hash(x);
+	X509_free(x);
+	return 0;
+}
+
+int base64_encode_buf(const void *p, size_t n, char *out, size_t out_size)
+{
+	if (n > INT32_MAX / 2 || out_size < BASE64_SIZE(n))
+		return -ENOBUFS;
+	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+	return 0;
+}
+
+struct rsa_key {
+	EVP_PKEY *pkey;
+	bool private;
+};
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(BIGNUM *, BN_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free);
+
+struct rsa_key *rsa_key_free(struct rsa_key *k)
+{
+	if (!k)
+		return NULL;
+	EVP_PKEY_free(k->pkey);
+	free(k);
+	return NULL;
+}
+
+static int rsa_key_wrap(EVP_PKEY **pkey, bool private, struct rsa_key **ret)
+{
+	struct rsa_key *k;
+
+	if (EVP_PKEY_get_base_id(*pkey) != EVP_PKEY_RSA)
+		return -EKEYREJECTED;
+	k = new0(struct rsa_key, 1);
+	if (!k)
+		return -ENOMEM;
+	k->pkey = TAKE_PTR(*pkey);
+	k->private = private;
+	*ret = k;
+	return 0;
+}
+
+/* Never prompt on a terminal for a passphrase: an encrypted key is refused instead. */
+static int no_passphrase_cb(char *buf, int size, int rwflag, void *userdata)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	*(bool *)userdata = true;
+	return -1;
+}
+
+int rsa_key_load_private(const char *path, struct rsa_key **ret)
+{
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_secret_ char *pem = NULL;
+	_cleanup_(BIO_freep) BIO *bio = NULL;
+	_cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
+	bool wanted_passphrase = false;
+	struct stat st;
+	ssize_t n;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EBADFD;
+	if (st.st_size > 64 * 1024)
+		return -EFBIG;
+	/* The private key's PEM text lives in locked memory that is wiped when freed. */
+	pem = secret_alloc((size_t)st.st_size + 1);
+	if (!pem)
+		return -ENOMEM;
+	n = loop_read(fd, pem, (size_t)st.st_size);
+	if (n < 0)
+		return (int)n;
+	bio = BIO_new_mem_buf(pem, (int)n);
+	if (!bio)
+		return -ENOMEM;
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase_cb, &wanted_passphrase);
+	if (!pkey) {
+		ERR_clear_error();
+		return wanted_passphrase ? -ENOKEY : -EBADMSG;
+	}
+	return rsa_key_wrap(&pkey, true, ret);
+}
+
+int rsa_key_from_public_pem(const void *pem, size_t n, struct rsa_key **ret)
+{
+	_cleanup_(BIO_freep) BIO *bio = NULL;
+	_cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
+
+	if (n > INT32_MAX)
+		return -EFBIG;
+	bio = BIO_new_mem_buf(pem, (int)n);
+	if (!bio)
+		return -ENOMEM;
+	pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	if (!pkey) {
+		ERR_clear_error();
+		return -EBADMSG;
+	}
+	return rsa_key_wrap(&pkey, false, ret);
+}
+
+int rsa_key_generate(unsigned bits, struct rsa_key **ret)
+{
+	_cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = EVP_RSA_gen(bits);
+
+	if (!pkey)
+		return -EIO;
+	return rsa_key_wrap(&pkey, true, ret);
+}
+
+bool rsa_key_has_private(const struct rsa_key *k)
+{
+	return k->private;
+}
+
+unsigned rsa_key_bits(const struct rsa_key *k)
+{
+	int b = EVP_PKEY_get_bits(k->pkey);
+	return b > 0 ? (unsigned)b : 0;
+}
+
+int rsa_key_modulus(const struct rsa_key *k, uint8_t **ret, size_t *ret_size)
+{
+	_cleanup_(BN_freep) BIGNUM *bn = NULL;
+	_cleanup_free_ uint8_t *b = NULL;
+	size_t size = DIV_ROUND_UP(rsa_key_bits(k), 8);
+
+	if (size == 0 || size > INT32_MAX)
+		return -EINVAL;
+	if (EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_RSA_N, &bn) != 1)
+		return -EIO;
+	b = malloc(size);
+	if (!b)
+		return -ENOMEM;
+	if (BN_bn2binpad(bn, b, (int)size) != (int)size)
+		return -EIO;
+	*ret = TAKE_PTR(b);
+	*ret_size = size;
+	return 0;
+}
+
+int rsa_key_exponent(const struct rsa_key *k, uint32_t *ret)
+{
+	_cleanup_(BN_freep) BIGNUM *bn = NULL;
+	BN_ULONG w;
+
+	if (EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_RSA_E, &bn) != 1)
+		return -EIO;
+	if (BN_num_bits(bn) > 32)
+		return -ERANGE;
+	w = BN_get_word(bn);
+	*ret = (uint32_t)w;
+	return 0;
+}
+
+static int bio_take(BIO *bio, char **ret, size_t *ret_size)
+{
+	char *data = NULL;
+	long n = BIO_get_mem_data(bio, &data);
+	char *s;
+
+	if (n <= 0 || !data)
+		return -EIO;
+	s = malloc((size_t)n + 1);
+	if (!s)
+		return -ENOMEM;
+	memcpy(s, data, (size_t)n);
+	s[n] = '\0';
+	*ret = s;
+	*ret_size = (size_t)n;
+	return 0;
+}
+
+int rsa_key_public_pem(const struct rsa_key *k, char **ret, size_t *ret_size)
+{
+	_cleanup_(BIO_freep) BIO *bio = BIO_new(BIO_s_mem());
+
+	if (!bio)
+		return -ENOMEM;
+	if (PEM_write_bio_PUBKEY(bio, k->pkey) != 1)
+		return -EIO;
+	return bio_take(bio, ret, ret_size);
+}
+
+int rsa_key_public_der_pkcs1(const struct rsa_key *k, uint8_t **ret, size_t *ret_size)
+{
+	unsigned char *der = NULL;
+	int n = i2d_PublicKey(k->pkey, &der);
+	uint8_t *b;
+
+	if (n <= 0)
+		return -EIO;
+	/* Copy into malloc() memory so that callers free it with free(). */
+	b = malloc((size_t)n);
+	if (b)
+		memcpy(b, der, (size_t)n);
+	OPENSSL_free(der);
+	if (!b)
+		return -ENOMEM;
+	*ret = b;
+	*ret_size = (size_t)n;
+	return 0;
+}
+
+int rsa_sign_sha256(const struct rsa_key *k, const void *data, size_t n, uint8_t **ret_sig,
+		    size_t *ret_sig_size)
+{
+	_cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = NULL;
+	_cleanup_free_ uint8_t *sig = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	size_t size = 0;
+
+	if (!k->private)
+		return -ENOKEY;
+	ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return -ENOMEM;
+	if (EVP_DigestSignInit(ctx, &pctx, EVP_sha256(), NULL, k->pkey) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)
+		return -EIO;
+	if (EVP_DigestSign(ctx, NULL, &size, data, n) != 1 || size == 0)
+		return -EIO;
+	sig = malloc(size);
+	if (!sig)
+		return -ENOMEM;
+	if (EVP_DigestSign(ctx, sig, &size, data, n) != 1)
+		return -EIO;
+	*ret_sig = TAKE_PTR(sig);
+	*ret_sig_size = size;
+	return 0;
+}
+
+int rsa_verify_sha256(const struct rsa_key *k, const void *data, size_t n, const void *sig,
+		      size_t sig_size)
+{
+	_cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+
+	if (!ctx)
+		return -ENOMEM;
+	if (EVP_DigestVerifyInit(ctx, &pctx, EVP_sha256(), NULL, k->pkey) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)
+		return -EIO;
+	if (EVP_DigestVerify(ctx, sig, sig_size, data, n) != 1) {
+		ERR_clear_error();
+		return -EBADMSG;
+	}
 	return 0;
 }

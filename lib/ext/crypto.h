@@ -2,9 +2,9 @@
 #pragma once
 
 /*
- * Hashing, HMAC, randomness and base64 through OpenSSL's libcrypto. The only
- * place that includes OpenSSL headers, apart from other lib/ext wrappers that
- * need their own OpenSSL types.
+ * Hashing, HMAC, randomness, base64 and RSA signatures through OpenSSL's
+ * libcrypto. The only place that includes OpenSSL headers, apart from other
+ * lib/ext wrappers that need their own OpenSSL types.
  */
 
 #include <stdint.h>
@@ -39,3 +39,48 @@ int crypto_random_bytes(void *p, size_t n);
 /* Standard base64 with padding, no newlines. */
 char *base64_encode(const void *p, size_t n);
 int base64_decode(const char *s, uint8_t **ret, size_t *ret_size);
+
+/*
+ * OpenSSL's subject-name hash of the first certificate in a PEM text (what
+ * `openssl x509 -hash` prints and c_rehash links as HASH.0). -EBADMSG if no
+ * certificate can be read.
+ */
+int x509_pem_subject_hash(const char *pem, size_t n, unsigned long *ret);
+
+/* Base64 as above into a caller's buffer (e.g. secret memory) of at least BASE64_SIZE(n) bytes. */
+#define BASE64_SIZE(n) (4 * (((size_t)(n) + 2) / 3) + 1)
+int base64_encode_buf(const void *p, size_t n, char *out, size_t out_size);
+
+/*
+ * RSA keys for signing PCR policies (RSASSA-PKCS1-v1_5 with SHA-256, as
+ * systemd-measure does). A key holds a public key and, when loaded from a
+ * private key, the private half, which stays inside OpenSSL.
+ */
+struct rsa_key;
+
+/* Reads a PEM private key (PKCS#8 or traditional); -EKEYREJECTED if it is not RSA. */
+int rsa_key_load_private(const char *path, struct rsa_key **ret);
+/* Parses a PEM SubjectPublicKeyInfo ("BEGIN PUBLIC KEY"); -EKEYREJECTED if not RSA. */
+int rsa_key_from_public_pem(const void *pem, size_t n, struct rsa_key **ret);
+/* A fresh key with exponent 65537 (tests, key generation). */
+int rsa_key_generate(unsigned bits, struct rsa_key **ret);
+struct rsa_key *rsa_key_free(struct rsa_key *k);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct rsa_key *, rsa_key_free);
+#define _cleanup_rsa_key_ _cleanup_(rsa_key_freep)
+
+bool rsa_key_has_private(const struct rsa_key *k);
+unsigned rsa_key_bits(const struct rsa_key *k);
+/* Big-endian modulus, exactly bits/8 bytes. */
+int rsa_key_modulus(const struct rsa_key *k, uint8_t **ret, size_t *ret_size);
+/* -ERANGE if the exponent does not fit 32 bits. */
+int rsa_key_exponent(const struct rsa_key *k, uint32_t *ret);
+/* The public key as PEM SubjectPublicKeyInfo text (what `openssl pkey -pubout` writes). */
+int rsa_key_public_pem(const struct rsa_key *k, char **ret, size_t *ret_size);
+/* The public key as PKCS#1 RSAPublicKey DER (i2d_PublicKey). */
+int rsa_key_public_der_pkcs1(const struct rsa_key *k, uint8_t **ret, size_t *ret_size);
+/* RSASSA-PKCS1-v1_5 over SHA-256(data); needs the private key (-ENOKEY otherwise). */
+int rsa_sign_sha256(const struct rsa_key *k, const void *data, size_t n, uint8_t **ret_sig,
+		    size_t *ret_sig_size);
+/* 0 if sig is a valid signature of data, -EBADMSG if not. */
+int rsa_verify_sha256(const struct rsa_key *k, const void *data, size_t n, const void *sig,
+		      size_t sig_size);

@@ -11,6 +11,7 @@
 #include "core/fd.h"
 #include "core/fileio.h"
 #include "core/fs.h"
+#include "core/hashmap.h"
 #include "core/hex.h"
 #include "core/parse.h"
 #include "core/path.h"
@@ -208,13 +209,47 @@ static void test_secret(void **state)
 	memset(s, 0xaa, 64);
 }
 
+static void test_hashmap(void **state)
+{
+	_cleanup_(hashmap_freep) struct hashmap *h = hashmap_new();
+	char keys[2000][16];
+	size_t i = 0, seen = 0;
+	const char *k;
+	void *v;
+	(void)state;
+
+	for (int n = 0; n < 2000; n++) {
+		snprintf(keys[n], sizeof(keys[n]), "key-%d", n);
+		assert_int_equal(hashmap_put(h, keys[n], keys[n]), 0);
+	}
+	assert_int_equal(hashmap_put(h, "key-7", NULL), -EEXIST);
+	assert_int_equal(hashmap_size(h), 2000);
+	assert_ptr_equal(hashmap_get(h, "key-1999"), keys[1999]);
+	assert_null(hashmap_get(h, "key-2000"));
+	for (int n = 0; n < 2000; n += 2)
+		assert_ptr_equal(hashmap_remove(h, keys[n]), keys[n]);
+	assert_int_equal(hashmap_size(h), 1000);
+	assert_null(hashmap_get(h, "key-0"));
+	assert_ptr_equal(hashmap_get(h, "key-1"), keys[1]);
+	while (hashmap_iterate(h, &i, &k, &v)) {
+		assert_ptr_equal(k, v);
+		seen++;
+	}
+	assert_int_equal(seen, 1000);
+	/* re-insert over tombstones */
+	for (int n = 0; n < 2000; n += 2)
+		assert_int_equal(hashmap_put(h, keys[n], keys[n]), 0);
+	assert_int_equal(hashmap_size(h), 2000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_strv),  cmocka_unit_test(test_path),
-		cmocka_unit_test(test_parse), cmocka_unit_test(test_hex_base64_sha),
-		cmocka_unit_test(test_files), cmocka_unit_test(test_atomic_file_abort),
-		cmocka_unit_test(test_run),   cmocka_unit_test(test_secret),
+		cmocka_unit_test(test_strv),	cmocka_unit_test(test_path),
+		cmocka_unit_test(test_parse),	cmocka_unit_test(test_hex_base64_sha),
+		cmocka_unit_test(test_files),	cmocka_unit_test(test_atomic_file_abort),
+		cmocka_unit_test(test_run),	cmocka_unit_test(test_secret),
+		cmocka_unit_test(test_hashmap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * libarchive: reading Debian packages (an ar archive holding debian-binary,
+ * control.tar.* and data.tar.*) and writing tar streams. The only file that
+ * includes libarchive's headers.
+ */
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/macro.h"
+
+enum archive_entry_kind {
+	ARCHIVE_KIND_DIR,
+	ARCHIVE_KIND_REG,
+	ARCHIVE_KIND_SYMLINK,
+	ARCHIVE_KIND_HARDLINK,
+	ARCHIVE_KIND_CHR,
+	ARCHIVE_KIND_BLK,
+	ARCHIVE_KIND_FIFO,
+	ARCHIVE_KIND_OTHER,
+};
+
+struct archive_member {
+	const char *path; /* as stored */
+	enum archive_entry_kind kind;
+	unsigned mode; /* permission bits */
+	uint64_t uid, gid;
+	const char *uname, *gname; /* may be NULL */
+	uint64_t size;
+	const char *link; /* symlink target or hard link target */
+	unsigned dev_major, dev_minor;
+};
+
+struct archive_member_reader;
+
+/*
+ * Called for each member of a package's data archive. Regular files' contents can
+ * be read during the call with archive_member_copy(). A negative return stops.
+ */
+typedef int (*archive_member_cb)(const struct archive_member *m, struct archive_member_reader *rd,
+				 void *userdata);
+
+/* Copies the current member's data to fd; returns the byte count through ret_size. */
+int archive_member_copy(struct archive_member_reader *rd, int fd, uint64_t *ret_size);
+
+/*
+ * Walks the data archive of a .deb. On a malformed package returns -EBADMSG and,
+ * if ret_error is given, why.
+ */
+int archive_deb_read_data(const char *deb, archive_member_cb cb, void *userdata, char **ret_error);
+/*
+ * Returns the text of the package's control file (from control.tar.*) and, if
+ * ret_md5sums is given, of its md5sums file (NULL when the package has none).
+ */
+int archive_deb_read_control(const char *deb, char **ret, char **ret_md5sums, char **ret_error);
+/* Reads a whole (possibly compressed: gz, xz, zst, lz4, bz2) file, decompressed. */
+int archive_read_decompressed(const char *path, size_t max_size, char **ret, size_t *ret_size);
+
+/* Writing a tar (pax restricted) stream. */
+struct archive_tar_writer;
+/* write_fn gets every block of the stream; a negative return aborts. */
+typedef int (*archive_write_fn)(const void *buf, size_t n, void *userdata);
+int archive_tar_writer_new(archive_write_fn fn, void *userdata, struct archive_tar_writer **ret);
+/* Adds an entry; for ARCHIVE_KIND_REG the content is read from content_fd (size bytes). */
+int archive_tar_writer_add(struct archive_tar_writer *w, const struct archive_member *m,
+			   int64_t mtime, int content_fd);
+/* Writes the end-of-archive marker and frees w (also on failure). */
+int archive_tar_writer_finish(struct archive_tar_writer *w);
+struct archive_tar_writer *archive_tar_writer_free(struct archive_tar_writer *w);

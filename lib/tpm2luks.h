@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * A LUKS2 volume unlocked by the TPM, the systemd 252 way: what the installer calls
+ * to enrol the data volume and airlock-init calls to open it.
+ *
+ * Enrolment: 32 random bytes are sealed (lib/ext/tpm.h) under the policy
+ * PolicyPCR(11) -> PolicyAuthorize(PCR key) -> PolicyPCR(7); their padded base64 is
+ * the passphrase of a new keyslot (PBKDF2/SHA-512/1000); a "systemd-tpm2" token
+ * (lib/tpm2token.h) records the sealed blob, the PCRs and the key, so that
+ * systemd-cryptsetup on a rescue system unlocks the same volume.
+ *
+ * Unlocking: every systemd-tpm2 token in turn; the UKI's .pcrsig supplies the
+ * signed PCR 11 policy. Secrets stay in secret_alloc() memory and are wiped.
+ */
+
+#include <stdint.h>
+
+#include "core/macro.h"
+#include "ext/luks.h"
+#include "ext/tpm.h"
+
+struct tpm2luks_enroll_params {
+	enum tpm_primary_alg primary_alg; /* TPM_PRIMARY_ECC */
+	const void *pubkey_pem; /* the PCR-signing key (RSA, PEM text), or NULL */
+	size_t pubkey_pem_size;
+	uint32_t pubkey_pcr_mask; /* 1 << 11 */
+	uint32_t hash_pcr_mask; /* 1 << 7 */
+};
+
+struct tpm2luks_enrolment {
+	int keyslot;
+	int token;
+	uint8_t policy_hash[TPM_DIGEST_SIZE]; /* for the ledger; not a secret */
+	/* Literal PCRs sealed to that hold nothing measured (tpm_pcr_values_unset()):
+	 * the binding to them is ineffective; say so. */
+	uint32_t unset_pcr_mask;
+};
+
+/*
+ * Seals a new keyslot passphrase and writes the keyslot and its token. unlock is an
+ * existing passphrase (e.g. the recovery key), or NULL right after luks_format().
+ * Nothing is left behind on failure: a keyslot added is destroyed again.
+ */
+int tpm2luks_enroll(struct luks_volume *v, struct tpm_context *t, const void *unlock,
+		    size_t unlock_size, const struct tpm2luks_enroll_params *p,
+		    struct tpm2luks_enrolment *ret);
+
+struct tpm2luks_unlock_params {
+	const char *pcrsig; /* the UKI's .pcrsig (JSON), or NULL */
+	size_t pcrsig_size;
+	const void *pcrpkey; /* the UKI's .pcrpkey (PEM), used when a token has no key */
+	size_t pcrpkey_size;
+	const char *name; /* device-mapper name, or NULL to check only */
+};
+
+/*
+ * Unseals and opens the volume with the first systemd-tpm2 token that works.
+ * Returns the keyslot that opened. -ENOENT: no systemd-tpm2 token. On failure
+ * *ret_refusal (optional) gets the TPM's reason and *ret_reason (optional) a
+ * sentence naming the token and why it did not open the volume.
+ */
+int tpm2luks_unlock(struct luks_volume *v, struct tpm_context *t,
+		    const struct tpm2luks_unlock_params *p, int *ret_keyslot,
+		    enum tpm_refusal *ret_refusal, char **ret_reason);
+
+/* Removes every systemd-tpm2 token other than keep_token (-1: all) and its keyslots. */
+int tpm2luks_wipe(struct luks_volume *v, int keep_token);

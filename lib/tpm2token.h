@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The "systemd-tpm2" LUKS2 token, exactly as systemd 252's systemd-cryptenroll
+ * writes it (notes/tpm-probe/ §3), so that a rescue system with standard systemd
+ * tools can unlock the data volume and `cryptsetup luksDump` explains it. Fields,
+ * in the order written:
+ *
+ *   type               "systemd-tpm2"
+ *   keyslots           ["1"]: the keyslot whose passphrase is sealed (decimal strings)
+ *   tpm2-blob          base64 of the marshalled TPM2B_PRIVATE || TPM2B_PUBLIC
+ *   tpm2-pcrs          [7]: PCRs bound by value (may be empty)
+ *   tpm2-pcr-bank      "sha256"
+ *   tpm2-primary-alg   "ecc" or "rsa" (the SRK template; missing means ecc)
+ *   tpm2-policy-hash   lower-case hex of the sealed object's policy digest
+ *   tpm2-pin           false (Airlock never sets a PIN)
+ *   tpm2_pubkey_pcrs   [11]: PCRs authorized by signature (only with a key)
+ *   tpm2_pubkey        base64 of the PCR-signing key's PEM file bytes (only with a key)
+ *
+ * The sealed secret is not the volume key but 32 random bytes whose padded
+ * base64 is the keyslot's passphrase (PBKDF2/SHA-512, 1000 iterations).
+ * Building and parsing are pure functions.
+ */
+
+#include <stdint.h>
+
+#include "core/macro.h"
+#include "ext/tpm.h"
+
+#define TPM2_TOKEN_TYPE "systemd-tpm2"
+
+struct tpm2_token {
+	int keyslot;
+	uint8_t *blob;
+	size_t blob_size;
+	uint32_t hash_pcr_mask;
+	char *pcr_bank; /* "sha256" (anything else parses but cannot be unsealed here) */
+	enum tpm_primary_alg primary_alg;
+	uint8_t *policy_hash;
+	size_t policy_hash_size;
+	bool pin;
+	uint32_t pubkey_pcr_mask;
+	uint8_t *pubkey; /* PEM text, not NUL-terminated; NULL without a key */
+	size_t pubkey_size;
+};
+
+struct tpm2_token *tpm2_token_free(struct tpm2_token *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct tpm2_token *, tpm2_token_free);
+
+/* Compact JSON text in systemd 252's field order; -EINVAL on an incomplete token. */
+int tpm2_token_to_json(const struct tpm2_token *t, char **ret);
+
+/*
+ * Parses a token's JSON as systemd 252 reads it (missing tpm2-primary-alg means
+ * ecc, missing tpm2-pin means false). Refuses other types, missing or mistyped
+ * fields and the fields of newer systemd that change how to unseal (tpm2_srk,
+ * tpm2_salt, tpm2_pcrlock): -EBADMSG or -EOPNOTSUPP, with *ret_error (optional)
+ * naming the field.
+ */
+int tpm2_token_from_json(const char *json, size_t n, struct tpm2_token **ret, char **ret_error);

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * gpgme signatures against the TEST-ONLY fixtures of tests/data/sig/ (see
+ * make-fixtures.sh there): key A signs, key B is another key, key E expired before
+ * it signed, key R was revoked after.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdio.h>
+
+#include "core/fileio.h"
+#include "core/fs.h"
+#include "core/path.h"
+#include "ext/sig.h"
+
+#define FPR_A "F58CB06CF36152B6B7C4FDD8771720EFFABA4329"
+#define FPR_B "6B62623519EECC819D875EA601B6C6CA48D6CFEC"
+
+static char *tmp;
+
+static char *fixture(const char *name)
+{
+	const char *src = getenv("AIRLOCK_SRC");
+	char *p = path_join(isempty(src) ? "." : src, "tests/data/sig", name);
+
+	assert_non_null(p);
+	return p;
+}
+
+static char *read_fixture(const char *name, size_t *ret_size)
+{
+	_cleanup_free_ char *p = fixture(name);
+	char *text = NULL;
+
+	if (read_full_file(p, 1 << 20, &text, ret_size) < 0)
+		fail_msg("cannot read %s (run from the source tree or set AIRLOCK_SRC)", p);
+	return text;
+}
+
+static struct sig_keyring *keyring(const char *name)
+{
+	_cleanup_free_ char *p = fixture(name), *error = NULL;
+	struct sig_keyring *k = NULL;
+	int r = sig_keyring_open(p, &k, &error);
+
+	if (r < 0)
+		fail_msg("keyring %s: %s", name, strna(error));
+	return k;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	/* every GnuPG home goes here, so that the tests can see them go */
+	if (mkdtemp_in(NULL, "airlock-test-sig-", &tmp) < 0)
+		return -1;
+	return setenv("TMPDIR", tmp, 1);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	rm_rf(tmp);
+	tmp = mfree(tmp);
+	return 0;
+}
+
+static size_t entries_in_tmp(void)
+{
+	DIR *d = opendir(tmp);
+	struct dirent *de;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		n += !streq(de->d_name, ".") && !streq(de->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+static int verify(const char *keys, const char *text, size_t size, char **ret_text, char **ret_fpr,
+		  char **ret_error)
+{
+	struct sig_keyring *k = keyring(keys);
+	int r = sig_verify_clearsigned(k, text, size, ret_text, NULL, ret_fpr, ret_error);
+
+	sig_keyring_free(k);
+	return r;
+}
+
+static void test_good(void **state)
+{
+	_cleanup_free_ char *signed_text = NULL, *data = NULL, *out = NULL, *fpr = NULL;
+	size_t n, dn;
+	(void)state;
+
+	signed_text = read_fixture("signed-a.txt", &n);
+	data = read_fixture("data.txt", &dn);
+	assert_int_equal(verify("a.pub", signed_text, n, &out, &fpr, NULL), 0);
+	/* exactly the signed text, nothing of the armor */
+	assert_string_equal(out, data);
+	assert_string_equal(fpr, FPR_A);
+	/* the private home is gone */
+	assert_int_equal(entries_in_tmp(), 0);
+}
+
+static void test_one_of_two_known(void **state)
+{
+	_cleanup_free_ char *text = NULL, *out = NULL, *fpr = NULL;
+	size_t n;
+	(void)state;
+
+	/* signed by A and B; only A is trusted: B's signature is passed over */
+	text = read_fixture("signed-ab.txt", &n);
+	assert_int_equal(verify("a.pub", text, n, &out, &fpr, NULL), 0);
+	assert_string_equal(fpr, FPR_A);
+}
+
+static void test_unknown_key(void **state)
+{
+	_cleanup_free_ char *text = NULL, *out = NULL, *error = NULL;
+	size_t n;
+	(void)state;
+
+	text = read_fixture("signed-a.txt", &n);
+	assert_int_equal(verify("b.pub", text, n, &out, NULL, &error), -ENOKEY);
+	assert_null(out);
+	assert_non_null(strstr(error, FPR_A));
+	assert_non_null(strstr(error, "not in keyring"));
+	assert_int_equal(entries_in_tmp(), 0);
+}
+
+static void test_altered(void **state)
+{
+	_cleanup_free_ char *text = NULL, *out = NULL, *error = NULL;
+	char *p;
+	size_t n;
+	(void)state;
+
+	/* one byte of the signed text */
+	text = read_fixture("signed-a.txt", &n);
+	p = strstr(text, "Suite: test");
+	assert_non_null(p);
+	p[7] = 'T';
+	assert_int_equal(verify("a.pub", text, n, &out, NULL, &error), -EBADMSG);
+	if (!strstr(error, "bad signature") || !strstr(error, FPR_A + 24))
+		fail_msg("unexpected error: %s", error);
+	assert_null(out);
+	error = mfree(error);
+	text = mfree(text);
+
+	/* one character of the signature itself */
+	text = read_fixture("signed-a.txt", &n);
+	p = strstr(text, "-----BEGIN PGP SIGNATURE-----\n\n");
+	assert_non_null(p);
+	p += strlen("-----BEGIN PGP SIGNATURE-----\n\n") + 20;
+	*p = *p == 'A' ? 'B' : 'A';
+	assert_int_equal(verify("a.pub", text, n, &out, NULL, &error), -EBADMSG);
+	if (!strstr(error, "corrupt signature") && !strstr(error, "bad signature"))
+		fail_msg("unexpected error: %s", error);
+	assert_null(out);
+}
+
+static void test_no_signature(void **state)
+{
+	_cleanup_free_ char *text = NULL, *out = NULL, *error = NULL;
+	size_t n;
+	(void)state;
+
+	text = read_fixture("data.txt", &n);
+	assert_int_equal(verify("a.pub", text, n, &out, NULL, &error), -ENODATA);
+	assert_non_null(strstr(error, "no OpenPGP signature"));
+}
+
+static void test_expired_and_revoked(void **state)
+{
+	_cleanup_free_ char *text = NULL, *error = NULL, *out = NULL;
+	size_t n;
+	(void)state;
+
+	text = read_fixture("signed-expired.txt", &n);
+	assert_int_equal(verify("expired.pub", text, n, &out, NULL, &error), -EKEYEXPIRED);
+	assert_non_null(strstr(error, "expired"));
+	error = mfree(error);
+	text = mfree(text);
+
+	text = read_fixture("signed-revoked.txt", &n);
+	assert_int_equal(verify("revoked.pub", text, n, &out, NULL, &error), -EKEYREVOKED);
+	assert_non_null(strstr(error, "revoked"));
+	assert_null(out);
+}
+
+static void test_detached(void **state)
+{
+	_cleanup_free_ char *data = NULL, *sig = NULL, *fpr = NULL, *error = NULL;
+	struct sig_keyring *a = keyring("a.pub"), *b = keyring("b.pub");
+	size_t dn, sn;
+	(void)state;
+
+	data = read_fixture("data.txt", &dn);
+	sig = read_fixture("data.txt.sig", &sn);
+	assert_int_equal(sig_verify_detached(a, data, dn, sig, sn, &fpr, NULL), 0);
+	assert_string_equal(fpr, FPR_A);
+	assert_int_equal(sig_verify_detached(b, data, dn, sig, sn, NULL, &error), -ENOKEY);
+	assert_non_null(strstr(error, FPR_A));
+	error = mfree(error);
+	data[0] ^= 1;
+	assert_int_equal(sig_verify_detached(a, data, dn, sig, sn, NULL, &error), -EBADMSG);
+	assert_non_null(strstr(error, "bad signature"));
+	error = mfree(error);
+	assert_int_equal(sig_verify_detached(a, data, dn, "", 0, NULL, &error), -ENODATA);
+	error = mfree(error);
+	assert_int_equal(sig_verify_detached(a, data, dn, "garbage", 7, NULL, &error), -EBADMSG);
+	assert_non_null(strstr(error, "corrupt signature"));
+	error = mfree(error);
+	sig_keyring_free(a);
+	sig_keyring_free(b);
+	assert_int_equal(entries_in_tmp(), 0);
+}
+
+static void test_not_a_keyring(void **state)
+{
+	_cleanup_free_ char *p = fixture("data.txt"), *q = fixture("no-such-file"), *error = NULL;
+	struct sig_keyring *k = NULL;
+	(void)state;
+
+	assert_int_equal(sig_keyring_open(p, &k, &error), -ENOKEY);
+	assert_non_null(strstr(error, "no OpenPGP public key"));
+	assert_null(k);
+	error = mfree(error);
+	assert_int_equal(sig_keyring_open(q, &k, &error), -ENOENT);
+	assert_non_null(strstr(error, "no-such-file"));
+	assert_int_equal(entries_in_tmp(), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good),	     cmocka_unit_test(test_one_of_two_known),
+		cmocka_unit_test(test_unknown_key),  cmocka_unit_test(test_altered),
+		cmocka_unit_test(test_no_signature), cmocka_unit_test(test_expired_and_revoked),
+		cmocka_unit_test(test_detached),     cmocka_unit_test(test_not_a_keyring),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
