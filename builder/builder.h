@@ -112,7 +112,8 @@ struct disk_params {
 	uint64_t esp_size_bytes; /* 0: sized to fit the files */
 	int64_t source_date_epoch;
 	const char *work_dir; /* intermediates */
-	const char *out_dir; /* uki.efi, <name>-<version>.img and the <name>.img symlink */
+	const char *out_dir; /* uki.efi and <name>-<version>.img */
+	bool link_stable_name; /* also out_dir/<name>.img -> <name>-<version>.img */
 };
 
 struct disk_result {
@@ -126,6 +127,8 @@ void disk_result_done(struct disk_result *r);
 
 /* uki -> sign (UKI, systemd-boot) -> esp -> GPT disk. */
 int disk_build(const struct disk_params *p, struct disk_result *ret, char **ret_error);
+/* <out_dir>/<name>.img -> <name>-<version>.img (image_path's last component), atomically. */
+int disk_link_stable_name(const char *out_dir, const char *name, const char *image_path);
 
 /* The default pool directory (~/.cache/airlock/pool, or $AIRLOCK_POOL). */
 int default_pool_dir(char **ret);

@@ -77,8 +77,7 @@ static int sign_and_verify(const struct disk_params *p, const char *in, const ch
 	return sign_verify(p->key.cert_path, out, ret_error);
 }
 
-/* <dir>/<name>.img -> <name>-<version>.img, replaced atomically. */
-static int link_stable_name(const char *out_dir, const char *name, const char *target)
+int disk_link_stable_name(const char *out_dir, const char *name, const char *target)
 {
 	_cleanup_free_ char *link = NULL, *tmp = NULL;
 
@@ -262,9 +261,12 @@ int disk_build(const struct disk_params *p, struct disk_result *ret, char **ret_
 	r = atomic_file_commit(&img);
 	if (r < 0)
 		return stage_error(ret_error, r, "disk: '%s': %s", image_path, strerror(-r));
-	r = link_stable_name(p->out_dir, p->name, image_path);
-	if (r < 0)
-		return stage_error(ret_error, r, "disk: linking %s.img: %s", p->name, strerror(-r));
+	if (p->link_stable_name) {
+		r = disk_link_stable_name(p->out_dir, p->name, image_path);
+		if (r < 0)
+			return stage_error(ret_error, r, "disk: linking %s.img: %s", p->name,
+					   strerror(-r));
+	}
 
 	*ret = (struct disk_result){
 		.uki_path = TAKE_PTR(uki_out),
@@ -378,7 +380,9 @@ int verb_disk(int argc, char *argv[])
 	_cleanup_(disk_result_done) struct disk_result res = {};
 	const char *manifest = NULL, *name = NULL, *version = NULL, *cmdline = NULL, *tree = NULL,
 		   *roothash = NULL, *sde = getenv("SOURCE_DATE_EPOCH");
-	struct disk_params p = { .slot = "a", .boot_tries = 3, .out_dir = "out" };
+	struct disk_params p = {
+		.slot = "a", .boot_tries = 3, .out_dir = "out", .link_stable_name = true
+	};
 	size_t hash_size = 0;
 	uint64_t v;
 	int c, r;
