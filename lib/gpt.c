@@ -54,6 +54,12 @@ int gpt_uuid_derive(const void *key, size_t key_size, const char *purpose,
 	return 0;
 }
 
+static void lowercase(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
 static int name_is_valid(const char *name)
 {
 	return !isempty(name) && strlen(name) <= 36;
@@ -106,17 +112,14 @@ int gpt_plan(const char *disk_uuid, const struct gpt_spec *specs, size_t n_specs
 		p->size_bytes = size;
 		memcpy(p->type_uuid, s->type_uuid, 37);
 		memcpy(p->uuid, s->uuid, 37);
-		for (char *c = p->type_uuid; *c; c++)
-			*c = (char)tolower((unsigned char)*c);
-		for (char *c = p->uuid; *c; c++)
-			*c = (char)tolower((unsigned char)*c);
+		lowercase(p->type_uuid);
+		lowercase(p->uuid);
 		snprintf(p->name, sizeof(p->name), "%s", s->name);
 		p->attrs = s->attrs;
 		offset += size;
 		d->n_parts++;
 	}
-	for (char *c = d->uuid; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
+	lowercase(d->uuid);
 
 	if (disk_size_bytes == 0)
 		d->size_bytes = offset + GPT_TAIL_BYTES;

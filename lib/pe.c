@@ -46,6 +46,7 @@
 #define PE_MAX_SECTIONS 256
 #define PE_PAGE_SIZE 4096U
 #define PE_MAX_ALIGN 0x10000U
+#define PE_FILE_MAX (1024U * 1024U * 1024U) /* a UKI holds a kernel and an initramfs */
 
 static uint16_t get16(const uint8_t *p)
 {
@@ -206,8 +207,7 @@ int pe_load(const char *path, struct pe_image **ret)
 	size_t n;
 	int r;
 
-	/* A UKI holds a kernel and an initramfs: allow up to 1 GiB. */
-	r = read_full_file(path, 1024U * 1024U * 1024U, &buf, &n);
+	r = read_full_file(path, PE_FILE_MAX, &buf, &n);
 	if (r < 0)
 		return r;
 	img = new0(struct pe_image, 1);
@@ -248,6 +248,8 @@ int pe_section_read(const struct pe_image *img, const char *name, uint8_t **ret,
 
 	if (!s)
 		return -ENOENT;
+	if (s->virtual_size > PE_SECTION_READ_MAX)
+		return -EFBIG;
 	n = s->virtual_size;
 	raw = MIN((size_t)s->raw_size, n);
 	buf = calloc(n + 1, 1);
@@ -385,7 +387,7 @@ int pe_section_append_file(struct pe_image *img, const char *name, const char *p
 	size_t n;
 	int r;
 
-	r = read_full_file(path, 1024U * 1024U * 1024U, &buf, &n);
+	r = read_full_file(path, PE_FILE_MAX, &buf, &n);
 	if (r < 0)
 		return r;
 	return pe_section_append(img, name, buf, n, characteristics);

@@ -66,8 +66,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct pe_image *, pe_image_free);
 const struct pe_section *pe_section_find(const struct pe_image *img, const char *name);
 /*
  * A copy of a section's content as loaded in memory: VirtualSize bytes, raw data
- * beyond SizeOfRawData reading as zeros. -ENOENT if there is no such section.
+ * beyond SizeOfRawData reading as zeros. -ENOENT if there is no such section,
+ * -EFBIG if VirtualSize exceeds PE_SECTION_READ_MAX.
  */
+#define PE_SECTION_READ_MAX (1024U * 1024U * 1024U)
 int pe_section_read(const struct pe_image *img, const char *name, uint8_t **ret, size_t *ret_size);
 
 /*
