@@ -1850,7 +1850,7 @@ static int scan_last_file(struct ledger_parser *p, struct sha256_hasher *h, cons
 		if (r < 0)
 			return r;
 		s->clean = json_get_string(rec->payload, "reason", &reason) >= 0 &&
-			   streq(reason, "shutdown");
+			   (streq(reason, "shutdown") || streq(reason, "migrate"));
 	}
 	return 0;
 }

@@ -254,7 +254,7 @@ struct ledger_writer_opts {
 };
 struct ledger_open_info {
 	bool created; /* a new ledger: its genesis record was written */
-	bool clean; /* the ledger ended with a shutdown checkpoint */
+	bool clean; /* the ledger ended with a "shutdown" (or "migrate") checkpoint */
 	uint64_t head_seq; /* the last record before this writer appended anything */
 	/* a torn tail that was dropped (and recorded in a ledger.repair record) */
 	bool repaired;
