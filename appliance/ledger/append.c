@@ -39,8 +39,7 @@ static int connect_daemon(struct ledger_client **ret)
 	return 0;
 }
 
-static int parse_payload(const char *text, size_t n, const char *where,
-			 struct json_object **ret)
+static int parse_payload(const char *text, size_t n, const char *where, struct json_object **ret)
 {
 	_cleanup_json_ struct json_object *o = NULL;
 	_cleanup_free_ char *err = NULL;
@@ -62,11 +61,12 @@ static int parse_payload(const char *text, size_t n, const char *where,
 static int refused(int r, const char *where, const char *why)
 {
 	if (r == -ETIMEDOUT)
-		return log_error_errno(r, "%s: no answer from the ledger daemon within %d s",
-				       where, LEDGER_CLIENT_TIMEOUT_SEC);
+		return log_error_errno(r, "%s: no answer from the ledger daemon within %d s", where,
+				       LEDGER_CLIENT_TIMEOUT_SEC);
 	if (r == -ECONNRESET)
-		return log_error_errno(r, "%s: the ledger daemon closed the connection before "
-					  "answering; the record may or may not be in the ledger",
+		return log_error_errno(r,
+				       "%s: the ledger daemon closed the connection before "
+				       "answering; the record may or may not be in the ledger",
 				       where);
 	if (why)
 		return log_error_errno(r, "%s: refused by the ledger daemon: %s", where, why);
@@ -168,12 +168,10 @@ static int append_stream(const char *type)
 int verb_append(int argc, char **argv)
 {
 	enum { ARG_SOCKET = 0x100 };
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "socket", required_argument, NULL, ARG_SOCKET },
-		{}
-	};
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+						 { "quiet", no_argument, NULL, 'q' },
+						 { "socket", required_argument, NULL, ARG_SOCKET },
+						 {} };
 	int c, r;
 
 	optind = 0;

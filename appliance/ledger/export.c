@@ -274,8 +274,9 @@ int verb_export(int argc, char **argv)
 			break;
 		case ARG_HOSTNAME:
 			if (!printusascii(optarg, 255))
-				return usage_error("export", "--hostname '%s': 1 to 255 printable "
-							     "ASCII characters, no spaces",
+				return usage_error("export",
+						   "--hostname '%s': 1 to 255 printable "
+						   "ASCII characters, no spaces",
 						   optarg);
 			x.hostname = optarg;
 			break;
@@ -283,8 +284,9 @@ int verb_export(int argc, char **argv)
 			/* SD-NAME: 1-32 printable ASCII except '=', ' ', ']', '"' */
 			if (!printusascii(optarg, 32) || strpbrk(optarg, "= ]\"") ||
 			    !strchr(optarg, '@'))
-				return usage_error("export", "--sd-id '%s': NAME@NUMBER, at most "
-							     "32 characters",
+				return usage_error("export",
+						   "--sd-id '%s': NAME@NUMBER, at most "
+						   "32 characters",
 						   optarg);
 			x.sd_id = optarg;
 			break;

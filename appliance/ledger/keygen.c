@@ -16,19 +16,17 @@ static void help(void)
 	       "public key next to it (FILE with .key replaced by .pub). Never overwrites.\n"
 	       "\n"
 	       "  --key FILE   default: the default ledger's key,\n"
-	       "               " LEDGER_DIR_DEFAULT "-key/ledger.key or "
-	       LEDGER_DIR_RUNTIME "-key/ledger.key\n"
+	       "               " LEDGER_DIR_DEFAULT "-key/ledger.key or " LEDGER_DIR_RUNTIME
+	       "-key/ledger.key\n"
 	       "  -h, --help   show this help\n");
 }
 
 int verb_keygen(int argc, char **argv)
 {
 	enum { ARG_KEY = 0x100 };
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "key", required_argument, NULL, ARG_KEY },
-		{}
-	};
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+						 { "key", required_argument, NULL, ARG_KEY },
+						 {} };
 	_cleanup_(ed25519_key_freep) struct ed25519_key *k = NULL;
 	_cleanup_free_ char *def = NULL, *pub = NULL, *parent = NULL;
 	char fp[LEDGER_HASH_HEX_SIZE];
@@ -52,19 +50,17 @@ int verb_keygen(int argc, char **argv)
 		return usage_error("keygen", "unexpected argument '%s'", argv[optind]);
 	if (!key) {
 		r = ledger_key_path_default(ledger_dir_default(), &def);
-		if (r < 0)
-			{
+		if (r < 0) {
 			log_oom();
 			return EXIT_FAILURE;
 		}
 		key = def;
 	}
 	r = ledger_pubkey_path(key, &pub);
-	if (r < 0)
-		{
-			log_oom();
-			return EXIT_FAILURE;
-		}
+	if (r < 0) {
+		log_oom();
+		return EXIT_FAILURE;
+	}
 	if (access(key, F_OK) == 0 || access(pub, F_OK) == 0) {
 		log_error("'%s' or '%s' exists: refusing to replace a ledger key (a ledger signed "
 			  "with it could no longer be extended)",
@@ -72,11 +68,10 @@ int verb_keygen(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	r = path_parent(key, &parent);
-	if (r < 0)
-		{
-			log_oom();
-			return EXIT_FAILURE;
-		}
+	if (r < 0) {
+		log_oom();
+		return EXIT_FAILURE;
+	}
 	if (!isempty(parent) && mkdir(parent, 0700) < 0 && errno != EEXIST) {
 		log_error_errno(errno, "'%s': %m", parent);
 		return EXIT_FAILURE;

@@ -103,8 +103,9 @@ static int copy_key(struct ed25519_key *key, const char *from_key, const char *t
 		if (r < 0)
 			return log_error_errno(r, "fingerprint: %m");
 		if (!streq(fp, fp2))
-			return log_error_errno(EEXIST, "'%s' is another key (%s), not this ledger's "
-						       "(%s); refusing to replace it",
+			return log_error_errno(EEXIST,
+					       "'%s' is another key (%s), not this ledger's "
+					       "(%s); refusing to replace it",
 					       to_key, fp2, fp);
 		return 0;
 	}
@@ -200,14 +201,12 @@ static int remove_partial(const char *to, bool created)
 int verb_migrate(int argc, char **argv)
 {
 	enum { ARG_FROM = 0x100, ARG_TO, ARG_KEY, ARG_TO_KEY };
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "from", required_argument, NULL, ARG_FROM },
-		{ "to", required_argument, NULL, ARG_TO },
-		{ "key", required_argument, NULL, ARG_KEY },
-		{ "to-key", required_argument, NULL, ARG_TO_KEY },
-		{}
-	};
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+						 { "from", required_argument, NULL, ARG_FROM },
+						 { "to", required_argument, NULL, ARG_TO },
+						 { "key", required_argument, NULL, ARG_KEY },
+						 { "to-key", required_argument, NULL, ARG_TO_KEY },
+						 {} };
 	_cleanup_(ed25519_key_freep) struct ed25519_key *key = NULL;
 	_cleanup_(ledger_writer_freep) struct ledger_writer *src = NULL, *dst = NULL;
 	_cleanup_(ledger_open_info_done) struct ledger_open_info info = {};
@@ -250,16 +249,14 @@ int verb_migrate(int argc, char **argv)
 	if (!from || !to)
 		return usage_error("migrate", "--from and --to are required");
 	if (!key_path) {
-		if (ledger_key_path_default(from, &def_key) < 0)
-			{
+		if (ledger_key_path_default(from, &def_key) < 0) {
 			log_oom();
 			return EXIT_FAILURE;
 		}
 		key_path = def_key;
 	}
 	if (!to_key) {
-		if (ledger_key_path_default(to, &def_to_key) < 0)
-			{
+		if (ledger_key_path_default(to, &def_to_key) < 0) {
 			log_oom();
 			return EXIT_FAILURE;
 		}

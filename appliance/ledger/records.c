@@ -93,7 +93,8 @@ int records_walk(const char *dir, const struct record_filter *f, bool follow,
 		if (last_seq > 0 &&
 		    (rec->seq != last_seq + 1 || memcmp(rec->prev, last_hash, LEDGER_HASH_SIZE))) {
 			log_error("%s/%s:%" PRIu64 ": record %" PRIu64 " does not follow record "
-				  "%" PRIu64 ": the ledger was changed; run 'airlock-ledger verify'",
+				  "%" PRIu64
+				  ": the ledger was changed; run 'airlock-ledger verify'",
 				  dir, l.file, l.line_number, rec->seq, last_seq);
 			return -EBADMSG;
 		}

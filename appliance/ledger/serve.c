@@ -124,8 +124,16 @@ static void help(void)
 
 static int parse_args(int argc, char **argv)
 {
-	enum { ARG_SOCKET = 0x100, ARG_LEDGER, ARG_POLICY, ARG_KEY, ARG_MAX_FILE_SIZE,
-	       ARG_CHECKPOINT_EVERY, ARG_CHECKPOINT_INTERVAL, ARG_MAX_BATCH };
+	enum {
+		ARG_SOCKET = 0x100,
+		ARG_LEDGER,
+		ARG_POLICY,
+		ARG_KEY,
+		ARG_MAX_FILE_SIZE,
+		ARG_CHECKPOINT_EVERY,
+		ARG_CHECKPOINT_INTERVAL,
+		ARG_MAX_BATCH
+	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "socket", required_argument, NULL, ARG_SOCKET },
@@ -160,27 +168,31 @@ static int parse_args(int argc, char **argv)
 			break;
 		case ARG_MAX_FILE_SIZE:
 			if (parse_size(optarg, &arg_max_file_size) < 0 || arg_max_file_size < 4096)
-				return -usage_error("serve", "--max-file-size %s: a size of 4K or "
-							     "more expected",
+				return -usage_error("serve",
+						    "--max-file-size %s: a size of 4K or "
+						    "more expected",
 						    optarg);
 			break;
 		case ARG_CHECKPOINT_EVERY:
 			if (safe_atou64(optarg, &arg_checkpoint_every) < 0 ||
 			    arg_checkpoint_every == 0)
-				return -usage_error("serve", "--checkpoint-every %s: a positive "
-							     "number expected",
+				return -usage_error("serve",
+						    "--checkpoint-every %s: a positive "
+						    "number expected",
 						    optarg);
 			break;
 		case ARG_CHECKPOINT_INTERVAL:
 			if (safe_atou(optarg, &arg_checkpoint_interval) < 0)
-				return -usage_error("serve", "--checkpoint-interval %s: seconds "
-							     "expected",
+				return -usage_error("serve",
+						    "--checkpoint-interval %s: seconds "
+						    "expected",
 						    optarg);
 			break;
 		case ARG_MAX_BATCH:
 			if (safe_atou(optarg, &arg_max_batch) < 0 || arg_max_batch == 0)
-				return -usage_error("serve", "--max-batch %s: a positive number "
-							     "expected",
+				return -usage_error("serve",
+						    "--max-batch %s: a positive number "
+						    "expected",
 						    optarg);
 			break;
 		default:
@@ -251,12 +263,13 @@ static int socket_bind(const char *path, int *ret, char **ret_bound)
 		if (probe < 0)
 			return log_error_errno(errno, "socket: %m");
 		if (connect(probe, (const struct sockaddr *)&sa, sizeof(sa)) == 0)
-			return log_error_errno(EADDRINUSE, "socket '%s': another daemon is "
-							   "already listening on it",
+			return log_error_errno(EADDRINUSE,
+					       "socket '%s': another daemon is "
+					       "already listening on it",
 					       path);
 		if (unlink(path) < 0)
-			return log_error_errno(errno, "socket '%s': cannot remove the stale socket: %m",
-					       path);
+			return log_error_errno(
+				errno, "socket '%s': cannot remove the stale socket: %m", path);
 		log_notice("socket '%s': removed a stale socket", path);
 	}
 
@@ -291,7 +304,8 @@ static void notify(const char *state)
 		sa.sun_path[0] = '\0';
 	sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(e));
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, sl) < 0)
+	if (fd < 0 ||
+	    sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, sl) < 0)
 		log_debug_errno(errno, "sd_notify: %m, ignoring");
 }
 
@@ -488,7 +502,7 @@ static int handle_request(struct server *s, struct client *c, const char *buf, s
 
 static void client_read(struct server *s, struct client *c, char *buf, size_t *budget)
 {
-	for (unsigned i = 0; i < PACKETS_PER_CLIENT_ROUND && *budget > 0 && !c->eof; i++) {
+	for (unsigned i = 0; i<PACKETS_PER_CLIENT_ROUND && * budget> 0 && !c->eof; i++) {
 		ssize_t k = recv(c->fd, buf, LEDGER_PACKET_MAX + 1, MSG_DONTWAIT | MSG_TRUNC);
 
 		if (k < 0) {
@@ -564,8 +578,9 @@ static void commit_round(struct server *s)
 			k = ledger_reply_format(0, NULL, p->seq, p->hash, &rp->data, &rp->size);
 		} else {
 			char msg[256];
-			snprintf(msg, sizeof(msg), "the ledger could not be written (%s); nothing "
-						   "was recorded",
+			snprintf(msg, sizeof(msg),
+				 "the ledger could not be written (%s); nothing "
+				 "was recorded",
 				 strerror(-r));
 			k = ledger_reply_format(r, msg, 0, NULL, &rp->data, &rp->size);
 		}
@@ -707,8 +722,9 @@ static int load_or_create_key(const char *key_path, const char *dir, struct ed25
 		return 0;
 	}
 	if (r == -EPERM)
-		return log_error_errno(r, "key '%s' is readable or writable by others; chmod "
-					  "600 it",
+		return log_error_errno(r,
+				       "key '%s' is readable or writable by others; chmod "
+				       "600 it",
 				       key_path);
 	if (r == -EKEYREJECTED)
 		return log_error_errno(r, "key '%s' is not an Ed25519 private key (PKCS#8 PEM)",

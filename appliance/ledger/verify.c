@@ -70,15 +70,13 @@ static void print_bad_line(const char *dir, const struct ledger_verify_result *r
 int verb_verify(int argc, char **argv)
 {
 	enum { ARG_LEDGER = 0x100, ARG_PUBKEY, ARG_FROM, ARG_DEEP };
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "ledger", required_argument, NULL, ARG_LEDGER },
-		{ "pubkey", required_argument, NULL, ARG_PUBKEY },
-		{ "from", required_argument, NULL, ARG_FROM },
-		{ "deep", no_argument, NULL, ARG_DEEP },
-		{}
-	};
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+						 { "quiet", no_argument, NULL, 'q' },
+						 { "ledger", required_argument, NULL, ARG_LEDGER },
+						 { "pubkey", required_argument, NULL, ARG_PUBKEY },
+						 { "from", required_argument, NULL, ARG_FROM },
+						 { "deep", no_argument, NULL, ARG_DEEP },
+						 {} };
 	_cleanup_(ed25519_key_freep) struct ed25519_key *pub = NULL;
 	_cleanup_(ledger_verify_result_done) struct ledger_verify_result res = {};
 	struct ledger_verify_opts o = {};
