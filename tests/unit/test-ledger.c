@@ -225,6 +225,24 @@ static void test_canonical(void **state)
 		assert_memory_equal(line2, line, n - 1);
 	}
 
+	/* Every escaping rule airlock-ledger(5) states, pinned. */
+	{
+		_cleanup_json_ struct json_object *pe = json_object_new_object();
+		_cleanup_free_ char *l4 = NULL;
+		const char raw[] = "\"\\/\b\f\n\r\t\x01\x1f\x7f\xc3\xa9";
+		const char *want = "\"payload\":{\"s\":\"\\\"\\\\/\\b\\f\\n\\r\\t\\u0001\\u001f"
+				   "\x7f\xc3\xa9\",\"n\":-12,\"big\":9007199254740993}";
+		assert_int_equal(json_add_string(pe, "s", raw), 0);
+		assert_int_equal(json_add_int(pe, "n", -12), 0);
+		assert_int_equal(json_add_int(pe, "big", 9007199254740993LL), 0);
+		e.payload = pe;
+		assert_int_equal(ledger_line_format(&e, h, NULL, &l4, &n2, d), 0);
+		if (!strstr(l4, want))
+			print_error("%s\n", l4);
+		assert_non_null(strstr(l4, want));
+		e.payload = payload;
+	}
+
 	/* A null unit is written as null. */
 	{
 		_cleanup_free_ char *l3 = NULL;
