@@ -203,7 +203,10 @@ struct ledger_reader;
 int ledger_reader_open(const char *dir, uint64_t from_seq, bool follow, struct ledger_reader **ret);
 /* 1 and a line, 0 at the end for now, -errno. */
 int ledger_reader_next(struct ledger_reader *r, struct ledger_line *ret);
-/* Waits up to timeout_ms (-1: forever) for the ledger to change (follow only). */
+/*
+ * Waits up to timeout_ms (-1: forever) for the ledger to change (follow only): 1 if it
+ * may have, 0 on timeout, -ENOENT if the directory was removed or moved away.
+ */
 int ledger_reader_wait(struct ledger_reader *r, int timeout_ms);
 struct ledger_reader *ledger_reader_free(struct ledger_reader *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct ledger_reader *, ledger_reader_free);

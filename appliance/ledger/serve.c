@@ -34,8 +34,8 @@
 
 #define CLIENTS_MAX 1024
 #define PACKETS_PER_CLIENT_ROUND 64
-#define MAX_BATCH_DEFAULT 256
-#define CHECKPOINT_INTERVAL_DEFAULT 60
+#define MAX_BATCH_DEFAULT 256U
+#define CHECKPOINT_INTERVAL_DEFAULT 60U
 #define GROUPS_MAX 256
 
 static const char *arg_socket = NULL; /* NULL: from systemd, else LEDGER_SOCKET_DEFAULT */
@@ -83,7 +83,7 @@ struct server {
 	size_t n_clients;
 	struct pending *pending;
 	size_t n_pending, pending_cap;
-	uint64_t n_appended, n_refused;
+	uint64_t n_appended, n_refused, n_commits;
 	double last_checkpoint;
 	bool stop;
 	int fatal; /* the writer failed for good */
@@ -587,8 +587,10 @@ static void commit_round(struct server *s)
 		if (k < 0)
 			p->c->dead = true;
 	}
-	if (r >= 0)
+	if (r >= 0 && s->n_pending > 0) {
 		s->n_appended += s->n_pending;
+		s->n_commits++;
+	}
 	else {
 		log_error_errno(r, "writing %zu records to the ledger: %m", s->n_pending);
 		if (r == -EIO)
@@ -927,9 +929,11 @@ int verb_serve(int argc, char **argv)
 	} else {
 		r = checkpoint(&s, "shutdown");
 		if (r >= 0)
-			log_info("ledger '%s': stopped after %" PRIu64 " records (%" PRIu64
-				 " refused); closed with a signed checkpoint at record %" PRIu64,
-				 dir, s.n_appended, s.n_refused, ledger_writer_head_seq(s.w));
+			log_info("ledger '%s': stopped after %" PRIu64 " records in %" PRIu64
+				 " synced writes (%" PRIu64 " refused); closed with a signed "
+				 "checkpoint at record %" PRIu64,
+				 dir, s.n_appended, s.n_commits, s.n_refused,
+				 ledger_writer_head_seq(s.w));
 	}
 finish:
 	while (s.n_clients > 0)
