@@ -119,9 +119,11 @@ step "filters: --type, --since, --from"
 [ "$(L export --ledger "$LEDGER" --format jsonl --since 2999-01-01 | wc -l)" = 0 ] || fail "--since future"
 [ "$(L export --ledger "$LEDGER" --format jsonl --since @0 | wc -l)" = "$n" ] || fail "--since past"
 t10=$(sed -n 10p "$T/all.jsonl" | jq -r .time)
-since=$(L export --ledger "$LEDGER" --format jsonl --since "${t10%.*}Z" | head -n 1 | jq -r .time)
+L export --ledger "$LEDGER" --format jsonl --since "${t10%.*}Z" >"$T/since.jsonl"
+since=$(head -n 1 "$T/since.jsonl" | jq -r .time)
 [[ ! "$since" < "${t10%.*}" ]] || fail "--since ${t10%.*}: first is $since"
-[ "$(L show --ledger "$LEDGER" --from 20 | head -n 1 | cut -d' ' -f1)" = 20 ] || fail "--from"
+L show --ledger "$LEDGER" --from 20 >"$T/from.out"
+[ "$(head -n 1 "$T/from.out" | cut -d' ' -f1)" = 20 ] || fail "--from"
 expect_fail "--since yesterday: a UTC time expected" L show --ledger "$LEDGER" --since yesterday
 expect_fail "--format is required" L export --ledger "$LEDGER"
 expect_fail "--format xml: jsonl, rfc5424 or cef" L export --ledger "$LEDGER" --format xml
@@ -140,7 +142,8 @@ expect_fail "ledger-0000000000000001.jsonl:3: damaged record: hash mismatch" \
 
 step "show --follow prints new records as they come, across a new file"
 ledger_start --max-file-size 8K
-L show --ledger "$LEDGER" --follow --from "$((n + 1))" --type test.follow >"$T/follow.out" &
+airlock-ledger show --ledger "$LEDGER" --follow --from "$((n + 1))" --type test.follow \
+	>"$T/follow.out" &
 follower=$!
 on_exit "kill $follower 2>/dev/null || true"
 files_before=$(ls "$LEDGER"/ledger-*.jsonl | wc -l)
@@ -151,6 +154,10 @@ for i in $(seq 100); do
 done
 [ "$(wc -l <"$T/follow.out")" = 60 ] || fail "follow printed $(wc -l <"$T/follow.out") of 60"
 [ "$(ls "$LEDGER"/ledger-*.jsonl | wc -l)" -gt "$files_before" ] || fail "no rotation happened"
-kill $follower
 ledger_stop
+step "show --follow ends, saying why, when the ledger directory goes away"
+mv "$LEDGER" "$T/moved"
+rc=0
+wait $follower || rc=$?
+[ $rc = 1 ] || fail "show --follow exited $rc when its ledger was moved away"
 echo PASS

@@ -82,7 +82,7 @@ caught "$F:[0-9]+: record [0-9]+: incomplete record .* before the end of the fil
 
 step "a checkpoint's signature replaced by another checkpoint's"
 restore
-cps=$(grep -n '"sig":"' "$LEDGER/$F" | cut -d: -f1 | head -n 2 | tr '\n' ' ')
+cps=$(grep -m 2 -n '"sig":"' "$LEDGER/$F" | cut -d: -f1 | tr '\n' ' ')
 read -r a b <<<"$cps"
 sig_a=$(sed -n "${a}p" "$LEDGER/$F" | jq -r .sig)
 sed -i -E "${b}s|\"sig\":\"[^\"]*\"|\"sig\":\"$sig_a\"|" "$LEDGER/$F"
@@ -147,7 +147,7 @@ prev_line=$(sed -n 24p "$LEDGER/$F")
 [ "$(jq -r .prev <<<"$line")" = "$(jq -r .hash <<<"$prev_line")" ] || fail "prev is not the hash before"
 
 step "an auditor checks a checkpoint signature with openssl"
-cp_line=$(grep '"sig":"' "$LEDGER/$F" | head -n 1)
+cp_line=$(grep -m 1 '"sig":"' "$LEDGER/$F")
 printf 'airlock-ledger-checkpoint-v1:%s' "$(jq -r .hash <<<"$cp_line")" >"$T/msg"
 jq -r .sig <<<"$cp_line" | base64 -d >"$T/sig"
 expect_ok openssl pkeyutl -verify -pubin -inkey "$PUB" -rawin -in "$T/msg" -sigfile "$T/sig"
