@@ -73,23 +73,24 @@ static int refused(int r, const char *where, const char *why)
 	return log_error_errno(r, "%s: %m", where);
 }
 
+/* Through the one call other programs use. */
 static int append_one(const char *type, const char *json)
 {
-	_cleanup_(ledger_client_freep) struct ledger_client *c = NULL;
 	_cleanup_json_ struct json_object *payload = NULL;
 	_cleanup_free_ char *why = NULL;
+	const char *p = arg_socket ?: LEDGER_SOCKET_DEFAULT;
 	uint64_t seq = 0;
 	int r = parse_payload(json, strlen(json), "payload", &payload);
 
 	if (r < 0)
 		return r;
-	r = connect_daemon(&c);
-	if (r < 0)
-		return r;
-	r = ledger_client_send(c, type, payload);
-	if (r < 0)
-		return log_error_errno(r, "sending to the ledger daemon: %m");
-	r = ledger_client_receive(c, &seq, &why);
+	r = ledger_client_append(p, type, payload, &seq, &why);
+	/* Without a reason from the daemon, the daemon was never reached. */
+	if (r < 0 && !why && (r == -ENOENT || r == -ECONNREFUSED || r == -EACCES || r == -ENOTSOCK))
+		return log_error_errno(r,
+				       "cannot reach the ledger daemon at '%s': %m (is "
+				       "airlock-ledger.socket running?)",
+				       p);
 	if (r < 0)
 		return refused(r, type, why);
 	if (!arg_quiet)

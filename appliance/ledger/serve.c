@@ -590,8 +590,7 @@ static void commit_round(struct server *s)
 	if (r >= 0 && s->n_pending > 0) {
 		s->n_appended += s->n_pending;
 		s->n_commits++;
-	}
-	else {
+	} else {
 		log_error_errno(r, "writing %zu records to the ledger: %m", s->n_pending);
 		if (r == -EIO)
 			s->fatal = r;

@@ -23,7 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct ledger_policy *p = NULL;
 		int r = ledger_policy_parse("fuzz.policy", text, &p, &err);
 		if (r >= 0) {
-			struct ledger_actor a = { .uid = 0, .gid = 0, .pid = 1, .unit = (char *)"a.service" };
+			struct ledger_actor a = {
+				.uid = 0, .gid = 0, .pid = 1, .unit = (char *)"a.service"
+			};
 			uint32_t groups[] = { 1, 2 };
 			(void)ledger_policy_check(p, &a, groups, 2, "x.y", NULL);
 			ledger_policy_free(p);

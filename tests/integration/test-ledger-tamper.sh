@@ -26,13 +26,15 @@ restore() {
 	cp -a "$T/pristine" "$LEDGER"
 }
 # The damaged ledger must fail verify with status 3, naming the record.
-caught() { # regex [no-line: the damage is no record's]
-	local rc=0 out
-	out=$(L verify --ledger "$LEDGER" --pubkey "$PUB" 2>&1) || rc=$?
+caught() { # regex [no-line | verify options...]
+	local rc=0 out re=$1 mode=
+	shift
+	[ "${1:-}" = no-line ] && { mode=no-line; shift; }
+	out=$(L verify --ledger "$LEDGER" --pubkey "$PUB" "$@" 2>&1) || rc=$?
 	printf '%s\n' "$out"
 	[ $rc -eq 3 ] || fail "verify exited $rc, not 3 (damaged)"
-	grep -qE -- "$1" <<<"$out" || fail "verify did not say /$1/"
-	[ "${2:-}" = no-line ] || grep -q "first bad record" <<<"$out" ||
+	grep -qE -- "$re" <<<"$out" || fail "verify did not say /$re/"
+	[ "$mode" = no-line ] || grep -q "first bad record" <<<"$out" ||
 		fail "verify did not print the bad record"
 }
 seq_of_line() { # line number in $F
@@ -49,6 +51,15 @@ step "a changed byte in the stored hash itself"
 restore
 sed -i -E '21s/"hash":"(.)/"hash":"\1\1/; 21s/"hash":"(.{64})./"hash":"\1/' "$LEDGER/$F"
 caught "$F:21: record $(seq_of_line 21): hash mismatch"
+
+step "verify --from: a record changed before it is not checked, one after it is"
+restore
+n=$(seq_of_line 20)
+sed -i '20s/record number/recorX number/' "$LEDGER/$F"
+out=$(expect_ok L verify --ledger "$LEDGER" --pubkey "$PUB" --from $((n + 1)))
+grep -q "records $((n + 1)) to" <<<"$out" || fail "verify --from: $out"
+grep -q "records before it were not checked" <<<"$out" || fail "verify --from must say so: $out"
+caught "record $n: hash mismatch" --from "$((n - 3))"
 
 step "a record deleted"
 restore

@@ -870,6 +870,56 @@ static void test_tamper(void **state)
 		assert_non_null(strstr(res.error, cases[c].msg));
 		assert_non_null(strstr(res.error, name));
 	}
+	/* --from: records before it are not checked, the first one checked is chained to. */
+	{
+		_cleanup_strv_free_ char **l = strv_copy(lines);
+		_cleanup_free_ char *text = NULL, *t2 = NULL;
+		struct ledger_verify_opts o = { .pubkey = test_key, .from_seq = 7 };
+
+		strstr(l[4], "a test record")[0] = 'A'; /* record 5 */
+		text = strv_join(l, "\n");
+		assert_true(asprintf(&t2, "%s\n", text) > 0);
+		assert_int_equal(write_file_atomic(path, t2, strlen(t2), 0640), 0);
+		{
+			_cleanup_(ledger_verify_result_done) struct ledger_verify_result res = {};
+			assert_int_equal(ledger_verify(dir, &o, &res), 0);
+			assert_int_equal(res.first_seq, 7);
+			assert_int_equal(res.last_seq, 10);
+			assert_int_equal(res.n_records, 4);
+		}
+		{
+			_cleanup_(ledger_verify_result_done) struct ledger_verify_result res = {};
+			o.from_seq = 5;
+			assert_int_equal(ledger_verify(dir, &o, &res), -EBADMSG);
+			assert_int_equal(res.bad_seq, 5);
+		}
+		{
+			/* record 6 changed: from 7 on, only its stored hash is used (as the
+			 * anchor of 7's prev), so that passes; from 6 on, it is caught */
+			_cleanup_(ledger_verify_result_done) struct ledger_verify_result res = {};
+			free(l[4]);
+			l[4] = strdup(lines[4]);
+			strstr(l[5], "a test record")[0] = 'A';
+			free(text);
+			free(t2);
+			text = strv_join(l, "\n");
+			assert_true(asprintf(&t2, "%s\n", text) > 0);
+			assert_int_equal(write_file_atomic(path, t2, strlen(t2), 0640), 0);
+			o.from_seq = 7;
+			assert_int_equal(ledger_verify(dir, &o, &res), 0);
+			o.from_seq = 6;
+			ledger_verify_result_done(&res);
+			assert_int_equal(ledger_verify(dir, &o, &res), -EBADMSG);
+			assert_int_equal(res.bad_seq, 6);
+		}
+		{
+			_cleanup_(ledger_verify_result_done) struct ledger_verify_result res = {};
+			o.from_seq = 11;
+			assert_int_equal(ledger_verify(dir, &o, &res), -EBADMSG);
+			assert_non_null(strstr(res.error, "no records from 11"));
+		}
+	}
+
 	/* A last record with a valid hash but not in canonical form: only --deep sees it. */
 	{
 		_cleanup_strv_free_ char **l = strv_copy(lines);
