@@ -1572,6 +1572,11 @@ uint64_t ledger_writer_head_seq(const struct ledger_writer *w)
 	return w->seq;
 }
 
+uint64_t ledger_writer_last_seq(const struct ledger_writer *w)
+{
+	return w->batch_seq;
+}
+
 void ledger_writer_rollback(struct ledger_writer *w)
 {
 	w->batch_size = 0;

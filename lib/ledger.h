@@ -302,7 +302,14 @@ int ledger_writer_commit(struct ledger_writer *w);
 void ledger_writer_rollback(struct ledger_writer *w);
 /* Records since the last checkpoint (committed or not). */
 uint64_t ledger_writer_unsigned(const struct ledger_writer *w);
+/* The last durable record. */
 uint64_t ledger_writer_head_seq(const struct ledger_writer *w);
+/*
+ * The last record added, durable or not. When it goes down after a failed
+ * ledger_writer_add() or ledger_writer_commit(), the records after it were dropped
+ * (and their numbers will be used again).
+ */
+uint64_t ledger_writer_last_seq(const struct ledger_writer *w);
 /* Closes without adding anything: a batch not committed is dropped. */
 struct ledger_writer *ledger_writer_free(struct ledger_writer *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct ledger_writer *, ledger_writer_free);

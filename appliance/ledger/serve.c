@@ -459,12 +459,35 @@ static int server_pending_add(struct server *s, struct client *c, uint64_t seq,
 	return 0;
 }
 
+/* Turns the pending replies of records after last_seq, which were dropped, into errors. */
+static void fail_pending_after(struct server *s, uint64_t last_seq, int error)
+{
+	char msg[256];
+	size_t j = 0;
+
+	snprintf(msg, sizeof(msg), "the ledger could not be written (%s); nothing was recorded",
+		 strerror(error < 0 ? -error : error));
+	for (size_t i = 0; i < s->n_pending; i++) {
+		struct pending *p = &s->pending[i];
+		struct reply *rp = &p->c->out[p->index];
+
+		if (p->seq <= last_seq) {
+			s->pending[j++] = *p;
+			continue;
+		}
+		rp->pending = false;
+		if (ledger_reply_format(error, msg, 0, NULL, &rp->data, &rp->size) < 0)
+			p->c->dead = true;
+	}
+	s->n_pending = j;
+}
+
 static int handle_request(struct server *s, struct client *c, const char *buf, size_t n)
 {
 	_cleanup_free_ char *type = NULL, *why = NULL, *msg = NULL;
 	_cleanup_json_ struct json_object *payload = NULL;
 	uint8_t hash[LEDGER_HASH_SIZE];
-	uint64_t seq = 0;
+	uint64_t seq = 0, last;
 	int r;
 
 	r = ledger_request_parse(buf, n, &type, &payload, &why);
@@ -488,7 +511,11 @@ static int handle_request(struct server *s, struct client *c, const char *buf, s
 		log_warning("refused: %s", msg);
 		return client_reply_error(c, -EACCES, msg);
 	}
+	last = ledger_writer_last_seq(s->w);
 	r = ledger_writer_add(s->w, type, &c->actor, payload, &seq, hash);
+	if (r < 0 && ledger_writer_last_seq(s->w) < last)
+		/* A full file could not be closed: the batch so far was dropped with it. */
+		fail_pending_after(s, ledger_writer_last_seq(s->w), r);
 	if (r < 0) {
 		if (asprintf(&msg, "could not record: %s; nothing was recorded", strerror(-r)) < 0)
 			return log_oom();
@@ -567,33 +594,28 @@ static void client_flush(struct server *s, struct client *c)
 static void commit_round(struct server *s)
 {
 	int r = ledger_writer_commit(s->w);
+	uint64_t durable = ledger_writer_head_seq(s->w);
 
+	/* After a failure, what was made durable earlier in the round (when a full file was
+	 * closed) stays acknowledged; the rest was cut back. */
+	if (r < 0) {
+		log_error_errno(r, "writing records to the ledger: %m; cut back to record %" PRIu64,
+				durable);
+		fail_pending_after(s, durable, r);
+		if (r == -EIO)
+			s->fatal = r;
+	}
 	for (size_t i = 0; i < s->n_pending; i++) {
 		struct pending *p = &s->pending[i];
 		struct reply *rp = &p->c->out[p->index];
-		int k;
 
 		rp->pending = false;
-		if (r >= 0) {
-			k = ledger_reply_format(0, NULL, p->seq, p->hash, &rp->data, &rp->size);
-		} else {
-			char msg[256];
-			snprintf(msg, sizeof(msg),
-				 "the ledger could not be written (%s); nothing "
-				 "was recorded",
-				 strerror(-r));
-			k = ledger_reply_format(r, msg, 0, NULL, &rp->data, &rp->size);
-		}
-		if (k < 0)
+		if (ledger_reply_format(0, NULL, p->seq, p->hash, &rp->data, &rp->size) < 0)
 			p->c->dead = true;
 	}
-	if (r >= 0 && s->n_pending > 0) {
+	if (s->n_pending > 0) {
 		s->n_appended += s->n_pending;
 		s->n_commits++;
-	} else {
-		log_error_errno(r, "writing %zu records to the ledger: %m", s->n_pending);
-		if (r == -EIO)
-			s->fatal = r;
 	}
 	s->n_pending = 0;
 }
@@ -642,9 +664,9 @@ static int checkpoint(struct server *s, const char *reason)
 
 	if (r >= 0)
 		r = ledger_writer_commit(s->w);
+	s->last_checkpoint = now_mono(); /* after a failure too: no retrying in a tight loop */
 	if (r < 0)
 		return log_error_errno(r, "writing a checkpoint (%s): %m", reason);
-	s->last_checkpoint = now_mono();
 	return 0;
 }
 
@@ -701,8 +723,8 @@ static int run(struct server *s)
 
 		if (!s->fatal && arg_checkpoint_interval > 0 && ledger_writer_unsigned(s->w) > 0 &&
 		    now_mono() >= s->last_checkpoint + arg_checkpoint_interval &&
-		    checkpoint(s, "interval") < 0)
-			s->fatal = -EIO;
+		    checkpoint(s, "interval") == -EIO)
+			s->fatal = -EIO; /* the writer could not undo a failed write */
 	}
 	return s->fatal;
 }
@@ -813,6 +835,8 @@ static int setup_signals(struct server *s)
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return log_error_errno(errno, "sigprocmask: %m");
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit must fail the write (EFBIG), which is undone, not kill us. */
+	signal(SIGXFSZ, SIG_IGN);
 	s->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (s->signal_fd < 0)
 		return log_error_errno(errno, "signalfd: %m");

@@ -4,7 +4,8 @@
 # ledger daemon on a temporary socket, unprivileged unless a test asks otherwise.
 #
 #   ledger_policy TEXT         write $T/policy
-#   ledger_start [ARGS...]     start the daemon (as $LEDGER_USER if set), wait for its socket
+#   ledger_start [ARGS...]     start the daemon (as $LEDGER_USER if set, under the command
+#                              $LEDGER_WRAP if set), wait for its socket
 #   ledger_stop                SIGTERM it and check it exited 0
 #   ledger_kill                SIGKILL it (a crash)
 #   L ARGS...                  airlock-ledger
@@ -36,7 +37,8 @@ ledger_start() {
 		as=(setpriv --reuid="$LEDGER_USER" --regid="$LEDGER_USER" --clear-groups)
 	fi
 	rm -f "$SOCK"
-	"${as[@]}" airlock-ledger serve --socket "$SOCK" --ledger "$LEDGER" --policy "$POLICY" \
+	# shellcheck disable=SC2086 # LEDGER_WRAP is words, e.g. "prlimit --fsize=65536"
+	"${as[@]}" ${LEDGER_WRAP:-} airlock-ledger serve --socket "$SOCK" --ledger "$LEDGER" --policy "$POLICY" \
 		--key "$KEY" "$@" >>"$LEDGER_LOG" 2>&1 &
 	LEDGER_PID=$!
 	for i in $(seq 100); do
