@@ -6,12 +6,14 @@
  * staging directory, never to a path a package names. No maintainer script runs.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
 #include "builder.h"
 #include "core/fs.h"
+#include "core/hashmap.h"
 #include "core/hex.h"
 #include "core/log.h"
 #include "core/parse.h"
@@ -23,14 +25,30 @@
 #include "pool.h"
 #include "tree.h"
 
+/* A member read from a package, waiting to be merged into the tree in lock order. */
+struct pending {
+	struct tree_node *node;
+	char *member; /* the path as the package stores it, for messages */
+};
+
+/* What one worker made of one package. */
+struct unpacked {
+	struct pending *items;
+	size_t n_items;
+	uint64_t bytes;
+	uint64_t files;
+	int r;
+	char *error;
+	bool done;
+};
+
 struct unpack_ctx {
-	struct tree *tree;
 	const struct lock_package *pkg;
 	const char *blobs;
 	size_t pkg_index;
 	size_t member_index;
-	uint64_t bytes;
-	uint64_t files;
+	struct hashmap *files; /* this package's regular files, for its hard links */
+	struct unpacked *out;
 	char *error;
 };
 
@@ -55,7 +73,7 @@ static int on_member(const struct archive_member *m, struct archive_member_reade
 {
 	struct unpack_ctx *c = userdata;
 	_cleanup_(tree_node_freep) struct tree_node *n = NULL;
-	_cleanup_free_ char *path = NULL, *add_error = NULL;
+	_cleanup_free_ char *path = NULL;
 	const char *reason = NULL;
 	enum tree_node_type type;
 	int r;
@@ -121,8 +139,8 @@ static int on_member(const struct archive_member *m, struct archive_member_reade
 		if (r < 0)
 			return r;
 		n->size = size;
-		c->bytes += size;
-		c->files++;
+		c->out->bytes += size;
+		c->out->files++;
 	} else if (m->kind == ARCHIVE_KIND_HARDLINK) {
 		_cleanup_free_ char *target = NULL;
 		struct tree_node *t;
@@ -137,8 +155,8 @@ static int on_member(const struct archive_member *m, struct archive_member_reade
 				return -ENOMEM;
 			return fail_member(c, m->path, why);
 		}
-		t = tree_get(c->tree, target);
-		if (!t || t->type != TREE_REG || !streq(t->origin, c->pkg->name) || t->hardlink) {
+		t = hashmap_get(c->files, target);
+		if (!t || t->hardlink) {
 			_cleanup_free_ char *why = NULL;
 			if (asprintf(&why,
 				     "is a hard link to '%s', which is not an earlier regular file "
@@ -161,15 +179,21 @@ static int on_member(const struct archive_member *m, struct archive_member_reade
 		n->dev_minor = m->dev_minor;
 	}
 
-	r = tree_add(c->tree, TAKE_PTR(n), 0, &add_error);
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0) {
-		free(c->error);
-		if (asprintf(&c->error, "package %s %s: member '%s': %s", c->pkg->name,
-			     c->pkg->version, m->path, strna(add_error)) < 0)
-			c->error = NULL;
-		return -EBADMSG;
+	{
+		struct pending *items =
+			reallocarray(c->out->items, c->out->n_items + 1, sizeof(*items));
+		char *member = strdup(m->path);
+		if (!items || !member) {
+			free(member);
+			return -ENOMEM;
+		}
+		c->out->items = items;
+		if (n->type == TREE_REG && !n->hardlink && hashmap_put(c->files, n->path, n) < 0) {
+			free(member);
+			return -ENOMEM;
+		}
+		items[c->out->n_items++] =
+			(struct pending){ .node = TAKE_PTR(n), .member = member };
 	}
 	return 0;
 }
@@ -224,40 +248,176 @@ int unpack_check_pool(const struct lockfile *lf, const char *pool)
 	return 0;
 }
 
+static void unpacked_clear(struct unpacked *u)
+{
+	for (size_t i = 0; i < u->n_items; i++) {
+		tree_node_free(u->items[i].node);
+		free(u->items[i].member);
+	}
+	free(u->items);
+	free(u->error);
+	*u = (struct unpacked){};
+}
+
+struct unpack_shared {
+	const struct lockfile *lf;
+	const char *pool;
+	const char *blobs;
+	struct unpacked *results;
+	size_t next; /* next package to take */
+	bool stop; /* a failure was seen: take no more */
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+};
+
+static void unpack_one(struct unpack_shared *sh, size_t i)
+{
+	const struct lock_package *pkg = &sh->lf->packages[i];
+	struct unpacked *u = &sh->results[i];
+	_cleanup_(hashmap_freep) struct hashmap *files = hashmap_new();
+	_cleanup_free_ char *name = NULL, *path = NULL, *error = NULL;
+	struct unpack_ctx c = { .pkg = pkg, .blobs = sh->blobs, .pkg_index = i, .out = u };
+	int r;
+
+	if (!files || lock_package_pool_name(pkg, &name) < 0 ||
+	    !(path = path_join(sh->pool, name))) {
+		u->r = -ENOMEM;
+		return;
+	}
+	c.files = files;
+	r = archive_deb_read_data(path, on_member, &c, &error);
+	if (r >= 0)
+		return;
+	u->r = r;
+	if (c.error)
+		u->error = TAKE_PTR(c.error);
+	else if (asprintf(&u->error, "package %s %s (%s): %s", pkg->name, pkg->version, path,
+			  error ?: strerror(-r)) < 0)
+		u->error = NULL;
+}
+
+static void *unpack_worker(void *userdata)
+{
+	struct unpack_shared *sh = userdata;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&sh->lock);
+		if (sh->stop || sh->next >= sh->lf->n_packages) {
+			pthread_mutex_unlock(&sh->lock);
+			return NULL;
+		}
+		i = sh->next++;
+		pthread_mutex_unlock(&sh->lock);
+
+		unpack_one(sh, i);
+
+		pthread_mutex_lock(&sh->lock);
+		sh->results[i].done = true;
+		if (sh->results[i].r < 0)
+			sh->stop = true;
+		pthread_cond_broadcast(&sh->done);
+		pthread_mutex_unlock(&sh->lock);
+	}
+}
+
+/* Merges one package's members into the tree, in the order the package stores them. */
+static int merge(struct tree *t, const struct lock_package *pkg, struct unpacked *u)
+{
+	for (size_t k = 0; k < u->n_items; k++) {
+		_cleanup_free_ char *error = NULL;
+		int r = tree_add(t, TAKE_PTR(u->items[k].node), 0, &error);
+
+		if (r == -ENOMEM)
+			return log_oom();
+		if (r < 0)
+			return log_error("package %s %s: member '%s': %s", pkg->name, pkg->version,
+					 u->items[k].member, error ?: strerror(-r)),
+			       -EBADMSG;
+	}
+	return 0;
+}
+
 int unpack_packages(const struct lockfile *lf, const char *pool, const char *blobs, struct tree *t)
 {
 	_cleanup_(progress_abortp) struct progress *p = NULL;
+	struct unpack_shared sh = {
+		.lf = lf,
+		.pool = pool,
+		.blobs = blobs,
+		.lock = PTHREAD_MUTEX_INITIALIZER,
+		.done = PTHREAD_COND_INITIALIZER,
+	};
+	pthread_t threads[4];
+	size_t n_threads = 0, want;
 	char size_buf[FORMAT_BYTES_MAX];
 	uint64_t files = 0, bytes = 0;
-	int r;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int r = 0;
 
 	r = mkdir_p(blobs, 0755);
 	if (r < 0)
 		return log_error_errno(r, "unpack: cannot create %s: %m", blobs);
+	sh.results = new0(struct unpacked, lf->n_packages);
+	if (!sh.results)
+		return log_oom();
+
+	/* Decompression runs on every core; merging stays in lock order, on this thread,
+	 * so conflicts and the error reported are the same however the work is split. */
+	want = (size_t)MAX(1L, MIN(cpus, (long)ELEMENTSOF(threads)));
+	for (size_t i = 0; i < want; i++) {
+		if (pthread_create(&threads[i], NULL, unpack_worker, &sh) != 0)
+			break;
+		n_threads++;
+	}
+	if (n_threads == 0) {
+		r = log_error_errno(EAGAIN, "unpack: cannot start a worker thread: %m");
+		goto out;
+	}
 
 	p = progress_begin("unpack", lf->n_packages, PROGRESS_COUNT, "packages");
-	for (size_t i = 0; i < lf->n_packages; i++) {
-		const struct lock_package *pkg = &lf->packages[i];
-		_cleanup_free_ char *name = NULL, *path = NULL, *error = NULL;
-		struct unpack_ctx c = { .tree = t, .pkg = pkg, .blobs = blobs, .pkg_index = i };
+	for (size_t i = 0; i < lf->n_packages && r >= 0; i++) {
+		struct unpacked *u = &sh.results[i];
 
-		if (lock_package_pool_name(pkg, &name) < 0 || !(path = path_join(pool, name)))
-			return log_oom();
-		r = archive_deb_read_data(path, on_member, &c, &error);
-		if (r < 0) {
-			_cleanup_free_ char *msg = c.error;
-			if (r == -ENOMEM)
-				return log_oom();
-			if (msg)
-				return log_error("%s", msg), -EBADMSG;
-			return log_error_errno(r, "package %s %s (%s): %s", pkg->name, pkg->version,
-					       path, error ?: strerror(-r));
+		pthread_mutex_lock(&sh.lock);
+		while (!u->done && !(sh.stop && i >= sh.next))
+			pthread_cond_wait(&sh.done, &sh.lock);
+		pthread_mutex_unlock(&sh.lock);
+		if (!u->done) {
+			/* Never taken: the workers stopped after a failure, which was in a
+			 * package taken earlier, so this loop has already reported it. */
+			r = -ECANCELED;
+			break;
 		}
-		free(c.error);
-		files += c.files;
-		bytes += c.bytes;
+		if (u->r < 0) {
+			if (u->r == -ENOMEM)
+				r = log_oom();
+			else {
+				log_error("%s", strna(u->error));
+				r = -EBADMSG;
+			}
+			break;
+		}
+		r = merge(t, &lf->packages[i], u);
+		files += u->files;
+		bytes += u->bytes;
+		unpacked_clear(u);
 		progress_update(p, i + 1);
 	}
+
+out:
+	pthread_mutex_lock(&sh.lock);
+	if (r < 0)
+		sh.stop = true;
+	pthread_mutex_unlock(&sh.lock);
+	for (size_t i = 0; i < n_threads; i++)
+		pthread_join(threads[i], NULL);
+	for (size_t i = 0; i < lf->n_packages; i++)
+		unpacked_clear(&sh.results[i]);
+	free(sh.results);
+	if (r < 0)
+		return r;
 	progress_end(TAKE_PTR(p), "%zu packages, %" PRIu64 " files, %s", lf->n_packages, files,
 		     format_bytes(size_buf, sizeof(size_buf), bytes));
 	return 0;

@@ -9,10 +9,12 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <stdio.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
 #include "core/fd.h"
+#include "core/fs.h"
 #include "core/hex.h"
 #include "core/secret.h"
 #include "ext/crypto.h"
@@ -437,4 +439,252 @@ int rsa_verify_sha256(const struct rsa_key *k, const void *data, size_t n, const
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+struct sha256_hasher {
+	EVP_MD *md;
+	EVP_MD_CTX *ctx;
+};
+
+int sha256_hasher_new(struct sha256_hasher **ret)
+{
+	struct sha256_hasher *h = new0(struct sha256_hasher, 1);
+
+	if (!h)
+		return -ENOMEM;
+	h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->md || !h->ctx) {
+		sha256_hasher_free(h);
+		return -ENOMEM;
+	}
+	*ret = h;
+	return 0;
+}
+
+struct sha256_hasher *sha256_hasher_free(struct sha256_hasher *h)
+{
+	if (!h)
+		return NULL;
+	EVP_MD_CTX_free(h->ctx);
+	EVP_MD_free(h->md);
+	return mfree(h);
+}
+
+int sha256_hasher_digest(struct sha256_hasher *h, const void *p, size_t n,
+			 uint8_t out[SHA256_DIGEST_SIZE])
+{
+	unsigned len = 0;
+
+	if (EVP_DigestInit_ex(h->ctx, h->md, NULL) != 1 || EVP_DigestUpdate(h->ctx, p, n) != 1 ||
+	    EVP_DigestFinal_ex(h->ctx, out, &len) != 1 || len != SHA256_DIGEST_SIZE)
+		return -EIO;
+	return 0;
+}
+
+struct ed25519_key {
+	EVP_PKEY *pkey;
+	bool private;
+};
+
+#define KEY_FILE_MAX 16384
+
+static int ed25519_key_wrap(EVP_PKEY *pkey, bool private, struct ed25519_key **ret)
+{
+	struct ed25519_key *k;
+
+	if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(pkey);
+		return -EKEYREJECTED;
+	}
+	k = new0(struct ed25519_key, 1);
+	if (!k) {
+		EVP_PKEY_free(pkey);
+		return -ENOMEM;
+	}
+	k->pkey = pkey;
+	k->private = private;
+	*ret = k;
+	return 0;
+}
+
+int ed25519_key_generate(struct ed25519_key **ret)
+{
+	EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+
+	if (!pkey)
+		return -EIO;
+	return ed25519_key_wrap(pkey, true, ret);
+}
+
+/* Reads a key file into locked memory that is wiped afterwards. */
+static int key_file_read(const char *path, bool private, void **ret, size_t *ret_size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_secret_ void *buf = NULL;
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EBADFD;
+	if (private && (st.st_mode & 077))
+		return -EPERM;
+	if (st.st_size > KEY_FILE_MAX)
+		return -EFBIG;
+	buf = secret_alloc(KEY_FILE_MAX + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = loop_read(fd, buf, KEY_FILE_MAX + 1);
+	if (n < 0)
+		return (int)n;
+	if (n > KEY_FILE_MAX)
+		return -EFBIG;
+	*ret = TAKE_PTR(buf);
+	*ret_size = (size_t)n;
+	return 0;
+}
+
+static int ed25519_key_load(const char *path, bool private, struct ed25519_key **ret)
+{
+	_cleanup_secret_ void *buf = NULL;
+	EVP_PKEY *pkey;
+	size_t n = 0;
+	BIO *bio;
+	int r = key_file_read(path, private, &buf, &n);
+
+	if (r < 0)
+		return r;
+	bio = BIO_new_mem_buf(buf, (int)n);
+	if (!bio)
+		return -ENOMEM;
+	pkey = private ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) :
+			 PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (!pkey)
+		return -EKEYREJECTED;
+	return ed25519_key_wrap(pkey, private, ret);
+}
+
+int ed25519_key_load_private(const char *path, struct ed25519_key **ret)
+{
+	return ed25519_key_load(path, true, ret);
+}
+
+int ed25519_key_load_public(const char *path, struct ed25519_key **ret)
+{
+	return ed25519_key_load(path, false, ret);
+}
+
+int ed25519_key_from_raw_public(const uint8_t raw[ED25519_PUBLIC_KEY_SIZE],
+				struct ed25519_key **ret)
+{
+	EVP_PKEY *pkey =
+		EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, ED25519_PUBLIC_KEY_SIZE);
+
+	if (!pkey)
+		return -EKEYREJECTED;
+	return ed25519_key_wrap(pkey, false, ret);
+}
+
+static int ed25519_key_save(struct ed25519_key *k, const char *path, bool private)
+{
+	_cleanup_atomic_file_ struct atomic_file f = ATOMIC_FILE_INIT;
+	BIO *bio;
+	int r, ok;
+
+	if (private && !k->private)
+		return -ENOKEY;
+	if (access(path, F_OK) == 0)
+		return -EEXIST;
+	r = atomic_file_open(&f, path, private ? 0600 : 0644);
+	if (r < 0)
+		return r;
+	/* Straight to the file descriptor: no user-space copy of the private key. */
+	bio = BIO_new_fd(f.fd, BIO_NOCLOSE);
+	if (!bio)
+		return -ENOMEM;
+	ok = private ? PEM_write_bio_PrivateKey(bio, k->pkey, NULL, NULL, 0, NULL, NULL) :
+		       PEM_write_bio_PUBKEY(bio, k->pkey);
+	ok = ok == 1 && BIO_flush(bio) == 1;
+	BIO_free(bio);
+	if (!ok)
+		return -EIO;
+	if (fsync(f.fd) < 0)
+		return -errno;
+	/* Never replace an existing key, even one that appeared meanwhile. */
+	if (renameat2(AT_FDCWD, f.tmp_path, AT_FDCWD, path, RENAME_NOREPLACE) < 0)
+		return -errno;
+	f.tmp_path = mfree(f.tmp_path);
+	return fsync_directory_of(path);
+}
+
+int ed25519_key_save_private(struct ed25519_key *k, const char *path)
+{
+	return ed25519_key_save(k, path, true);
+}
+
+int ed25519_key_save_public(struct ed25519_key *k, const char *path)
+{
+	return ed25519_key_save(k, path, false);
+}
+
+int ed25519_key_raw_public(struct ed25519_key *k, uint8_t out[ED25519_PUBLIC_KEY_SIZE])
+{
+	size_t n = ED25519_PUBLIC_KEY_SIZE;
+
+	if (EVP_PKEY_get_raw_public_key(k->pkey, out, &n) != 1 || n != ED25519_PUBLIC_KEY_SIZE)
+		return -EIO;
+	return 0;
+}
+
+bool ed25519_key_is_private(const struct ed25519_key *k)
+{
+	return k && k->private;
+}
+
+struct ed25519_key *ed25519_key_free(struct ed25519_key *k)
+{
+	if (!k)
+		return NULL;
+	EVP_PKEY_free(k->pkey);
+	return mfree(k);
+}
+
+int ed25519_sign(struct ed25519_key *k, const void *msg, size_t n,
+		 uint8_t sig[ED25519_SIGNATURE_SIZE])
+{
+	EVP_MD_CTX *ctx;
+	size_t len = ED25519_SIGNATURE_SIZE;
+	int ok;
+
+	if (!k->private)
+		return -ENOKEY;
+	ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return -ENOMEM;
+	ok = EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pkey) == 1 &&
+	     EVP_DigestSign(ctx, sig, &len, msg, n) == 1 && len == ED25519_SIGNATURE_SIZE;
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -EIO;
+}
+
+int ed25519_verify(struct ed25519_key *k, const void *msg, size_t n,
+		   const uint8_t sig[ED25519_SIGNATURE_SIZE])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int r;
+
+	if (!ctx)
+		return -ENOMEM;
+	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k->pkey) != 1) {
+		EVP_MD_CTX_free(ctx);
+		return -EIO;
+	}
+	r = EVP_DigestVerify(ctx, sig, ED25519_SIGNATURE_SIZE, msg, n);
+	EVP_MD_CTX_free(ctx);
+	return r == 1 ? 0 : -EBADMSG;
 }

@@ -84,3 +84,46 @@ int rsa_sign_sha256(const struct rsa_key *k, const void *data, size_t n, uint8_t
 /* 0 if sig is a valid signature of data, -EBADMSG if not. */
 int rsa_verify_sha256(const struct rsa_key *k, const void *data, size_t n, const void *sig,
 		      size_t sig_size);
+
+/*
+ * A reusable SHA-256 hasher for many small one-shot digests (the digest algorithm is
+ * fetched once, the context reused): several times faster than sha256_buf() per call.
+ */
+struct sha256_hasher;
+int sha256_hasher_new(struct sha256_hasher **ret);
+struct sha256_hasher *sha256_hasher_free(struct sha256_hasher *h);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct sha256_hasher *, sha256_hasher_free);
+int sha256_hasher_digest(struct sha256_hasher *h, const void *p, size_t n,
+			 uint8_t out[SHA256_DIGEST_SIZE]);
+
+/*
+ * Ed25519 (RFC 8032) signatures. Private keys are stored as unencrypted PKCS#8 PEM
+ * ("BEGIN PRIVATE KEY", mode 0600), public keys as SubjectPublicKeyInfo PEM ("BEGIN
+ * PUBLIC KEY"): the formats `openssl genpkey -algorithm ed25519` and `openssl pkey
+ * -pubout` use, so the openssl tool can check our signatures.
+ */
+#define ED25519_PUBLIC_KEY_SIZE 32
+#define ED25519_SIGNATURE_SIZE 64
+
+struct ed25519_key;
+int ed25519_key_generate(struct ed25519_key **ret);
+/* -EKEYREJECTED if the file is not an Ed25519 key; -EPERM if a private key file is
+ * readable or writable by group or others. */
+int ed25519_key_load_private(const char *path, struct ed25519_key **ret);
+int ed25519_key_load_public(const char *path, struct ed25519_key **ret);
+int ed25519_key_from_raw_public(const uint8_t raw[ED25519_PUBLIC_KEY_SIZE],
+				struct ed25519_key **ret);
+/* Atomically writes the private key (mode 0600); -EEXIST if path exists. */
+int ed25519_key_save_private(struct ed25519_key *k, const char *path);
+/* Atomically writes the public key (mode 0644); -EEXIST if path exists. */
+int ed25519_key_save_public(struct ed25519_key *k, const char *path);
+int ed25519_key_raw_public(struct ed25519_key *k, uint8_t out[ED25519_PUBLIC_KEY_SIZE]);
+bool ed25519_key_is_private(const struct ed25519_key *k);
+struct ed25519_key *ed25519_key_free(struct ed25519_key *k);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct ed25519_key *, ed25519_key_free);
+/* -ENOKEY if k has no private half. */
+int ed25519_sign(struct ed25519_key *k, const void *msg, size_t n,
+		 uint8_t sig[ED25519_SIGNATURE_SIZE]);
+/* 0 if sig is a valid signature of msg by k, -EBADMSG if not. */
+int ed25519_verify(struct ed25519_key *k, const void *msg, size_t n,
+		   const uint8_t sig[ED25519_SIGNATURE_SIZE]);

@@ -4,7 +4,8 @@
 #include "core/fileio.h"
 #include "ext/json.h"
 
-int json_parse(const char *s, size_t n, struct json_object **ret, char **ret_error)
+static int json_parse_flags(const char *s, size_t n, int flags, struct json_object **ret,
+			    char **ret_error)
 {
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *o;
@@ -17,6 +18,7 @@ int json_parse(const char *s, size_t n, struct json_object **ret, char **ret_err
 		json_tokener_free(tok);
 		return -EFBIG;
 	}
+	json_tokener_set_flags(tok, flags);
 	o = json_tokener_parse_ex(tok, s, (int)n);
 	e = json_tokener_get_error(tok);
 	off = json_tokener_get_parse_end(tok);
@@ -47,6 +49,20 @@ int json_parse(const char *s, size_t n, struct json_object **ret, char **ret_err
 	}
 	*ret = o;
 	return 0;
+}
+
+int json_parse(const char *s, size_t n, struct json_object **ret, char **ret_error)
+{
+	return json_parse_flags(s, n, 0, ret, ret_error);
+}
+
+int json_parse_strict(const char *s, size_t n, struct json_object **ret, char **ret_error)
+{
+	/* Trailing white space is still checked (and allowed) by json_parse_flags(). */
+	return json_parse_flags(s, n,
+				JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
+					JSON_TOKENER_VALIDATE_UTF8,
+				ret, ret_error);
 }
 
 int json_load_file(const char *path, size_t max_size, struct json_object **ret, char **ret_error)

@@ -21,6 +21,11 @@ static inline void json_object_putp(struct json_object **o)
 
 /* Parses a whole string; on error *ret_error (optional) says where and why. */
 int json_parse(const char *s, size_t n, struct json_object **ret, char **ret_error);
+/*
+ * As json_parse(), for untrusted input: strict RFC 8259 (no comments, single quotes,
+ * trailing commas or bare words) and valid UTF-8 only.
+ */
+int json_parse_strict(const char *s, size_t n, struct json_object **ret, char **ret_error);
 int json_load_file(const char *path, size_t max_size, struct json_object **ret, char **ret_error);
 /* Pretty (two-space indented) text with a final newline; no escaping of '/'. */
 char *json_format_pretty(struct json_object *o);
