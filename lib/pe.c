@@ -170,6 +170,12 @@ static int parse_in_place(struct pe_image *img)
 			free(sections);
 			return -EBADMSG;
 		}
+		/* Two sections of one name: which one a loader uses is anybody's guess. */
+		for (size_t j = 0; j < i; j++)
+			if (streq(sections[j].name, s->name)) {
+				free(sections);
+				return -EBADMSG;
+			}
 	}
 	free(img->sections);
 	img->sections = sections;

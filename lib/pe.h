@@ -56,7 +56,10 @@ struct pe_image {
 	size_t n_sections;
 };
 
-/* Parses a copy of data; -EBADMSG for anything that is not a well-formed PE32+ image. */
+/*
+ * Parses a copy of data; -EBADMSG for anything that is not a well-formed PE32+ image,
+ * including one with two sections of the same name (ambiguous in a UKI).
+ */
 int pe_parse(const void *data, size_t size, struct pe_image **ret);
 int pe_load(const char *path, struct pe_image **ret);
 struct pe_image *pe_image_free(struct pe_image *img);

@@ -312,6 +312,13 @@ static void test_malformed(void **state)
 		memcpy(d + sec + 12, &v, 4);
 		expect_bad(d, stub_size);
 	}
+	/* Two sections of one name. */
+	{
+		size_t sec = pe + 24 + 0xf0;
+		RESET();
+		memcpy(d + sec + 40, d + sec, 8);
+		expect_bad(d, stub_size);
+	}
 #undef RESET
 }
 
