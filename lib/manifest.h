@@ -76,7 +76,15 @@ struct manifest {
 	/* [units] */
 	char **enable;
 	char **mask;
+
+	/* [initramfs] */
+	char **initramfs_modules; /* names airlock-init loads (their dependencies come along) */
+	char *initramfs_compression; /* "zstd" or "none" */
 };
+
+/* The modules an initramfs carries when the manifest names none. */
+extern const char *const manifest_initramfs_modules_default[];
+#define MANIFEST_INITRAMFS_COMPRESSION_DEFAULT "zstd"
 
 /*
  * Parses a manifest. On a syntax or value error returns -EBADMSG (-errno on I/O)
