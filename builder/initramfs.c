@@ -74,9 +74,14 @@ static struct entry *entries_find(struct entries *l, const char *path)
 /* Adds an entry (taking the strings in e); the same directory twice is fine. */
 static int entries_add(struct entries *l, struct entry e)
 {
-	struct entry *old = entries_find(l, e.path), *n;
+	struct entry *old, *n;
 	int r = 0;
 
+	if (!e.path) {
+		r = -ENOMEM;
+		goto out;
+	}
+	old = entries_find(l, e.path);
 	if (old) {
 		if (!S_ISDIR(old->mode) || !S_ISDIR(e.mode))
 			r = -EEXIST;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "cmdline.h"
+#include "core/fileio.h"
 #include "core/hex.h"
 #include "core/parse.h"
 
@@ -221,4 +222,28 @@ int boot_args_parse(const struct cmdline *c, struct boot_args *ret, char **ret_e
 
 	*ret = a;
 	return 0;
+}
+
+int boot_args_load(const char *path, struct boot_args *ret, char **ret_error)
+{
+	_cleanup_(cmdline_freep) struct cmdline *c = NULL;
+	_cleanup_free_ char *text = NULL;
+	int r;
+
+	r = read_full_file(path, CMDLINE_MAX_SIZE + 1, &text, NULL);
+	if (r < 0) {
+		if (ret_error && asprintf(ret_error, "cannot read %s: %s", path, strerror(-r)) < 0)
+			*ret_error = NULL;
+		return r;
+	}
+	r = cmdline_parse(text, &c);
+	if (r < 0) {
+		if (ret_error && asprintf(ret_error,
+					  "%s: cannot split into words (unbalanced quote, "
+					  "control character or too long)",
+					  path) < 0)
+			*ret_error = NULL;
+		return r;
+	}
+	return boot_args_parse(c, ret, ret_error, NULL);
 }

@@ -73,3 +73,6 @@ struct boot_args {
  */
 int boot_args_parse(const struct cmdline *c, struct boot_args *ret, char **ret_error,
 		    enum boot_failure_action *ret_on_failure);
+
+/* Reads a command-line file (normally /proc/cmdline) and parses it as above. */
+int boot_args_load(const char *path, struct boot_args *ret, char **ret_error);

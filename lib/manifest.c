@@ -370,6 +370,8 @@ static int parse_units(struct parser *p, struct manifest *m, const char *key, co
 		list = &m->enable;
 	else if (streq(key, "mask"))
 		list = &m->mask;
+	else if (streq(key, "debug-enable"))
+		list = &m->debug_enable;
 	else
 		return fail(p, "unknown key");
 	r = strv_split(value, " \t", &words);
@@ -655,6 +657,7 @@ struct manifest *manifest_free(struct manifest *m)
 	free(m->alternatives);
 	strv_free(m->enable);
 	strv_free(m->mask);
+	strv_free(m->debug_enable);
 	strv_free(m->initramfs_modules);
 	free(m->initramfs_compression);
 	free(m);

@@ -76,6 +76,7 @@ struct manifest {
 	/* [units] */
 	char **enable;
 	char **mask;
+	char **debug_enable; /* enabled only in a debug build (e.g. a root shell on ttyS0) */
 
 	/* [initramfs] */
 	char **initramfs_modules; /* names airlock-init loads (their dependencies come along) */

@@ -11,12 +11,13 @@
 #   boot LOG TIMEOUT APPEND DISK... -- MARKER...
 #                                boots, waits until every marker was printed (then
 #                                stops QEMU) or QEMU ends; fails on a missing marker,
-#                                a timeout or "Kernel panic".
+#                                a timeout or "Kernel panic" (printing the console log,
+#                                which the test log under build/test-logs keeps).
 
 need qemu-system-x86_64 mksquashfs veritysetup sfdisk cc
 [ -r /usr/lib/x86_64-linux-gnu/libc.a ] || skip "no static libc (libc6-dev)"
 
-direct_boot_setup() {
+direct_boot_setup() { # [--compression none]
 	local tree=$T/tree
 	[ -x "$AIRLOCK_BUILD/airlock-init" ] || fail "build airlock-init first (make all)"
 	test_initramfs_tree "$AIRLOCK_BUILD/airlock-init" "$tree"
@@ -24,7 +25,7 @@ direct_boot_setup() {
 	INITRD=$T/initrd
 	SOURCE_DATE_EPOCH=1700000000 "$AIRLOCK_BUILD/airlock-build" initramfs --tree "$tree" \
 		--kernel-version "$TEST_KVER" --init "$AIRLOCK_BUILD/airlock-init" \
-		--manifest "$AIRLOCK_SRC/manifests/airlock.manifest" --out "$INITRD" ||
+		--manifest "$AIRLOCK_SRC/manifests/airlock.manifest" --out "$INITRD" "$@" ||
 		fail "airlock-build initramfs failed"
 	TESTINIT=$T/testinit
 	cc -static -O2 -o "$TESTINIT" "$AIRLOCK_SRC/tests/e2e/testinit.c" || fail "cc -static failed"
@@ -57,11 +58,14 @@ make_disk() { # OUT ROOTIMG [SLOT] [--no-verity]
 		echo "label: gpt"
 		echo "start=1MiB, size=2MiB, type=c12a7328-f81f-11d2-ba4b-00a0c93ec93b, name=esp"
 		echo "start=3MiB, size=${rmb}MiB, type=4f68bce3-e8cd-4db1-96e7-fbcaf984b709, name=root-$slot"
-		[ $verity = 1 ] &&
+		if [ $verity = 1 ]; then
 			echo "start=$((3 + rmb))MiB, size=${hmb}MiB, type=2c7357ed-ebd2-46d9-aec1-23d437ec2bf5, name=verity-$slot"
+		fi
 	} | sfdisk -q "$out" >/dev/null || fail "sfdisk failed"
 	dd if="$root" of="$out" bs=1M seek=3 conv=notrunc status=none
-	[ $verity = 1 ] && dd if="$T/hash.$$" of="$out" bs=1M seek=$((3 + rmb)) conv=notrunc status=none
+	if [ $verity = 1 ]; then
+		dd if="$T/hash.$$" of="$out" bs=1M seek=$((3 + rmb)) conv=notrunc status=none
+	fi
 	rm -f "$T/hash.$$" "$T/vf.$$"
 }
 
@@ -80,7 +84,7 @@ boot() { # LOG TIMEOUT APPEND DISK... -- MARKER...
 	start=$(date +%s%N)
 	qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp 1 -m 1024 -nographic \
 		-no-reboot -nic none -kernel "$KERNEL" -initrd "$INITRD" \
-		-append "console=ttyS0 quiet printk.time=1 panic=-1 $append" "${drives[@]}" \
+		-append "console=ttyS0 quiet panic=-1 $append" "${drives[@]}" \
 		</dev/null >"$log" 2>&1 &
 	pid=$!
 	on_exit "kill $pid 2>/dev/null"
