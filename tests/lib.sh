@@ -96,8 +96,8 @@ test_pool() {
 }
 
 # test_kernel_dir: prints the directory of an unpacked Debian kernel package
-# (DIR/boot/vmlinuz-VER, DIR/lib/modules/VER with a generated modules.dep) and sets
-# TEST_KVER. The .deb is the locked one when manifests/airlock.lock and the pool
+# (DIR/boot/vmlinuz-VER, DIR/usr/lib/modules/VER with a generated modules.dep; VER is
+# $(ls DIR/usr/lib/modules)). The .deb is the locked one when manifests/airlock.lock and the pool
 # ($AIRLOCK_POOL or ~/.cache/airlock/pool) have it, otherwise the kernel that
 # linux-image-amd64 currently depends on, fetched once with 'apt-get download' into
 # $AIRLOCK_BUILD/test-cache. Unpacked once per cache (keyed by the .deb's sha256).
@@ -154,8 +154,6 @@ test_kernel_dir() {
 		touch "$dir.tmp/.done"
 		mv "$dir.tmp" "$dir"
 	fi
-	TEST_KVER=$(ls "$dir/usr/lib/modules")
-	export TEST_KVER
 	echo "$dir"
 }
 
@@ -163,10 +161,11 @@ test_kernel_dir() {
 # tests can use a staged image: DIR/usr/lib/modules from test_kernel_dir (hard links),
 # and in DIR/usr/lib/x86_64-linux-gnu the shared libraries PROGRAM needs plus
 # libgcc_s.so.1, copied from this (Debian 12) build host as the image would ship them.
-# Sets TEST_KVER.
+# Sets TEST_KDIR (test_kernel_dir's directory) and TEST_KVER.
 test_initramfs_tree() {
 	local prog=$1 dir=$2 kdir lib
 	kdir=$(test_kernel_dir)
+	TEST_KDIR=$kdir
 	TEST_KVER=$(ls "$kdir/usr/lib/modules")
 	mkdir -p "$dir/usr/lib/modules" "$dir/usr/lib/x86_64-linux-gnu" "$dir/usr/lib64"
 	cp -al "$kdir/usr/lib/modules/$TEST_KVER" "$dir/usr/lib/modules/" 2>/dev/null ||

@@ -21,7 +21,8 @@ direct_boot_setup() { # [--compression none]
 	local tree=$T/tree
 	[ -x "$AIRLOCK_BUILD/airlock-init" ] || fail "build airlock-init first (make all)"
 	test_initramfs_tree "$AIRLOCK_BUILD/airlock-init" "$tree"
-	KERNEL=$(ls "$AIRLOCK_BUILD"/test-cache/kernel/root-*/boot/vmlinuz-"$TEST_KVER" | head -1)
+	KERNEL=$TEST_KDIR/boot/vmlinuz-$TEST_KVER
+	[ -f "$KERNEL" ] || fail "no kernel at $KERNEL"
 	INITRD=$T/initrd
 	SOURCE_DATE_EPOCH=1700000000 "$AIRLOCK_BUILD/airlock-build" initramfs --tree "$tree" \
 		--kernel-version "$TEST_KVER" --init "$AIRLOCK_BUILD/airlock-init" \
