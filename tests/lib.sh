@@ -123,6 +123,11 @@ test_kernel_deb() {
 	need apt-get apt-cache
 	name=$(apt-cache depends linux-image-amd64 2>/dev/null |
 		awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+	if [ -z "$name" ] && [ "$(id -u)" = 0 ]; then
+		apt-get update -q >&2 || true # a fresh machine may have no package lists yet
+		name=$(apt-cache depends linux-image-amd64 2>/dev/null |
+			awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+	fi
 	[ -n "$name" ] || skip "cannot resolve linux-image-amd64 with apt-cache (apt-get update?)"
 	file=$(ls "$cache"/"${name}"_*.deb 2>/dev/null | head -1 || true)
 	if [ -z "$file" ]; then
