@@ -12,8 +12,10 @@
 #include <time.h>
 
 #include "cmdline.h"
+#include "core/fd.h"
 #include "core/fileio.h"
 #include "core/log.h"
+#include "core/strv.h"
 #include "init.h"
 
 enum boot_failure_action init_on_failure = BOOT_FAILURE_HALT;
@@ -40,18 +42,46 @@ _noreturn_ void init_stop(void)
 		pause();
 }
 
+/*
+ * Writes line to every console the kernel uses (console=tty1 console=ttyS0: both),
+ * not only to /dev/console, which is the last of them: an operator in front of the
+ * screen must see why the machine stopped. Falls back to stderr.
+ */
+static void write_all_consoles(const char *line)
+{
+	_cleanup_free_ char *active = NULL;
+	_cleanup_strv_free_ char **names = NULL;
+	bool written = false;
+
+	if (read_full_file("/sys/class/tty/console/active", 4096, &active, NULL) >= 0 &&
+	    strv_split(active, " \n", &names) >= 0)
+		STRV_FOREACH(n, names) {
+			_cleanup_free_ char *dev = NULL;
+			_cleanup_close_ int fd = -EBADF;
+
+			if (strchr(*n, '/') || asprintf(&dev, "/dev/%s", *n) < 0)
+				continue;
+			fd = open(dev, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+			if (fd >= 0 && loop_write(fd, line, strlen(line)) >= 0)
+				written = true;
+		}
+	if (!written)
+		(void)loop_write(STDERR_FILENO, line, strlen(line));
+}
+
 _noreturn_ void init_fatal(const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[1024], line[1200];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	dprintf(STDERR_FILENO,
-		"airlock-init: FATAL: %s; refusing to boot (%s as airlock.on_failure=%s says)\n",
-		msg, init_on_failure == BOOT_FAILURE_REBOOT ? "rebooting" : "halting",
-		boot_failure_action_to_string(init_on_failure));
+	snprintf(line, sizeof(line),
+		 "airlock-init: FATAL: %s; refusing to boot (%s as airlock.on_failure=%s says)\n",
+		 msg, init_on_failure == BOOT_FAILURE_REBOOT ? "rebooting" : "halting",
+		 boot_failure_action_to_string(init_on_failure));
+	write_all_consoles(line);
 	init_stop();
 }
 

@@ -4,7 +4,8 @@
 # airlock-init refuses to boot, with one line naming what failed, when two disks carry
 # the slot and nothing says which one we booted from (the installer's USB stick next to
 # an installed disk, under a boot loader that sets no LoaderDevicePartUUID), and when
-# the command line lacks the root hash.
+# the command line lacks the root hash (then with the screen as /dev/console: the line
+# must reach the serial console too).
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/direct-boot.sh"
 
@@ -19,8 +20,9 @@ boot "$T/two.log" 60 "airlock.slot=a airlock.roothash=$rh" "$T/disk.img" "$T/dis
 	"airlock-init: FATAL: several disks carry slot a (/dev/vda, /dev/vdb) and the boot loader did not say which one we booted from"
 grep -q TESTINIT "$T/two.log" && fail "booted from one of two candidate disks"
 
-step "no airlock.roothash on the command line: refused"
-boot "$T/nohash.log" 60 "airlock.slot=a" "$T/disk.img" -- \
+step "no airlock.roothash on the command line: refused, on every console"
+# console=tty1 last makes /dev/console the screen: the line must reach ttyS0 as well
+boot "$T/nohash.log" 60 "airlock.slot=a console=tty1" "$T/disk.img" -- \
 	"airlock-init: FATAL: airlock.roothash= is missing from the kernel command line; refusing to boot"
 grep -q TESTINIT "$T/nohash.log" && fail "booted without a root hash"
 echo "refused as expected"
