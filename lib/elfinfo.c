@@ -58,7 +58,8 @@ int elf_info_parse(const void *data, size_t size, struct elf_info **ret)
 {
 	_cleanup_(elf_info_freep) struct elf_info *e = new0(struct elf_info, 1);
 	const uint8_t *d = data;
-	const Elf64_Ehdr *eh = data;
+	Elf64_Ehdr ehdr;
+	const Elf64_Ehdr *eh = &ehdr;
 	_cleanup_free_ Elf64_Phdr *ph = NULL;
 	_cleanup_free_ uint64_t *needed = NULL;
 	size_t n_needed = 0;
@@ -74,6 +75,7 @@ int elf_info_parse(const void *data, size_t size, struct elf_info **ret)
 		return -EPROTONOSUPPORT;
 	if (size < sizeof(Elf64_Ehdr))
 		return -EBADMSG;
+	memcpy(&ehdr, d, sizeof(ehdr));
 	if (eh->e_machine != EM_X86_64)
 		return -EPROTONOSUPPORT;
 	if (eh->e_phnum > 0 && eh->e_phentsize != sizeof(Elf64_Phdr))
@@ -88,12 +90,13 @@ int elf_info_parse(const void *data, size_t size, struct elf_info **ret)
 
 	for (size_t i = 0; i < eh->e_phnum; i++) {
 		if (ph[i].p_type == PT_INTERP) {
-			const char *s = (const char *)d + ph[i].p_offset;
+			const char *s;
 			size_t len;
 
 			if (e->interpreter || !in_bounds(size, ph[i].p_offset, ph[i].p_filesz) ||
 			    ph[i].p_filesz < 2)
 				return -EBADMSG;
+			s = (const char *)d + ph[i].p_offset;
 			len = strnlen(s, ph[i].p_filesz);
 			if (len == 0 || len == ph[i].p_filesz)
 				return -EBADMSG;
