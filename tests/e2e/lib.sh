@@ -208,7 +208,7 @@ _e2e_build_variant() {
 			-keyout "$keys/key.pem" -out "$keys/cert.pem" 2>/dev/null
 		sign=(--key "$keys/key.pem" --cert "$keys/cert.pem")
 		;;
-	cmdline2) extra="$extra airlock.test=2" ;;
+	cmdline2) extra="$extra airlock_test=2" ;; # airlock-init refuses unknown airlock.* keys
 	wronghash)
 		hash=$(printf '%s' "$E2E_ROOTHASH" | sed 's/^./f/;s/^ff/0f/')
 		[ "$hash" != "$E2E_ROOTHASH" ] || hash=0$(printf '%s' "$E2E_ROOTHASH" | cut -c2-)
