@@ -30,6 +30,7 @@ struct build_options {
 	const char *overlay;
 	const char *units;
 	const char *programs;
+	const char *update_keys;
 	bool keep_staging;
 };
 
@@ -46,6 +47,8 @@ static void build_help(void)
 	       "  --units DIR       systemd units for the image (default: units/ beside manifests/)\n"
 	       "  --programs DIR    where Airlock's own programs were built (default: this\n"
 	       "                    program's directory)\n"
+	       "  --update-keys DIR the public keys (*.asc, *.gpg) whose signatures the image\n"
+	       "                    accepts on updates (without it, it accepts none)\n"
 	       "  --keep-staging    keep the staging directory (unpacked tree, generated files)\n"
 	       "                    for inspection, also on failure\n");
 }
@@ -102,7 +105,7 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 	_cleanup_free_ char *staging = NULL, *blobs = NULL, *gen = NULL, *programs = NULL,
 			    *root = NULL, *init = NULL, *kver = NULL, *squashfs = NULL,
 			    *verity = NULL, *sbom = NULL, *manifest_json = NULL;
-	_cleanup_strv_free_ char **modules = NULL;
+	_cleanup_strv_free_ char **modules = NULL, **trusted_keys = NULL;
 	struct squashfs_result sq = {};
 	struct verity_result vr = {};
 	double start = progress_now();
@@ -138,6 +141,7 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 	}
 	if ((r = unpack_packages(lf, o->pool, blobs, t)) < 0 ||
 	    (r = tree_apply_overlay(t, o->overlay, o->units)) < 0 ||
+	    (o->update_keys && (r = keys_add_to_tree(t, o->update_keys, &trusted_keys)) < 0) ||
 	    (r = tree_add_programs(t, o->programs, programs, &init)) < 0 ||
 	    (r = tree_prune_modules(t, m, &kver, &modules)) < 0 || (r = tree_prune(t, m)) < 0 ||
 	    (r = generate_image_files(t, m, lf, o->pool, gen, &users)) < 0 ||
@@ -162,6 +166,7 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 			.verity = &vr,
 			.artifacts = artifacts,
 			.n_artifacts = ELEMENTSOF(artifacts),
+			.trusted_keys = trusted_keys,
 		};
 
 		r = sha256_file(squashfs, d, NULL);
@@ -200,6 +205,7 @@ int verb_build(int argc, char *argv[])
 		ARG_OVERLAY,
 		ARG_UNITS,
 		ARG_PROGRAMS,
+		ARG_UPDATE_KEYS,
 		ARG_KEEP_STAGING,
 	};
 	static const struct option options[] = {
@@ -210,6 +216,7 @@ int verb_build(int argc, char *argv[])
 		{ "overlay", required_argument, NULL, ARG_OVERLAY },
 		{ "units", required_argument, NULL, ARG_UNITS },
 		{ "programs", required_argument, NULL, ARG_PROGRAMS },
+		{ "update-keys", required_argument, NULL, ARG_UPDATE_KEYS },
 		{ "keep-staging", no_argument, NULL, ARG_KEEP_STAGING },
 		{},
 	};
@@ -242,6 +249,9 @@ int verb_build(int argc, char *argv[])
 			break;
 		case ARG_PROGRAMS:
 			o.programs = optarg;
+			break;
+		case ARG_UPDATE_KEYS:
+			o.update_keys = optarg;
 			break;
 		case ARG_KEEP_STAGING:
 			o.keep_staging = true;
@@ -305,6 +315,11 @@ int verb_build(int argc, char *argv[])
 			  lf->architecture, o.manifest, m->name, m->architecture);
 		return 1;
 	}
+
+	if (!o.update_keys)
+		log_warning(
+			"build: no --update-keys: the image trusts no update signing key and can "
+			"never be updated (airlock-build release refuses it)");
 
 	r = build_run(&o, m, lf);
 	return r < 0 ? 1 : 0;
