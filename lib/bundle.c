@@ -85,6 +85,8 @@ void bundle_error_done(struct bundle_error *e)
 }
 
 static int error_vset(struct bundle_error *e, int r, enum bundle_refusal refusal,
+		      enum bundle_member member, const char *fmt, va_list ap) _printf_(5, 0);
+static int error_vset(struct bundle_error *e, int r, enum bundle_refusal refusal,
 		      enum bundle_member member, const char *fmt, va_list ap)
 {
 	char *m = NULL;
