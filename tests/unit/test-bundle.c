@@ -717,7 +717,7 @@ static void test_reader_good(void **state)
 
 	/* zero padding up to a tar record is what tar itself writes: accepted */
 	{
-		uint8_t zeros[BUNDLE_TAR_RECORD_BYTES] = {};
+		static const uint8_t zeros[2 * BUNDLE_TAR_RECORD_BYTES];
 		struct stat st;
 		size_t pad;
 
@@ -733,7 +733,7 @@ static void test_reader_good(void **state)
 		collect_done(&c);
 		close(fd);
 		/* and one record more is not padding */
-		fd = make_tar(f.specs, f.n, zeros, pad + sizeof(zeros));
+		fd = make_tar(f.specs, f.n, zeros, pad + BUNDLE_TAR_RECORD_BYTES);
 		expect_refused(fd, f.m, BUNDLE_REFUSAL_TRAILING_DATA, "bytes follow",
 			       "a record more");
 		close(fd);
