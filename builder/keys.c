@@ -114,7 +114,8 @@ int verb_keygen(int argc, char *argv[])
 		{ "name", required_argument, NULL, ARG_NAME },
 		{},
 	};
-	const char *dir = NULL, *name = DEFAULT_KEY_NAME;
+	const char *name = DEFAULT_KEY_NAME;
+	_cleanup_free_ char *dir = NULL;
 	struct stat st;
 	int c, r;
 
@@ -124,7 +125,11 @@ int verb_keygen(int argc, char *argv[])
 			keygen_help();
 			return 0;
 		case ARG_DIR:
-			dir = optarg;
+			free(dir);
+			dir = strdup(optarg);
+			if (!dir)
+				return log_oom(), 1;
+			path_simplify(dir); /* "keys/a/" is "keys/a" */
 			break;
 		case ARG_NAME:
 			name = optarg;
