@@ -10,6 +10,16 @@ source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib-update.sh"
 need gpg faketime cmp
 
+# gpg-agent for a key's home is gone (it may take a moment to exit once told to).
+agent_gone() { # DIR
+	local i
+	for i in $(seq 30); do
+		pgrep -f "gpg-agent --homedir $1" >/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 step "keygen: an Ed25519 key without passphrase, private to its directory"
 export HOME=$T/home
 mkdir -p "$HOME"
@@ -27,7 +37,7 @@ bad=$(find "$T/keys/a/gnupg" \( -type d ! -perm 700 \) -o \( -type f ! -perm 600
 find "$T/keys/a" -name '*.key' -path '*private-keys-v1.d*' | grep -q . || fail "no secret key file"
 [ -s "$T/keys/a/gnupg/openpgp-revocs.d/$A.rev" ] || fail "no revocation certificate"
 ls -A "$T/keys" | grep -q '^\.keygen-' && fail "keygen left its temporary directory"
-pgrep -f "gpg-agent --homedir $T/keys/a" >/dev/null && fail "keygen left a gpg-agent running"
+agent_gone "$T/keys/a" || fail "keygen left a gpg-agent running"
 shown=$(gpg --batch --with-colons --show-keys "$T/keys/a/signing-key.pub.asc" 2>/dev/null)
 grep -q "^fpr:::::::::$A:" <<<"$shown" || fail "the public key file is not key $A"
 # pub:validity:bits:algo(22 = EdDSA):keyid:created:expires(empty = never):...:capabilities
@@ -75,10 +85,10 @@ tar -xf "$bundle" -C "$T/x"
 for f in manifest.json manifest.json.sig root.squashfs root.verity uki.efi sbom.spdx.json; do
 	cmp "$T/x/$f" "$T/v2/$f" || fail "member $f differs from the build output"
 done
+agent_gone "$T/keys/a" || fail "release left a gpg-agent running"
 gpg --batch --homedir "$T/keys/a/gnupg" --verify "$T/v2/manifest.json.sig" "$T/v2/manifest.json" 2>&1 |
 	grep -q 'Good signature' || fail "gpg does not find manifest.json.sig good"
 gpgconf --homedir "$T/keys/a/gnupg" --kill gpg-agent 2>/dev/null || true
-pgrep -f "gpg-agent --homedir $T/keys/a" >/dev/null && fail "release left a gpg-agent running"
 
 step "release: byte-identical for the same inputs and signing time"
 for d in r1 r2; do
