@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/macro.h"
+#include "ext/archive.h"
 
 /* Exit statuses shared by the verbs (documented in airlock-build(1)). */
 #define EXIT_STALE_LOCK 3 /* fetch: the archive no longer has a locked version */
@@ -116,10 +117,13 @@ struct disk_params {
 	const char *work_dir; /* intermediates */
 	const char *out_dir; /* uki.efi and <name>-<version>.img */
 	bool link_stable_name; /* also out_dir/<name>.img -> <name>-<version>.img */
+	const struct esp_file *extra_esp_files; /* more files for the ESP (e.g. manifest.json) */
+	size_t n_extra_esp_files;
 };
 
 struct disk_result {
 	char *uki_path; /* out_dir/uki.efi (signed unless allow_unsigned without a key) */
+	char *boot_efi_path; /* systemd-boot for the ESP (signed unless unsigned) */
 	char *image_path; /* out_dir/<name>-<version>.img */
 	char *uki_esp_name; /* e.g. "airlock-1.0.0-a+3.efi" */
 	char *cmdline;
@@ -127,10 +131,35 @@ struct disk_result {
 };
 void disk_result_done(struct disk_result *r);
 
-/* uki -> sign (UKI, systemd-boot) -> esp -> GPT disk. */
+/* uki -> sign (UKI, systemd-boot): fills uki_path, boot_efi_path, cmdline. */
+int disk_build_uki(const struct disk_params *p, struct disk_result *ret, char **ret_error);
+/* esp -> GPT disk image from what disk_build_uki() made: fills the rest of res. */
+int disk_build_image(const struct disk_params *p, struct disk_result *res, char **ret_error);
+/* Both, in order. */
 int disk_build(const struct disk_params *p, struct disk_result *ret, char **ret_error);
 /* <out_dir>/<name>.img -> <name>-<version>.img (image_path's last component), atomically. */
 int disk_link_stable_name(const char *out_dir, const char *name, const char *image_path);
+
+int verb_initramfs(int argc, char *argv[]);
+
+/* ---- initramfs.c ---- */
+#define INITRAMFS_ZSTD_LEVEL 19
+
+struct initramfs_params {
+	const char *tree; /* staged image tree: real files, merged /usr, modules.dep generated */
+	const char *kernel_version; /* usr/lib/modules/<kernel_version> in the tree */
+	const char *init_path; /* the airlock-init program, installed as /init */
+	char *const *modules; /* module names to load; their modules.dep closure comes along */
+	int64_t epoch; /* SOURCE_DATE_EPOCH: the mtime of every entry */
+	enum cpio_compression compression;
+	int compression_level; /* zstd level */
+};
+
+/*
+ * Writes the initramfs (deterministic cpio newc) to out_path atomically. Logs what
+ * failed (naming the library, module or file) and returns -errno.
+ */
+int initramfs_build(const struct initramfs_params *p, const char *out_path);
 
 /* The default pool directory (~/.cache/airlock/pool, or $AIRLOCK_POOL). */
 int default_pool_dir(char **ret);
@@ -164,7 +193,8 @@ int tree_materialize(const struct tree *t, const char *dir);
 struct sysusers;
 /* Makes what maintainer scripts would have; generated contents go below dir. */
 int generate_image_files(struct tree *t, const struct manifest *m, const struct lockfile *lf,
-			 const char *pool, const char *dir, struct sysusers **ret_users);
+			 const char *pool, const char *dir, bool debug,
+			 struct sysusers **ret_users);
 
 /* squashfs.c */
 struct squashfs_result {
@@ -215,5 +245,6 @@ struct release_input {
 	const struct release_artifact *artifacts;
 	size_t n_artifacts;
 	char *const *trusted_keys; /* fingerprints of the update keys the image trusts */
+	bool debug; /* a debug build (a root shell): recorded so nobody ships it unknowingly */
 };
 int release_manifest_write(const struct release_input *in, const char *path);
