@@ -169,12 +169,13 @@ struct release_options {
 	const char *key_dir;
 	char **rotate_from; /* older key directories that co-sign */
 	const char *out_dir;
+	bool allow_debug;
 };
 
 static void release_help(void)
 {
 	printf("Usage: airlock-build release BUILD-DIR --key KEYDIR [--rotate-from OLDKEYDIR]...\n"
-	       "                            [--out DIR]\n"
+	       "                            [--out DIR] [--allow-debug]\n"
 	       "\n"
 	       "Signs BUILD-DIR/manifest.json (manifest.json.sig, a detached OpenPGP signature)\n"
 	       "and writes the update bundle <name>-<version>.tar: manifest.json,\n"
@@ -185,7 +186,9 @@ static void release_help(void)
 	       "  --rotate-from OLDKEYDIR also sign with an older key, so that appliances that\n"
 	       "                          trust only that key accept this image and its new key\n"
 	       "                          set (repeatable)\n"
-	       "  --out DIR               where to write the bundle (default: BUILD-DIR)\n");
+	       "  --out DIR               where to write the bundle (default: BUILD-DIR)\n"
+	       "  --allow-debug           release a debug build (build --debug: a root shell\n"
+	       "                          on the console), which is refused otherwise\n");
 }
 
 static int open_signer(const char *key_dir, struct sig_signer **ret)
@@ -393,6 +396,16 @@ static int release_run(const struct release_options *o)
 	r = bundle_manifest_parse(text, text_size, &m, &error);
 	if (r < 0)
 		return log_error_errno(r, "release: %s: %s", manifest_path, error ?: strerror(-r));
+	if (m->debug && !o->allow_debug)
+		return log_error_errno(
+			EPERM,
+			"release: %s is a debug build (a root shell on the console): "
+			"not released without --allow-debug",
+			manifest_path);
+	if (m->debug)
+		log_warning("release: %s is a DEBUG build (a root shell on the console); releasing "
+			    "it as asked (--allow-debug).",
+			    manifest_path);
 	for (size_t i = 0; i < BUNDLE_N_ARTIFACTS; i++) {
 		_cleanup_free_ char *p = path_join(o->build_dir, m->artifacts[i].name);
 		struct stat st;
@@ -513,12 +526,13 @@ out:
 
 int verb_release(int argc, char *argv[])
 {
-	enum { ARG_KEY = 0x100, ARG_ROTATE_FROM, ARG_OUT };
+	enum { ARG_KEY = 0x100, ARG_ROTATE_FROM, ARG_OUT, ARG_ALLOW_DEBUG };
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "key", required_argument, NULL, ARG_KEY },
 		{ "rotate-from", required_argument, NULL, ARG_ROTATE_FROM },
 		{ "out", required_argument, NULL, ARG_OUT },
+		{ "allow-debug", no_argument, NULL, ARG_ALLOW_DEBUG },
 		{},
 	};
 	_cleanup_strv_free_ char **rotate_from = NULL;
@@ -539,6 +553,9 @@ int verb_release(int argc, char *argv[])
 			break;
 		case ARG_OUT:
 			o.out_dir = optarg;
+			break;
+		case ARG_ALLOW_DEBUG:
+			o.allow_debug = true;
 			break;
 		default:
 			return 2;

@@ -486,6 +486,7 @@ int bundle_manifest_parse(const char *text, size_t size, struct bundle_manifest 
 	_cleanup_(bundle_manifest_freep) struct bundle_manifest *m = NULL;
 	_cleanup_json_ struct json_object *doc = NULL;
 	_cleanup_free_ char *json_error = NULL;
+	struct json_object *v_debug;
 	uint64_t v;
 	int r;
 
@@ -548,6 +549,11 @@ int bundle_manifest_parse(const char *text, size_t size, struct bundle_manifest 
 	r = parse_trusted_keys(doc, m, ret_error);
 	if (r < 0)
 		return r;
+	if (json_object_object_get_ex(doc, "debug", &v_debug)) {
+		if (!json_object_is_type(v_debug, json_type_boolean))
+			return bad(ret_error, "debug", "not a boolean");
+		m->debug = json_object_get_boolean(v_debug);
+	}
 	*ret = TAKE_PTR(m);
 	return 0;
 }

@@ -130,13 +130,15 @@ struct bundle_manifest {
 	uint64_t data_blocks;
 	uint64_t root_size_bytes, verity_size_bytes; /* the slot partitions the image wants */
 	char **trusted_keys; /* fingerprints (upper-case hex) of the keys the image trusts */
+	bool debug; /* a debug build (build --debug: a root shell on the console) */
 };
 
 /*
  * Parses manifest.json strictly (RFC 8259, UTF-8, at most BUNDLE_MANIFEST_MAX_BYTES):
  * every field the updater uses must be present, of its type and within its bounds;
- * the artifacts must be exactly the payload members, in order. Fields the updater
- * does not use (packages, kernel, ...) are not checked. -EBADMSG with *ret_error
+ * the artifacts must be exactly the payload members, in order; "debug", when present,
+ * is a boolean. Fields the updater does not use (packages, kernel, ...) are not
+ * checked. -EBADMSG with *ret_error
  * ("artifacts[1].size: ...") on a bad manifest.
  */
 int bundle_manifest_parse(const char *text, size_t size, struct bundle_manifest **ret,

@@ -45,6 +45,8 @@ static int sink_begin(void *userdata, const struct bundle_manifest *m, const cha
 		printf("bundle:    %s %s for %s (replaces %s or newer)\n", m->name, m->version,
 		       m->compatible, m->min_version);
 		printf("signed by: %s\n", signer);
+		if (m->debug)
+			printf("WARNING:   a debug build (a root shell on the console)\n");
 		fflush(stdout);
 	}
 	v->progress = progress_begin("verify", total, PROGRESS_BYTES, NULL);

@@ -119,6 +119,15 @@ expect_fail "artifacts: has 3 entries, expected 4" release "$T/nokey" a
 expect_fail "0 secret keys|No such file" release "$T/v2" nonexistent
 ls "$T/nokey" | grep -E '\.tar|\.sig|^\.#' && fail "a refused release left files"
 
+step "release: a debug build only with --allow-debug"
+fake_build "$T/dbg" 1.0.2 1.0.0 airlock/x86-64 "$A"
+jq '.debug = true' "$T/dbg/manifest.json" >"$T/dbg/m" && mv "$T/dbg/m" "$T/dbg/manifest.json"
+expect_fail "is a debug build .*not released without --allow-debug" release "$T/dbg" a
+ls "$T/dbg" | grep -E '\.tar|\.sig' && fail "a refused debug release left files"
+dbg=$(release "$T/dbg" a --allow-debug)
+verify "$dbg" "$T/keys/a/signing-key.pub.asc" 1.0.0 | grep -q '^WARNING: *a debug build' ||
+	fail "verify does not point out a debug build"
+
 step "release: an existing bundle is replaced only by a complete new one"
 old=$(sha256sum <"$T/out/airlock-1.0.1.tar")
 cp "$T/v2/uki.efi" "$T/uki.saved"

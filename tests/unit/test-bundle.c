@@ -144,6 +144,11 @@ static void test_manifest_good(void **state)
 	assert_int_equal(m->data_blocks, 3);
 	assert_int_equal(strv_length(m->trusted_keys), 2);
 	assert_string_equal(m->trusted_keys[1], FPR_B);
+	assert_false(m->debug);
+	m = bundle_manifest_free(m);
+	assert_int_equal(json_add_bool(doc, "debug", true), 0);
+	m = parse_ok(doc);
+	assert_true(m->debug);
 	payload_done(&p);
 }
 
@@ -232,6 +237,8 @@ static void test_manifest_bad(void **state)
 		  "trusted_keys[0]" },
 		{ "trusted_keys", "[\"" FPR_A "\", \"" FPR_A "\"]", "trusted_keys[1]" },
 		{ "trusted_keys", "[\"" FPR_A "\", 7]", "trusted_keys[1]" },
+		{ "debug", "\"yes\"", "debug" },
+		{ "debug", "1", "debug" },
 	};
 	struct payload p;
 	(void)state;
