@@ -131,4 +131,4 @@ clean:
 
 .SECONDARY:
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/test-cache -prune -o -type f -name '*.d' -print 2>/dev/null)
