@@ -106,6 +106,8 @@ struct disk_params {
 	const char *verity_path; /* root.verity */
 	const uint8_t *root_hash; /* 32 bytes */
 	const char *kernel_cmdline; /* manifest [image] kernel-cmdline, or NULL */
+	const char *manifest_json_path; /* the release's manifest.json, put on the ESP as
+					 * airlock/manifest.json for the installer; or NULL */
 
 	struct sign_key key; /* both NULL: unsigned (only with allow_unsigned) */
 	bool allow_unsigned;

@@ -197,18 +197,20 @@ int disk_build(const struct disk_params *p, struct disk_result *ret, char **ret_
 		{ "EFI/systemd/systemd-bootx64.efi", boot_efi, NULL },
 		{ esp_uki_path, uki_out, NULL },
 		{ "loader/loader.conf", NULL, loader_conf },
+		/* what airlock-install reads: name, version, partition sizes (last: optional) */
+		{ "airlock/manifest.json", p->manifest_json_path, NULL },
 	};
+	size_t n_files = ELEMENTSOF(files) - (p->manifest_json_path ? 0 : 1);
 	esp_size = p->esp_size_bytes;
 	if (esp_size == 0) {
-		r = esp_size_for(files, ELEMENTSOF(files), &esp_size);
+		r = esp_size_for(files, n_files, &esp_size);
 		if (r < 0)
 			return stage_error(ret_error, r, "disk: sizing the ESP: %s", strerror(-r));
 	}
 	esp_path = path_join(p->work_dir, "esp.img");
 	if (!esp_path)
 		return -ENOMEM;
-	r = esp_build(files, ELEMENTSOF(files), esp_size, p->source_date_epoch, esp_path,
-		      ret_error);
+	r = esp_build(files, n_files, esp_size, p->source_date_epoch, esp_path, ret_error);
 	if (r < 0)
 		return r;
 
@@ -302,6 +304,8 @@ static void disk_help(void)
 	       "  --slot a|b           slot of the UKI (default a)\n"
 	       "  --esp-size SIZE      ESP size (default: sized to fit, at least 64M)\n"
 	       "  --source-date-epoch N   default: $SOURCE_DATE_EPOCH\n"
+	       "  --manifest-json FILE the release's manifest.json, put on the ESP as\n"
+	       "                       airlock/manifest.json for airlock-install\n"
 	       "  --out DIR            output directory (default: out)\n");
 }
 
@@ -348,6 +352,7 @@ int verb_disk(int argc, char *argv[])
 		ARG_ESP_SIZE,
 		ARG_SDE,
 		ARG_OUT,
+		ARG_MANIFEST_JSON,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -371,6 +376,7 @@ int verb_disk(int argc, char *argv[])
 		{ "esp-size", required_argument, NULL, ARG_ESP_SIZE },
 		{ "source-date-epoch", required_argument, NULL, ARG_SDE },
 		{ "out", required_argument, NULL, ARG_OUT },
+		{ "manifest-json", required_argument, NULL, ARG_MANIFEST_JSON },
 		{},
 	};
 	_cleanup_(manifest_freep) struct manifest *m = NULL;
@@ -456,6 +462,9 @@ int verb_disk(int argc, char *argv[])
 			break;
 		case ARG_OUT:
 			p.out_dir = optarg;
+			break;
+		case ARG_MANIFEST_JSON:
+			p.manifest_json_path = optarg;
 			break;
 		default:
 			return 2;

@@ -27,13 +27,16 @@ static void on_progress(void *userdata, enum install_step step, uint64_t done, u
 	struct step_view *s = &ui->view->steps[step];
 	double now = progress_now();
 
-	if (!s->started)
+	bool first = !s->started;
+
+	if (first)
 		s->started = now;
 	s->done = done;
 	s->total = total;
 	if (done >= total && total > 0)
 		s->finished = now;
-	if (s->finished || now - ui->last_draw >= REDRAW_INTERVAL) {
+	/* A step's start and end are always shown; the bytes in between ten times a second. */
+	if (first || s->finished || now - ui->last_draw >= REDRAW_INTERVAL) {
 		screens_draw(ui->view);
 		ui->last_draw = now;
 	}

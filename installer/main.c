@@ -333,8 +333,7 @@ static void progress_lines(void *userdata, enum install_step step, uint64_t done
 		}
 		progress_update(bar, done);
 		if (done >= total) {
-			progress_end(bar, "%s: %s", install_step_title(step),
-				     format_bytes(a, sizeof(a), total));
+			progress_end(bar, "%s copied", format_bytes(a, sizeof(a), total));
 			bar = NULL;
 			bar_step = _STEP_INVALID;
 		}

@@ -261,9 +261,10 @@ static void draw_progress(const struct screen_view *v)
 	unsigned y = ROW_BODY;
 
 	title(v, v->flow->screen == FLOW_PROGRESS ? "4 installing" : "6 finishing");
-	tui_print(y++, 2, TUI_BOLD, "Installing on %s. Do not switch the machine off.",
-		  v->disks[v->flow->chosen].node);
-	y++;
+	tui_print(y++, 2, TUI_BOLD, "Installing on %s", v->disks[v->flow->chosen].node);
+	tui_print(y++, 2, TUI_NORMAL,
+		  "Do not switch the machine off; if it is, nothing claims "
+		  "to be installed.");
 	for (int s = 0; s < _STEP_MAX; s++) {
 		const struct step_view *st = &v->steps[s];
 		char state[16], bar[BAR_WIDTH + 1], amount[48] = "";
