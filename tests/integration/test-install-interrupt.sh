@@ -58,7 +58,7 @@ for at in started wipe-markers wipe table esp root verity verify keyslots tpm fi
 	header-secondary | header-primary)
 		# The header is complete from its secondary copy on: so is the install.
 		header_at || fail "$at: no header after it was written"
-		tr -d '\n' <"$T/key" | head -c 71 |
+		head -n1 "$T/key" | tr -d '\n' |
 			cryptsetup open --test-passphrase --key-file - "$T/hdr" ||
 			fail "$at: the recovery key does not open the complete header"
 		echo "killed after $at: complete, and the recovery key opens it"
@@ -81,7 +81,7 @@ sleep 0.15
 exec "$real_mcopy" "\$@"
 EOF
 chmod +x "$T/tools/mcopy"
-for i in 1 2 3 4 5; do
+for i in 1 2 3 4; do
 	prev=
 	header_at && prev=$(cryptsetup luksUUID "$T/hdr")
 	rm -f "$T/key" "$T/random.log"
@@ -99,7 +99,7 @@ for i in 1 2 3 4 5; do
 		is_installed "$DISK" || fail "run $i: the earlier install's table is gone but not its header"
 		echo "run $i: killed (exit $rc) before writing; the earlier install is intact"
 	elif [ -s "$T/key" ] && header_at &&
-		tr -d '\n' <"$T/key" | head -c 71 | cryptsetup open --test-passphrase --key-file - "$T/hdr"; then
+		head -n1 "$T/key" | tr -d '\n' | cryptsetup open --test-passphrase --key-file - "$T/hdr"; then
 		echo "run $i: killed (exit $rc) after the header was complete"
 	else
 		if header_at || is_installed "$DISK"; then
@@ -115,6 +115,6 @@ rm -f "$T/key"
 expect_ok run >/dev/null
 is_installed "$DISK" || fail "no header after a clean install"
 data_header "$DISK" "$T/final.hdr"
-tr -d '\n' <"$T/key" | head -c 71 | cryptsetup open --test-passphrase --key-file - "$T/final.hdr" ||
+head -n1 "$T/key" | tr -d '\n' | cryptsetup open --test-passphrase --key-file - "$T/final.hdr" ||
 	fail "the recovery key does not open the final install"
 echo "ok"
