@@ -94,6 +94,26 @@ static int publish(const char *out, const char *staged, const char *name)
 	return 0;
 }
 
+/* The initramfs from the materialized tree: its libraries and modules are the image's. */
+static int build_initramfs(const struct manifest *m, const struct lockfile *lf, const char *root,
+			   const char *kver, const char *init, const char *out)
+{
+	const struct initramfs_params p = {
+		.tree = root,
+		.kernel_version = kver,
+		.init_path = init,
+		.modules = m->initramfs_modules,
+		.epoch = lf->source_date_epoch,
+		.compression = cpio_compression_from_string(m->initramfs_compression),
+		.compression_level = INITRAMFS_ZSTD_LEVEL,
+	};
+
+	if (!init)
+		return log_error_errno(ENOENT, "initramfs: airlock-init is not among the programs "
+					       "(--programs DIR); build it first (make all)");
+	return initramfs_build(&p, out);
+}
+
 static int build_run(const struct build_options *o, const struct manifest *m,
 		     const struct lockfile *lf)
 {
@@ -101,7 +121,7 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 	_cleanup_(sysusers_freep) struct sysusers *users = NULL;
 	_cleanup_free_ char *staging = NULL, *blobs = NULL, *gen = NULL, *programs = NULL,
 			    *root = NULL, *init = NULL, *kver = NULL, *squashfs = NULL,
-			    *verity = NULL, *sbom = NULL, *manifest_json = NULL;
+			    *verity = NULL, *sbom = NULL, *manifest_json = NULL, *initramfs = NULL;
 	_cleanup_strv_free_ char **modules = NULL;
 	struct squashfs_result sq = {};
 	struct verity_result vr = {};
@@ -123,7 +143,8 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 	verity = path_join(staging, "root.verity");
 	sbom = path_join(staging, "sbom.spdx.json");
 	manifest_json = path_join(staging, "manifest.json");
-	if (!blobs || !gen || !programs || !root || !squashfs || !verity || !sbom ||
+	initramfs = path_join(staging, "initramfs.img");
+	if (!initramfs || !blobs || !gen || !programs || !root || !squashfs || !verity || !sbom ||
 	    !manifest_json) {
 		r = log_oom();
 		goto out;
@@ -142,6 +163,7 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 	    (r = tree_prune_modules(t, m, &kver, &modules)) < 0 || (r = tree_prune(t, m)) < 0 ||
 	    (r = generate_image_files(t, m, lf, o->pool, gen, &users)) < 0 ||
 	    (r = tree_materialize(t, root)) < 0 || (r = tree_depmod(t, root, kver)) < 0 ||
+	    (r = build_initramfs(m, lf, root, kver, init, initramfs)) < 0 ||
 	    (r = squashfs_build(t, users, lf->source_date_epoch, squashfs, &sq)) < 0 ||
 	    (r = verity_build(squashfs, verity, sq.content_sha256, &vr)) < 0)
 		goto out;
@@ -180,6 +202,7 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 	if ((r = publish(o->out, squashfs, "root.squashfs")) < 0 ||
 	    (r = publish(o->out, verity, "root.verity")) < 0 ||
 	    (r = publish(o->out, sbom, "sbom.spdx.json")) < 0 ||
+	    (r = publish(o->out, initramfs, "initramfs.img")) < 0 ||
 	    (r = publish(o->out, manifest_json, "manifest.json")) < 0)
 		goto out;
 	progress_line("build: %s %s done in %.1f s", m->name, m->version, progress_now() - start);

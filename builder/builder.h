@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/macro.h"
+#include "ext/archive.h"
 
 /* Exit statuses shared by the verbs (documented in airlock-build(1)). */
 #define EXIT_STALE_LOCK 3 /* fetch: the archive no longer has a locked version */
@@ -131,6 +132,27 @@ void disk_result_done(struct disk_result *r);
 int disk_build(const struct disk_params *p, struct disk_result *ret, char **ret_error);
 /* <out_dir>/<name>.img -> <name>-<version>.img (image_path's last component), atomically. */
 int disk_link_stable_name(const char *out_dir, const char *name, const char *image_path);
+
+int verb_initramfs(int argc, char *argv[]);
+
+/* ---- initramfs.c ---- */
+#define INITRAMFS_ZSTD_LEVEL 19
+
+struct initramfs_params {
+	const char *tree; /* staged image tree: real files, merged /usr, modules.dep generated */
+	const char *kernel_version; /* usr/lib/modules/<kernel_version> in the tree */
+	const char *init_path; /* the airlock-init program, installed as /init */
+	char *const *modules; /* module names to load; their modules.dep closure comes along */
+	int64_t epoch; /* SOURCE_DATE_EPOCH: the mtime of every entry */
+	enum cpio_compression compression;
+	int compression_level; /* zstd level */
+};
+
+/*
+ * Writes the initramfs (deterministic cpio newc) to out_path atomically. Logs what
+ * failed (naming the library, module or file) and returns -errno.
+ */
+int initramfs_build(const struct initramfs_params *p, const char *out_path);
 
 /* The default pool directory (~/.cache/airlock/pool, or $AIRLOCK_POOL). */
 int default_pool_dir(char **ret);

@@ -22,6 +22,8 @@ static const struct verb {
 	{ "fetch", verb_fetch, "LOCK      download the locked .debs into the pool (network)" },
 	{ "build", verb_build, "MANIFEST  build the image's artifacts offline from the pool" },
 	{ "disk", verb_disk, "          UKI, Secure Boot signatures, ESP and GPT disk image" },
+	{ "initramfs", verb_initramfs,
+	  "        write the initramfs of an image tree (a stage alone)" },
 };
 
 static void help(void)

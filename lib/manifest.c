@@ -370,6 +370,8 @@ static int parse_units(struct parser *p, struct manifest *m, const char *key, co
 		list = &m->enable;
 	else if (streq(key, "mask"))
 		list = &m->mask;
+	else if (streq(key, "debug-enable"))
+		list = &m->debug_enable;
 	else
 		return fail(p, "unknown key");
 	r = strv_split(value, " \t", &words);
@@ -381,6 +383,49 @@ static int parse_units(struct parser *p, struct manifest *m, const char *key, co
 		if (!name_is_valid(*w, "-_.@:\\") || !strchr(*w, '.'))
 			return fail(p, "'%s' is not a unit name", *w);
 	return strv_extend_strv(list, words);
+}
+
+/*
+ * Enough to find and verify the root on virtio, NVMe, SATA, SAS/SCSI and USB disks,
+ * plus what the data volume (LUKS2 + ext4) will need.
+ */
+const char *const manifest_initramfs_modules_default[] = {
+	"virtio_pci",  "virtio_blk", "virtio_scsi",  "nvme",	     "ahci",
+	"ata_piix",    "sd_mod",     "xhci_pci",     "ehci_pci",     "usb_storage",
+	"uas",	       "dm_mod",     "dm_verity",    "squashfs",     "overlay",
+	"efivarfs",    "dm_crypt",   "ext4",	     "crc32c_intel", "crc32c_generic",
+	"aesni_intel", "xts",	     "sha256_ssse3", "algif_hash",   "algif_skcipher",
+	NULL,
+};
+
+static int parse_initramfs(struct parser *p, struct manifest *m, const char *key, const char *value)
+{
+	_cleanup_strv_free_ char **words = NULL;
+	int r;
+
+	if (streq(key, "compression")) {
+		if (!streq(value, "zstd") && !streq(value, "none"))
+			return fail(p, "'%s' is not supported (zstd or none)", value);
+		return set_string(p, &m->initramfs_compression, value);
+	}
+	if (!streq(key, "modules"))
+		return fail(p, "unknown key");
+	r = strv_split(value, " \t", &words);
+	if (r < 0)
+		return r;
+	if (strv_length(words) == 0)
+		return fail(p, "empty list");
+	STRV_FOREACH(w, words) {
+		if (!name_is_valid(*w, "-_"))
+			return fail(p, "'%s' is not a module name (no globs or paths here)", *w);
+		STRV_FOREACH(o, m->initramfs_modules)
+			if (streq(*o, *w))
+				return fail(p, "'%s' is listed twice", *w);
+		r = strv_extend(&m->initramfs_modules, *w);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 static const struct {
@@ -396,6 +441,7 @@ static const struct {
 	{ "users", parse_users },
 	{ "units", parse_units },
 	{ "alternatives", parse_alternatives },
+	{ "initramfs", parse_initramfs },
 };
 
 static char *strip(char *s)
@@ -461,6 +507,13 @@ static int check_complete(struct parser *p, struct manifest *m)
 		m->verity_size = 64ULL << 20;
 	if (!m->data_min_size)
 		m->data_min_size = 1024ULL << 20;
+	if (!m->initramfs_modules &&
+	    strv_extend_strv(&m->initramfs_modules, (char **)manifest_initramfs_modules_default) <
+		    0)
+		return -ENOMEM;
+	if (!m->initramfs_compression &&
+	    !(m->initramfs_compression = strdup(MANIFEST_INITRAMFS_COMPRESSION_DEFAULT)))
+		return -ENOMEM;
 	return 0;
 }
 
@@ -604,6 +657,9 @@ struct manifest *manifest_free(struct manifest *m)
 	free(m->alternatives);
 	strv_free(m->enable);
 	strv_free(m->mask);
+	strv_free(m->debug_enable);
+	strv_free(m->initramfs_modules);
+	free(m->initramfs_compression);
 	free(m);
 	return NULL;
 }

@@ -76,7 +76,16 @@ struct manifest {
 	/* [units] */
 	char **enable;
 	char **mask;
+	char **debug_enable; /* enabled only in a debug build (e.g. a root shell on ttyS0) */
+
+	/* [initramfs] */
+	char **initramfs_modules; /* names airlock-init loads (their dependencies come along) */
+	char *initramfs_compression; /* "zstd" or "none" */
 };
+
+/* The modules an initramfs carries when the manifest names none. */
+extern const char *const manifest_initramfs_modules_default[];
+#define MANIFEST_INITRAMFS_COMPRESSION_DEFAULT "zstd"
 
 /*
  * Parses a manifest. On a syntax or value error returns -EBADMSG (-errno on I/O)

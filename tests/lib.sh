@@ -94,3 +94,92 @@ test_lock() {
 test_pool() {
 	echo "${AIRLOCK_POOL:-$HOME/.cache/airlock/pool}"
 }
+
+# test_kernel_dir: prints the directory of an unpacked Debian kernel package
+# (DIR/boot/vmlinuz-VER, DIR/usr/lib/modules/VER with a generated modules.dep; VER is
+# $(ls DIR/usr/lib/modules)). The .deb is the locked one when manifests/airlock.lock and the pool
+# ($AIRLOCK_POOL or ~/.cache/airlock/pool) have it, otherwise the kernel that
+# linux-image-amd64 currently depends on, fetched once with 'apt-get download' into
+# $AIRLOCK_BUILD/test-cache. Unpacked once per cache (keyed by the .deb's sha256).
+test_kernel_deb() {
+	local cache=$AIRLOCK_BUILD/test-cache/kernel lock=$AIRLOCK_SRC/manifests/airlock.lock
+	local pool=${AIRLOCK_POOL:-${HOME:-/nonexistent}/.cache/airlock/pool} name file sum
+	mkdir -p "$cache"
+	if [ -f "$lock" ] && [ -d "$pool" ]; then
+		# the paragraph of the locked linux-image-<version>-amd64
+		read -r name file sum < <(awk '
+			/^Package: linux-image-[0-9].*-amd64$/ { p = $2 }
+			p && /^Filename:/ { f = $2 }
+			p && /^SHA256:/ { s = $2 }
+			/^$/ { if (p && f && s) { print p, f, s; exit } p = f = s = "" }
+			END { if (p && f && s) print p, f, s }' "$lock") || true
+		if [ -n "${file:-}" ] && [ -f "$pool/$(basename "$file")" ]; then
+			echo "$sum  $pool/$(basename "$file")" | sha256sum -c --quiet >&2 ||
+				fail "$pool/$(basename "$file") does not match the lock's sha256"
+			echo "$pool/$(basename "$file")"
+			return
+		fi
+	fi
+	need apt-get apt-cache
+	name=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+	if [ -z "$name" ] && [ "$(id -u)" = 0 ]; then
+		apt-get update -q >&2 || true # a fresh machine may have no package lists yet
+		name=$(apt-cache depends linux-image-amd64 2>/dev/null |
+			awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+	fi
+	[ -n "$name" ] || skip "cannot resolve linux-image-amd64 with apt-cache (apt-get update?)"
+	file=$(ls "$cache"/"${name}"_*.deb 2>/dev/null | head -1 || true)
+	if [ -z "$file" ]; then
+		(cd "$cache" && apt-get download -q "$name" >&2) ||
+			skip "apt-get download $name failed (no archive reachable?)"
+		file=$(ls "$cache"/"${name}"_*.deb | head -1)
+	fi
+	echo "$file"
+}
+
+test_kernel_dir() {
+	local deb sum dir ver
+	need dpkg-deb depmod
+	deb=$(test_kernel_deb)
+	sum=$(sha256sum "$deb" | cut -c1-16)
+	dir=$AIRLOCK_BUILD/test-cache/kernel/root-$sum
+	if [ ! -f "$dir/.done" ]; then
+		rm -rf "$dir" "$dir.tmp"
+		mkdir -p "$dir.tmp"
+		dpkg-deb -x "$deb" "$dir.tmp" >&2
+		# merged /usr like the image; the package ships lib/modules/
+		if [ -d "$dir.tmp/lib/modules" ] && [ ! -L "$dir.tmp/lib" ]; then
+			mkdir -p "$dir.tmp/usr"
+			mv "$dir.tmp/lib" "$dir.tmp/usr/lib"
+			ln -s usr/lib "$dir.tmp/lib"
+		fi
+		ver=$(ls "$dir.tmp/usr/lib/modules")
+		depmod -b "$dir.tmp" "$ver" >&2
+		touch "$dir.tmp/.done"
+		mv "$dir.tmp" "$dir"
+	fi
+	echo "$dir"
+}
+
+# test_initramfs_tree PROGRAM DIR: a stand-in image tree for the initramfs stage until
+# tests can use a staged image: DIR/usr/lib/modules from test_kernel_dir (hard links),
+# and in DIR/usr/lib/x86_64-linux-gnu the shared libraries PROGRAM needs plus
+# libgcc_s.so.1, copied from this (Debian 12) build host as the image would ship them.
+# Sets TEST_KDIR (test_kernel_dir's directory) and TEST_KVER.
+test_initramfs_tree() {
+	local prog=$1 dir=$2 kdir lib
+	kdir=$(test_kernel_dir)
+	TEST_KDIR=$kdir
+	TEST_KVER=$(ls "$kdir/usr/lib/modules")
+	mkdir -p "$dir/usr/lib/modules" "$dir/usr/lib/x86_64-linux-gnu" "$dir/usr/lib64"
+	cp -al "$kdir/usr/lib/modules/$TEST_KVER" "$dir/usr/lib/modules/" 2>/dev/null ||
+		cp -a "$kdir/usr/lib/modules/$TEST_KVER" "$dir/usr/lib/modules/"
+	for lib in $(ldd "$prog" | awk '/=> \// { print $3 } /^\t\/lib64\// { print $1 }') \
+		/usr/lib/x86_64-linux-gnu/libgcc_s.so.1; do
+		cp -L "$lib" "$dir/usr/lib/x86_64-linux-gnu/$(basename "$lib")"
+	done
+	ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$dir/usr/lib64/ld-linux-x86-64.so.2"
+	ln -s usr/lib "$dir/lib"
+	ln -s usr/lib64 "$dir/lib64"
+}

@@ -2,6 +2,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "core/fd.h"
 #include "core/log.h"
@@ -494,4 +496,161 @@ int archive_tar_writer_finish(struct archive_tar_writer *w)
 		r = w->error ?: -EIO;
 	archive_tar_writer_free(w);
 	return r;
+}
+
+/* ---- cpio newc writing (the initramfs) ---- */
+
+/* ARCHIVE_* status to -errno (libarchive's own errno when it has one). */
+static int cpio_archive_error(struct archive *a, int status)
+{
+	int e;
+
+	if (status >= ARCHIVE_WARN)
+		return 0;
+	e = archive_errno(a);
+	log_debug("libarchive: %s", strna(archive_error_string(a)));
+	return e > 0 ? -e : -EIO;
+}
+
+static const char *const cpio_compression_table[_CPIO_COMPRESSION_MAX] = {
+	[CPIO_COMPRESSION_NONE] = "none",
+	[CPIO_COMPRESSION_ZSTD] = "zstd",
+};
+
+const char *cpio_compression_to_string(enum cpio_compression c)
+{
+	if (c < 0 || c >= _CPIO_COMPRESSION_MAX)
+		return NULL;
+	return cpio_compression_table[c];
+}
+
+enum cpio_compression cpio_compression_from_string(const char *s)
+{
+	for (int i = 0; s && i < _CPIO_COMPRESSION_MAX; i++)
+		if (streq(cpio_compression_table[i], s))
+			return (enum cpio_compression)i;
+	return _CPIO_COMPRESSION_INVALID;
+}
+
+struct cpio_writer {
+	struct archive *a;
+	int64_t mtime;
+	int64_t next_ino;
+	bool finished;
+};
+
+int cpio_writer_new(int fd, enum cpio_compression compression, int level, int64_t mtime,
+		    struct cpio_writer **ret)
+{
+	_cleanup_(cpio_writer_freep) struct cpio_writer *w = new0(struct cpio_writer, 1);
+	char lvl[16];
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	if (compression < 0 || compression >= _CPIO_COMPRESSION_MAX)
+		return -EINVAL;
+	w->a = archive_write_new();
+	if (!w->a)
+		return -ENOMEM;
+	w->mtime = mtime;
+	w->next_ino = 1;
+	r = archive_write_set_format_cpio_newc(w->a);
+	if (r == ARCHIVE_OK && compression == CPIO_COMPRESSION_ZSTD) {
+		r = archive_write_add_filter_zstd(w->a);
+		snprintf(lvl, sizeof(lvl), "%d", level);
+		if (r == ARCHIVE_OK)
+			r = archive_write_set_filter_option(w->a, "zstd", "compression-level", lvl);
+	}
+	/* No padding to a 10 KiB block after the trailer. */
+	if (r == ARCHIVE_OK)
+		r = archive_write_set_bytes_in_last_block(w->a, 1);
+	if (r == ARCHIVE_OK)
+		r = archive_write_open_fd(w->a, fd);
+	if (r != ARCHIVE_OK)
+		return cpio_archive_error(w->a, r) ?: -EIO;
+	*ret = TAKE_PTR(w);
+	return 0;
+}
+
+static int add_entry(struct cpio_writer *w, const char *path, mode_t mode, const void *data,
+		     size_t size, const char *symlink_target, dev_t rdev)
+{
+	struct archive_entry *e;
+	int r;
+
+	if (!w || w->finished || isempty(path) || path[0] == '/')
+		return -EINVAL;
+	e = archive_entry_new();
+	if (!e)
+		return -ENOMEM;
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_mode(e, mode);
+	archive_entry_set_uid(e, 0);
+	archive_entry_set_gid(e, 0);
+	archive_entry_set_mtime(e, w->mtime, 0);
+	archive_entry_set_nlink(e, 1);
+	archive_entry_set_dev(e, 0);
+	archive_entry_set_ino64(e, w->next_ino++);
+	archive_entry_set_rdev(e, rdev);
+	if (symlink_target) {
+		archive_entry_set_symlink(e, symlink_target);
+		archive_entry_set_size(e, (la_int64_t)strlen(symlink_target));
+	} else
+		archive_entry_set_size(e, S_ISREG(mode) ? (la_int64_t)size : 0);
+	r = archive_write_header(w->a, e);
+	archive_entry_free(e);
+	if (r < ARCHIVE_WARN)
+		return cpio_archive_error(w->a, r);
+	if (S_ISREG(mode) && size > 0) {
+		la_ssize_t n = archive_write_data(w->a, data, size);
+		if (n < 0 || (size_t)n != size)
+			return cpio_archive_error(w->a, ARCHIVE_FATAL);
+	}
+	return 0;
+}
+
+int cpio_writer_add_directory(struct cpio_writer *w, const char *path, mode_t mode)
+{
+	return add_entry(w, path, S_IFDIR | (mode & 07777), NULL, 0, NULL, 0);
+}
+
+int cpio_writer_add_file(struct cpio_writer *w, const char *path, mode_t mode, const void *data,
+			 size_t size)
+{
+	return add_entry(w, path, S_IFREG | (mode & 07777), data, size, NULL, 0);
+}
+
+int cpio_writer_add_symlink(struct cpio_writer *w, const char *path, const char *target)
+{
+	if (isempty(target))
+		return -EINVAL;
+	return add_entry(w, path, S_IFLNK | 0777, NULL, 0, target, 0);
+}
+
+int cpio_writer_add_char_device(struct cpio_writer *w, const char *path, mode_t mode,
+				unsigned major, unsigned minor)
+{
+	return add_entry(w, path, S_IFCHR | (mode & 07777), NULL, 0, NULL, makedev(major, minor));
+}
+
+int cpio_writer_finish(struct cpio_writer *w)
+{
+	int r;
+
+	if (!w || w->finished)
+		return -EINVAL;
+	w->finished = true;
+	r = archive_write_close(w->a);
+	return cpio_archive_error(w->a, r);
+}
+
+struct cpio_writer *cpio_writer_free(struct cpio_writer *w)
+{
+	if (!w)
+		return NULL;
+	if (w->a)
+		archive_write_free(w->a);
+	free(w);
+	return NULL;
 }

@@ -70,3 +70,38 @@ int archive_tar_writer_add(struct archive_tar_writer *w, const struct archive_me
 /* Writes the end-of-archive marker and frees w (also on failure). */
 int archive_tar_writer_finish(struct archive_tar_writer *w);
 struct archive_tar_writer *archive_tar_writer_free(struct archive_tar_writer *w);
+
+/*
+ * ---- cpio newc writing (the initramfs) ----
+ *
+ * A deterministic cpio "newc" stream: the caller adds entries in the order they are
+ * to appear (sorted, parents first); every entry gets uid/gid 0, the same mtime, one
+ * link, device 0 and an inode number counting up from 1, so the same entries give the
+ * same bytes. Optionally compressed with zstd (a format the kernel unpacks).
+ */
+
+enum cpio_compression {
+	CPIO_COMPRESSION_NONE,
+	CPIO_COMPRESSION_ZSTD,
+	_CPIO_COMPRESSION_MAX,
+	_CPIO_COMPRESSION_INVALID = -EINVAL,
+};
+
+const char *cpio_compression_to_string(enum cpio_compression c);
+enum cpio_compression cpio_compression_from_string(const char *s);
+
+struct cpio_writer;
+
+/* Writes to fd (not closed by the writer). level: zstd level 1..19, ignored for none. */
+int cpio_writer_new(int fd, enum cpio_compression compression, int level, int64_t mtime,
+		    struct cpio_writer **ret);
+int cpio_writer_add_directory(struct cpio_writer *w, const char *path, mode_t mode);
+int cpio_writer_add_file(struct cpio_writer *w, const char *path, mode_t mode, const void *data,
+			 size_t size);
+int cpio_writer_add_symlink(struct cpio_writer *w, const char *path, const char *target);
+int cpio_writer_add_char_device(struct cpio_writer *w, const char *path, mode_t mode,
+				unsigned major, unsigned minor);
+/* Writes the trailer and flushes; after it only cpio_writer_free() is allowed. */
+int cpio_writer_finish(struct cpio_writer *w);
+struct cpio_writer *cpio_writer_free(struct cpio_writer *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct cpio_writer *, cpio_writer_free);

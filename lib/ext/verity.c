@@ -3,6 +3,7 @@
 #include <libcryptsetup.h>
 
 #include "core/log.h"
+#include "ext/crypto.h"
 #include "ext/verity.h"
 
 static void crypt_freep(struct crypt_device **cd)
@@ -137,4 +138,47 @@ int verity_activate(const char *name, const char *data_dev, const char *hash_dev
 	r = crypt_activate_by_volume_key(cd, name, (const char *)root_hash, VERITY_ROOT_HASH_SIZE,
 					 CRYPT_ACTIVATE_READONLY);
 	return r;
+}
+
+/* ---- root hash against the top of the hash tree (airlock-init) ---- */
+
+int verity_check_root_hash(const char *hash_dev, const uint8_t root_hash[VERITY_ROOT_HASH_SIZE])
+{
+	_cleanup_free_ uint8_t *block = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	struct verity_params p;
+	struct sha256_ctx c = {};
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	ssize_t n;
+	int r;
+
+	r = verity_read_params(hash_dev, &p);
+	if (r < 0)
+		return r;
+	if (p.hash_block_size < 512 || p.hash_block_size > 65536 ||
+	    (p.hash_block_size & (p.hash_block_size - 1)) != 0)
+		return -EPROTONOSUPPORT;
+	block = malloc(p.hash_block_size);
+	if (!block)
+		return -ENOMEM;
+	fd = open(hash_dev, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	/* The 512-byte superblock, rounded up to a hash block; the top level comes first. */
+	n = pread(fd, block, p.hash_block_size, p.hash_block_size);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != p.hash_block_size)
+		return -EIO;
+	r = sha256_init(&c);
+	if (r >= 0)
+		r = sha256_update(&c, p.salt, VERITY_SALT_SIZE);
+	if (r >= 0)
+		r = sha256_update(&c, block, p.hash_block_size);
+	if (r >= 0)
+		r = sha256_final(&c, digest);
+	sha256_done(&c);
+	if (r < 0)
+		return r;
+	return memcmp(digest, root_hash, VERITY_ROOT_HASH_SIZE) == 0 ? 0 : -EPERM;
 }

@@ -42,3 +42,12 @@ int verity_verify(const char *data_path, const char *hash_path,
  */
 int verity_activate(const char *name, const char *data_dev, const char *hash_dev,
 		    const uint8_t root_hash[VERITY_ROOT_HASH_SIZE]);
+
+/*
+ * Checks root_hash against the hash device's top-level hash block without
+ * device-mapper: sha256(salt || top block) for format 1 with a superblock. Catches a
+ * wrong root hash (or a replaced hash tree) before anything is activated, so that
+ * the failure can be named precisely; the kernel then checks every block as it is
+ * read. -EPERM on a mismatch, -EPROTONOSUPPORT for another verity format.
+ */
+int verity_check_root_hash(const char *hash_dev, const uint8_t root_hash[VERITY_ROOT_HASH_SIZE]);

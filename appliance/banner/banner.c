@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * airlock-banner [--root DIR] TTY: writes the appliance's banner (image name and version, slot,
+ * root hash) to a terminal. It only writes: it never reads from the terminal and
+ * never starts a shell or a login. Run by airlock-banner@.service on tty1 and ttyS0.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+
+#include "cmdline.h"
+#include "core/fd.h"
+#include "core/fileio.h"
+#include "core/log.h"
+#include "core/path.h"
+#include "osrelease.h"
+
+#define OS_RELEASE "/usr/lib/os-release"
+
+static char *os_release_value(const char *text, const char *key)
+{
+	char *v = NULL;
+
+	if (!text || osrelease_get(text, key, &v) < 0)
+		return strdup("unknown");
+	return v;
+}
+
+int main(int argc, char *argv[])
+{
+	_cleanup_free_ char *os = NULL, *id = NULL, *version = NULL, *error = NULL, *text = NULL;
+	_cleanup_free_ char *os_path = NULL, *cmdline_path = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	const char *root = "/", *tty;
+	struct boot_args a;
+	bool have_args;
+	int r;
+
+	log_set_program_name(argv[0]);
+	/* --root DIR reads DIR/proc/cmdline and DIR/usr/lib/os-release (for tests). */
+	if (argc == 4 && streq(argv[1], "--root")) {
+		root = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc != 2 || argv[1][0] != '/') {
+		log_error("usage: airlock-banner [--root DIR] /dev/TTY");
+		return 2;
+	}
+	tty = argv[1];
+	os_path = path_join(root, OS_RELEASE);
+	cmdline_path = path_join(root, "/proc/cmdline");
+	if (!os_path || !cmdline_path)
+		return log_oom(), 1;
+	r = read_full_file(os_path, 64 * 1024, &os, NULL);
+	if (r < 0)
+		log_warning_errno(r, "cannot read %s: %m, showing 'unknown'", os_path);
+	id = os_release_value(os, "IMAGE_ID");
+	version = os_release_value(os, "IMAGE_VERSION");
+	have_args = boot_args_load(cmdline_path, &a, &error) >= 0;
+	if (!id || !version)
+		return log_oom(), 1;
+
+	if (have_args)
+		r = asprintf(&text,
+			     "\n"
+			     "  %s %s\n"
+			     "  slot       %c\n"
+			     "  root hash  %s\n"
+			     "  This console offers no login.\n"
+			     "\n",
+			     id, version, a.slot, a.root_hash_hex);
+	else
+		r = asprintf(&text,
+			     "\n"
+			     "  %s %s\n"
+			     "  slot and root hash unknown: %s\n"
+			     "  This console offers no login.\n"
+			     "\n",
+			     id, version, strna(error));
+	if (r < 0)
+		return log_oom(), 1;
+
+	fd = open(tty, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return log_error_errno(errno, "cannot open %s: %m", tty), 1;
+	r = loop_write(fd, text, strlen(text));
+	if (r < 0)
+		return log_error_errno(r, "cannot write to %s: %m", tty), 1;
+	return 0;
+}

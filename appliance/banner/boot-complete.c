@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * airlock-boot-complete: run once multi-user.target is reached, before
+ * boot-complete.target (airlock-boot-complete.service). Checks that the system runs
+ * as airlock-init left it (a valid slot and root hash on the command line, / mounted
+ * read-only) and prints the stable marker line
+ *
+ *     AIRLOCK-BOOT-COMPLETE slot=<a|b> roothash=<hex>
+ *
+ * on the console. Failing here fails boot-complete.target, so systemd-bless-boot
+ * does not mark the boot good and the boot counter keeps counting down.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/statvfs.h>
+
+#include "cmdline.h"
+#include "core/fd.h"
+#include "core/log.h"
+
+int main(int argc, char *argv[])
+{
+	_cleanup_free_ char *error = NULL, *line = NULL;
+	_cleanup_close_ int console = -EBADF;
+	struct boot_args a;
+	struct statvfs sv;
+	int r;
+
+	log_set_program_name(argv[0]);
+	if (argc != 1) {
+		log_error("usage: airlock-boot-complete (no arguments; see airlock-init(8))");
+		return 2;
+	}
+	r = boot_args_load("/proc/cmdline", &a, &error);
+	if (r < 0)
+		return log_error("boot not complete: %s", strna(error)), 1;
+	if (statvfs("/", &sv) < 0)
+		return log_error_errno(errno, "boot not complete: cannot stat /: %m"), 1;
+	if (!(sv.f_flag & ST_RDONLY))
+		return log_error("boot not complete: / is writable, it must be the read-only "
+				 "verified root"),
+		       1;
+	if (asprintf(&line, "AIRLOCK-BOOT-COMPLETE slot=%c roothash=%s\n", a.slot,
+		     a.root_hash_hex) < 0)
+		return log_oom(), 1;
+
+	/* The console for tests and operators, stdout for the journal. */
+	console = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (console < 0 || loop_write(console, line, strlen(line)) < 0)
+		log_warning_errno(errno, "cannot write to /dev/console: %m, continuing");
+	r = loop_write(STDOUT_FILENO, line, strlen(line));
+	if (r < 0)
+		return log_error_errno(r, "cannot write the marker: %m"), 1;
+	return 0;
+}

@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: Apache-2.0
+PROGRAMS += airlock-init
+airlock-init_SRCS := $(sort $(wildcard appliance/init/*.c))
