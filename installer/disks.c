@@ -2,8 +2,8 @@
 /*
  * What the machine's disks are: probing only, into struct install_disk. The kernel
  * (sysfs, /proc/self/mountinfo, /proc/swaps) says size, model, serial, removable,
- * read-only, sector size and what is in use; udev's /dev/disk/by-id names it; the
- * partition table and file-system signatures come from the disk itself. Deciding what
+ * read-only, sector size and what is in use; udev's /dev/disk/by-id names it;
+ * libblkid (lib/ext/blkid) reads the partition table and the signatures on the disk. Deciding what
  * may be the target is select.c's job.
  */
 #include <dirent.h>
@@ -16,10 +16,9 @@
 #include <sys/sysmacros.h>
 
 #include "core/fileio.h"
-#include "core/parse.h"
 #include "core/path.h"
 #include "core/strv.h"
-#include "gpt.h"
+#include "ext/blkid.h"
 #include "installer.h"
 
 #define SYSFS_ATTR_MAX 4096
@@ -291,42 +290,48 @@ static int find_loop_users(struct install_disk *d)
 	return r;
 }
 
-/* FIXME(blkid): file-system signatures through lib/ext/blkid once it lands on main. */
-static int probe_signatures(struct install_disk *d)
+static char *strdup_or_null(const char *s)
 {
-	(void)d;
-	return 0;
+	return s ? strdup(s) : NULL;
 }
 
-/* The partition table and the file-system signatures. */
-static int probe_table(struct install_disk *d)
+/* The partition table and the signatures on the disk and its partitions (libblkid). */
+static int probe_contents(struct install_disk *d)
 {
-	_cleanup_(disklabel_freep) struct disklabel *t = NULL;
+	_cleanup_(disk_info_freep) struct disk_info *info = NULL;
 	int r;
 
-	r = gpt_read(d->node, &t);
-	if (r == -ENOMEDIUM || r == -EINVAL)
-		return 0; /* no GPT */
+	r = disk_info_probe(d->node, &info);
 	if (r < 0)
 		return r;
-	d->table_type = strdup("gpt");
-	d->parts = new0(struct install_part, t->n_parts);
-	if (!d->table_type || !d->parts)
+	r = disk_info_probe_signatures(info);
+	if (r < 0)
+		return r;
+	if ((info->table_type && !(d->table_type = strdup(info->table_type))) ||
+	    (info->fs_type && !(d->fs_type = strdup(info->fs_type))) ||
+	    (info->fs_label && !(d->fs_label = strdup(info->fs_label))))
 		return -ENOMEM;
-	for (size_t i = 0; i < t->n_parts; i++) {
+	d->parts = new0(struct install_part, info->n_partitions);
+	if (!d->parts)
+		return -ENOMEM;
+	for (size_t i = 0; i < info->n_partitions; i++) {
+		const struct partition_info *in = &info->partitions[i];
 		struct install_part *p = &d->parts[d->n_parts++];
-		p->number = t->parts[i].partno + 1;
-		p->name = isempty(t->parts[i].name) ? NULL : strdup(t->parts[i].name);
-		p->type = strdup(t->parts[i].type_uuid);
-		p->start_bytes = t->parts[i].start_bytes;
-		p->size_bytes = t->parts[i].size_bytes;
-		if (!p->type || (!isempty(t->parts[i].name) && !p->name))
+
+		p->number = in->number;
+		p->start_bytes = in->start_bytes;
+		p->size_bytes = in->size_bytes;
+		p->name = isempty(in->name) ? NULL : strdup(in->name);
+		p->type = strdup_or_null(in->type_uuid);
+		p->fs_type = strdup_or_null(in->fs_type);
+		p->fs_label = strdup_or_null(in->fs_label);
+		if ((!isempty(in->name) && !p->name) || (in->type_uuid && !p->type) ||
+		    (in->fs_type && !p->fs_type) || (in->fs_label && !p->fs_label))
 			return -ENOMEM;
-		if (!isempty(t->parts[i].uuid) &&
-		    (r = strv_extend(&d->part_uuids, t->parts[i].uuid)) < 0)
+		if (in->uuid && (r = strv_extend(&d->part_uuids, in->uuid)) < 0)
 			return r;
 	}
-	return probe_signatures(d);
+	return 0;
 }
 
 int disk_probe(const char *node, struct install_disk *ret)
@@ -381,7 +386,7 @@ int disk_probe(const char *node, struct install_disk *ret)
 		return -ENOTBLK;
 	fd = safe_close(fd);
 
-	r = probe_table(&d);
+	r = probe_contents(&d);
 	if (r < 0)
 		return r;
 	*ret = d;
@@ -389,54 +394,16 @@ int disk_probe(const char *node, struct install_disk *ret)
 	return 0;
 }
 
-static bool skip_disk_name(const char *name)
-{
-	static const char *const prefixes[] = { "loop", "ram", "zram", "dm-", "md", "sr", "nbd" };
-
-	for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
-		if (startswith(name, prefixes[i]))
-			return true;
-	return false;
-}
-
 int disks_probe_all(const char *sysfs_root, struct install_disk **ret, size_t *ret_n)
 {
-	_cleanup_free_ char *dir = path_join(sysfs_root, "class/block");
 	_cleanup_strv_free_ char **nodes = NULL;
 	struct install_disk *disks = NULL;
-	struct dirent *de;
 	size_t n = 0;
-	DIR *d;
-	int r = 0;
+	int r;
 
-	if (!dir)
-		return -ENOMEM;
-	d = opendir(dir);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		_cleanup_free_ char *sub = NULL, *part = NULL, *size = NULL;
-		uint64_t sectors;
-
-		if (de->d_name[0] == '.' || skip_disk_name(de->d_name))
-			continue;
-		sub = path_join(dir, de->d_name);
-		if (!sub) {
-			r = -ENOMEM;
-			break;
-		}
-		part = sysfs_attr(sub, "partition");
-		size = sysfs_attr(sub, "size");
-		if (part || !size || safe_atou64(size, &sectors) < 0 || sectors == 0)
-			continue;
-		if ((r = strv_extendf(&nodes, "/dev/%s", de->d_name)) < 0)
-			break;
-	}
-	closedir(d);
+	r = disk_list_nodes(sysfs_root, &nodes);
 	if (r < 0)
 		return r;
-	strv_sort(nodes);
-
 	disks = new0(struct install_disk, strv_length(nodes));
 	if (!disks)
 		return -ENOMEM;

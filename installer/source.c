@@ -28,11 +28,12 @@
 #include "gpt.h"
 #include "installer.h"
 #include "pe.h"
+#include "rootpart.h"
 
 #define MANIFEST_JSON_MAX (16U * 1024U * 1024U)
 #define PCR_PUBKEY_MAX (64U * 1024U)
 #define ESP_MANIFEST_PATH "airlock/manifest.json"
-#define EFIVAR_LOADER_DEVICE_PART_UUID "LoaderDevicePartUUID-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
+#define EFI_LOADER_DEVICE_PART_UUID_VAR "LoaderDevicePartUUID-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
 
 /* Where the running UKI's .pcrpkey may already be, in order (airlock-init, systemd-stub). */
 static const char *const running_pcr_key_paths[] = {
@@ -57,28 +58,9 @@ void install_source_done(struct install_source *s)
 	*s = (struct install_source){};
 }
 
-/* efivarfs: 4 bytes of attributes, then the UUID as UTF-16LE (36 characters, maybe a NUL). */
-static int parse_loader_uuid(const uint8_t *data, size_t size, char ret[37])
-{
-	size_t n = (size - 4) / 2;
-
-	if (size < 4 + 72 || (size - 4) % 2 != 0)
-		return -EINVAL;
-	if (n > 37 || (n == 37 && (data[4 + 72] || data[4 + 73])))
-		return -EINVAL;
-	for (size_t i = 0; i < 36; i++) {
-		uint8_t lo = data[4 + 2 * i], hi = data[4 + 2 * i + 1];
-		if (hi != 0 || !lo || !(isxdigit(lo) || lo == '-'))
-			return -EINVAL;
-		ret[i] = (char)tolower(lo);
-	}
-	ret[36] = '\0';
-	return gpt_uuid_is_valid(ret) ? 0 : -EINVAL;
-}
-
 static int read_boot_part_uuid(const char *efivars, char **ret)
 {
-	_cleanup_free_ char *path = path_join(efivars, EFIVAR_LOADER_DEVICE_PART_UUID);
+	_cleanup_free_ char *path = path_join(efivars, EFI_LOADER_DEVICE_PART_UUID_VAR);
 	_cleanup_free_ char *data = NULL;
 	char uuid[37];
 	size_t size;
@@ -89,7 +71,7 @@ static int read_boot_part_uuid(const char *efivars, char **ret)
 	r = read_full_file(path, 4096, &data, &size);
 	if (r < 0)
 		return r;
-	r = parse_loader_uuid((const uint8_t *)data, size, uuid);
+	r = rootpart_parse_loader_uuid(data, size, uuid);
 	if (r < 0)
 		return r;
 	*ret = strdup(uuid);
@@ -284,7 +266,7 @@ int source_load(const struct source_options *o, struct install_source *ret)
 	r = read_boot_part_uuid(o->efivars, &s.boot_part_uuid);
 	if (r < 0 && r != -ENOENT)
 		log_warning_errno(r, "source: cannot read %s from %s (%m), ignoring.",
-				  EFIVAR_LOADER_DEVICE_PART_UUID, o->efivars);
+				  EFI_LOADER_DEVICE_PART_UUID_VAR, o->efivars);
 
 	/* Which medium. */
 	if (o->path) {

@@ -30,13 +30,17 @@ boot_measure v1
 ledger_policy "allow uid=$(id -u)"
 ledger_start
 
-step "unattended install (argon2id pinned for the test, recovery key escrowed to a file)"
+step "unattended install (argon2id pinned for the test, the recovery key escrowed to a file and
+written to a second (FAT) disk)"
 new_target "$T/target.img" 256M
+new_target "$T/keydisk.img" 8M
+MTOOLS_SKIP_CHECK=1 mformat -i "$T/keydisk.img" -v KEYS ::
 answers "$T/answers.conf" "# TEST-ONLY answer file" \
 	"disk = $T/target.img" \
 	"confirm = yes" \
-	"recovery-key = file" \
+	"recovery-key = file disk" \
 	"recovery-key-file = $T/escrow/recovery.key" \
+	"recovery-key-disk = $T/keydisk.img" \
 	"tpm = required" \
 	"tcti = $SWTPM_TCTI" \
 	"pbkdf = argon2id" "pbkdf-memory = 64M" "pbkdf-time-cost = 4" "pbkdf-parallel = 1"
@@ -55,6 +59,9 @@ KEY=$(head -n1 "$T/escrow/recovery.key")
 [[ $KEY =~ ^([cbdefghijklnrtuv]{8}-){7}[cbdefghijklnrtuv]{8}$ ]] || fail "escrowed key format"
 [ "$(stat -c %a "$T/escrow/recovery.key")" = 600 ] || fail "the escrowed key is not mode 0600"
 if grep -rqF "$KEY" "$T/out.log" "$T/err.log"; then fail "the recovery key was printed or logged"; fi
+MTOOLS_SKIP_CHECK=1 mtype -i "$T/keydisk.img" ::/airlock-recovery-target.img.txt >"$T/keydisk.txt" ||
+	fail "no key file on the key disk"
+[ "$(head -n1 "$T/keydisk.txt" | tr -d '\r')" = "$KEY" ] || fail "the key disk holds another key"
 
 step "GPT: six partitions, UAPI types, names, read-only slots, 1 MiB alignment, sizes"
 sfdisk -d "$T/target.img"
@@ -163,7 +170,8 @@ if grep -rqiF "$(printf '%s' "$KEY" | tr -d -)" "$LEDGER"; then fail "the recove
 
 step "a second install over the first: new disk and data GUIDs, new volume, old key refused"
 old_uuid=$(cryptsetup luksUUID "$T/data.hdr")
-sed -i "s|$T/escrow/recovery.key|$T/escrow/recovery2.key|" "$T/answers.conf"
+sed -i -e "s|$T/escrow/recovery.key|$T/escrow/recovery2.key|" -e '/recovery-key-disk/d' \
+	-e 's/^recovery-key = file disk$/recovery-key = file/' "$T/answers.conf"
 expect_ok install_run --answers "$T/answers.conf" --disk "$T/target.img" --ledger-socket "$SOCK" >/dev/null
 data_header "$T/target.img" "$T/data2.hdr"
 [ "$(cryptsetup luksUUID "$T/data2.hdr")" != "$old_uuid" ] || fail "the same LUKS UUID twice"
