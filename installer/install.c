@@ -25,6 +25,7 @@
 struct install_state {
 	int fd;
 	struct datavol *dv;
+	bool written; /* something was written to the target */
 	bool committed;
 };
 
@@ -188,14 +189,26 @@ static struct json_object *base_payload(const struct install_job *j)
 static int open_target(const struct install_disk *d, int *ret_fd, char **ret_error)
 {
 	struct stat st;
-	/* O_EXCL on a block device: refused while anything (a mount, dm, md) holds it. */
-	int fd = open(d->node, O_RDWR | O_CLOEXEC | (d->is_file ? 0 : O_EXCL));
+	int fd;
 
+	/*
+	 * A block device opened with O_EXCL fails with EBUSY while anything (a mount, dm,
+	 * md, another exclusive opener) holds it: the last check that the disk is free. It
+	 * is not kept open that way: the kernel would then refuse libfdisk's request to
+	 * re-read the new partition table.
+	 */
+	if (!d->is_file) {
+		fd = open(d->node, O_RDWR | O_CLOEXEC | O_EXCL);
+		if (fd < 0)
+			return install_error(ret_error, -errno, "%s: %m%s", d->node,
+					     errno == EBUSY ? " (in use: mounted, or held by "
+							      "another device)" :
+							      "");
+		safe_close(fd);
+	}
+	fd = open(d->node, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return install_error(ret_error, -errno, "%s: %m%s", d->node,
-				     errno == EBUSY ? " (in use: mounted, or held by another "
-						      "device)" :
-						      "");
+		return install_error(ret_error, -errno, "%s: %m", d->node);
 	if (fstat(fd, &st) < 0 ||
 	    (d->is_file ? (st.st_dev != d->file_dev || st.st_ino != d->file_ino) :
 			  (!S_ISBLK(st.st_mode) || st.st_rdev != d->devnum))) {
@@ -237,6 +250,7 @@ int install_write(struct install_job *j, char **ret_error)
 
 	if ((r = step_begin(j, STEP_WIPE, ret_error)) < 0)
 		return r;
+	st->written = true;
 	r = wipe_target(st->fd, j->target, j->plan, ret_error);
 	if (r < 0)
 		return r;
@@ -414,6 +428,11 @@ void install_record_failure(struct install_job *j, const char *why)
 		payload = (json_object_put(payload), NULL);
 	if (record("install.failed", payload, &error) < 0)
 		log_warning("%s, ignoring.", strna(error));
+}
+
+bool install_job_wrote(const struct install_job *j)
+{
+	return j && j->state && j->state->written;
 }
 
 void install_job_done(struct install_job *j)

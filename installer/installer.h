@@ -336,6 +336,8 @@ int install_write(struct install_job *j, char **ret_error);
 int install_commit(struct install_job *j, char **ret_error);
 /* Undoes what is only in memory or mapped (after a failure or an abandon). NULL-safe. */
 void install_job_done(struct install_job *j);
+/* True once anything was written to the target. */
+bool install_job_wrote(const struct install_job *j);
 /* Records that the install stopped before it was complete (best effort). */
 void install_record_failure(struct install_job *j, const char *why);
 

@@ -135,6 +135,26 @@ static int write_key_disk(const struct install_answers *a, const struct install_
 	return 0;
 }
 
+/*
+ * "On the console": standard output when it is a terminal, else /dev/console; never
+ * standard output when that is a file, a pipe or the journal, where the key would be
+ * kept in a log.
+ */
+static int write_console(const char *text, size_t n)
+{
+	_cleanup_close_ int fd = -EBADF;
+
+	fflush(stdout);
+	if (isatty(STDOUT_FILENO))
+		return loop_write(STDOUT_FILENO, text, n);
+	fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (!isatty(fd))
+		return -ENOTTY;
+	return loop_write(fd, text, n);
+}
+
 int keydest_deliver(const struct install_answers *a, const struct install_disk *target,
 		    const struct install_source *s, const char *recovery_key, char **ret_error)
 {
@@ -178,10 +198,12 @@ int keydest_deliver(const struct install_answers *a, const struct install_disk *
 					      g + 1, recovery_key + g * (RECOVERY_KEY_GROUP + 1),
 					      g % 4 == 3 ? "\n" : "");
 		n += (size_t)snprintf(shown + n, KEY_FILE_TEXT_MAX - n, "\n");
-		fflush(stdout);
-		r = loop_write(STDOUT_FILENO, shown, n);
+		r = write_console(shown, n);
 		if (r < 0)
-			return install_error(ret_error, r, "recovery key: console: %s",
+			return install_error(ret_error, r,
+					     "recovery-key = console: no terminal to show it on "
+					     "(standard output is not a terminal, and /dev/console "
+					     "cannot be written: %s); it is never written to a log",
 					     strerror(-r));
 	}
 	return 0;

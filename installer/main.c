@@ -384,6 +384,10 @@ static int run_unattended(struct install_ctx *c)
 	job.target = &c->disks[i];
 	job.plan = c->plans[i];
 	job.recovery_key = c->recovery_key;
+	if (install_interrupted) {
+		log_error("interrupted before anything was written: nothing was changed.");
+		return EXIT_INSTALL_CANCELLED;
+	}
 	r = install_write(&job, &error);
 	if (r >= 0)
 		r = keydest_deliver(c->answers, job.target, &c->source, c->recovery_key, &error);
@@ -393,9 +397,15 @@ static int run_unattended(struct install_ctx *c)
 	}
 	if (r < 0) {
 		const char *why = error ?: strerror(-r);
+		bool wrote = install_job_wrote(&job);
+
 		log_error("%s", why);
 		install_record_failure(&job, why);
 		install_job_done(&job);
+		if (r == -EINTR && !wrote) {
+			log_error("interrupted before anything was written: nothing was changed.");
+			return EXIT_INSTALL_CANCELLED;
+		}
 		log_error("%s is not installed: its data volume has no header%s.", job.target->node,
 			  r == -EINTR ? " (interrupted)" : "");
 		return r == -EINTR ? EXIT_INSTALL_INTERRUPTED : EXIT_INSTALL_FAILED;

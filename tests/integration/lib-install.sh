@@ -22,6 +22,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
 
 need sfdisk jq mdir mtype mcopy cryptsetup veritysetup openssl
+# The installer reaches partitions inside an image file through loop devices.
+need_root
+[ -e /dev/loop-control ] || skip "no /dev/loop-control: loop devices are needed"
 
 INSTALL_CACHE=$AIRLOCK_BUILD/test-cache/install
 

@@ -55,6 +55,14 @@ answers "$T/size.conf" "disk-max-size = 100M" "${base[@]}"
 refused "the disk matching disk-max-size=100.0 MiB cannot be the target.*installer medium" 3 \
 	--answers "$T/size.conf" --disk "$MEDIUM" --disk "$T/a.img"
 
+step "a disk in use (here: an image attached to a loop device) is never the target"
+LOOP=$(losetup -f --show -r "$T/b.img")
+on_exit "losetup -d $LOOP 2>/dev/null"
+answers "$T/inuse.conf" "disk = $T/b.img" "${base[@]}"
+refused "cannot be the target: .*it is in use: attached to $LOOP" 3 --answers "$T/inuse.conf" \
+	--disk "$T/b.img"
+losetup -d "$LOOP"
+
 step "a disk too small: refused with the numbers"
 answers "$T/small.conf" "disk = $T/small.img" "${base[@]}"
 refused "it is too small: 150.0 MiB, the image needs at least 210.0 MiB" 3 \

@@ -191,23 +191,41 @@ answers "$T/airlock-install.conf" "disk-size = 256M" "confirm = yes" "recovery-k
 	"tpm = allow-missing" "tcti = swtpm:host=127.0.0.1,port=1" "pbkdf = pbkdf2" "pbkdf-time-cost = 1000"
 mcopy -i "$T/medium.img@@$(($(part "$T/medium.img" 1 start) * 512))" "$T/airlock-install.conf" ::/airlock-install.conf
 new_target "$T/target2.img" 256M
-airlock-install --source "$T/medium.img" --root-hash "$ROOTHASH" --pcr-public-key "$T/vendor.pem" \
-	--no-filesystem --disk "$T/target2.img" --disk "$T/medium.img" --ledger-socket "$SOCK" \
-	>"$T/out2.log" 2>"$T/err2.log" || {
+# On a terminal (script(1) gives it one): the key is never printed to a file or a pipe.
+cmd=$(printf '%q ' airlock-install --source "$T/medium.img" --root-hash "$ROOTHASH" \
+	--pcr-public-key "$T/vendor.pem" --no-filesystem --disk "$T/target2.img" \
+	--disk "$T/medium.img" --ledger-socket "$SOCK")
+script -qfec "$cmd 2>$(printf %q "$T/err2.log")" /dev/null >"$T/out2.log" || {
 	cat "$T/out2.log" "$T/err2.log"
 	fail "the install from the ESP's answer file failed"
 }
 cat "$T/err2.log"
 grep -q "answer file: $T/medium.img (ESP) airlock-install.conf" "$T/err2.log" || fail "the ESP answer file was not used"
 grep -q 'recovery key only' "$T/out2.log" || fail "not a recovery-key-only install"
-KEY2=$(sed -n 's/^  1: \([a-z]*\)  2: \([a-z]*\)  3: \([a-z]*\)  4: \([a-z]*\)$/\1-\2-\3-\4/p;s/^  5: \([a-z]*\)  6: \([a-z]*\)  7: \([a-z]*\)  8: \([a-z]*\)$/\1-\2-\3-\4/p' "$T/out2.log" | paste -sd-)
+tr -d '\r' <"$T/out2.log" >"$T/out2.txt"
+KEY2=$(sed -n 's/^  1: \([a-z]*\)  2: \([a-z]*\)  3: \([a-z]*\)  4: \([a-z]*\)$/\1-\2-\3-\4/p;s/^  5: \([a-z]*\)  6: \([a-z]*\)  7: \([a-z]*\)  8: \([a-z]*\)$/\1-\2-\3-\4/p' "$T/out2.txt" | paste -sd-)
 [[ $KEY2 =~ ^([cbdefghijklnrtuv]{8}-){7}[cbdefghijklnrtuv]{8}$ ]] || fail "no key shown on the console"
 data_header "$T/target2.img" "$T/data3.hdr"
+if grep -qF "$KEY2" "$T/err2.log"; then fail "the key is in the log"; fi
 printf '%s' "$KEY2" | cryptsetup open --test-passphrase --key-file - "$T/data3.hdr" ||
 	fail "the key shown does not open the volume"
 [ "$(cryptsetup luksDump --dump-json-metadata "$T/data3.hdr" | jq -c '[.keyslots | keys, (.tokens | length)]')" = '[["0"],0]' ] ||
 	fail "a recovery-key-only volume has more than the recovery keyslot"
 last_record install.tpm-skipped | jq -e '.payload.reason | test("no TPM answered")' >/dev/null ||
 	fail "install.tpm-skipped does not say why"
+step "a block device as the target (a loop device): the same install, the kernel re-reads the table"
+new_target "$T/blk.img" 256M
+LOOP=$(losetup -f --show --partscan "$T/blk.img")
+on_exit "losetup -d $LOOP 2>/dev/null"
+answers "$T/blk.conf" "disk = $LOOP" "confirm = yes" "recovery-key = file" \
+	"recovery-key-file = $T/escrow/blk.key" "tpm = allow-missing" \
+	"tcti = swtpm:host=127.0.0.1,port=1" "pbkdf = pbkdf2" "pbkdf-time-cost = 1000"
+expect_ok install_run --answers "$T/blk.conf" --disk "$LOOP" --ledger-socket "$SOCK" >/dev/null
+[ "$(cat "/sys/class/block/${LOOP#/dev/}/size")" = $((256 * 2048)) ] || fail "loop device size"
+losetup -d "$LOOP"
+is_installed "$T/blk.img" || fail "no header on the block device"
+data_header "$T/blk.img" "$T/blk.hdr"
+head -n1 "$T/escrow/blk.key" | tr -d '\n' | cryptsetup open --test-passphrase --key-file - "$T/blk.hdr" ||
+	fail "the key does not open the block device's volume"
 ledger_stop
 echo "ok"
