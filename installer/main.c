@@ -323,17 +323,24 @@ static void progress_lines(void *userdata, enum install_step step, uint64_t done
 {
 	static struct progress *bar;
 	static enum install_step bar_step = _STEP_INVALID;
-	char a[FORMAT_BYTES_MAX];
+	static double started;
+	char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX];
 
 	(void)userdata;
 	if (step == STEP_ROOT || step == STEP_VERITY) {
 		if (bar_step != step) {
 			bar = progress_begin(install_step_title(step), total, PROGRESS_BYTES, NULL);
 			bar_step = step;
+			started = progress_now();
 		}
 		progress_update(bar, done);
 		if (done >= total) {
-			progress_end(bar, "%s copied", format_bytes(a, sizeof(a), total));
+			double t = progress_now() - started;
+			/* bench/install.sh reads this line */
+			progress_end(bar, "%s copied and synced, %s/s",
+				     format_bytes(a, sizeof(a), total),
+				     format_bytes(b, sizeof(b),
+						  t > 0 ? (uint64_t)((double)total / t) : 0));
 			bar = NULL;
 			bar_step = _STEP_INVALID;
 		}

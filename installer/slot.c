@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Stage 4: slot A. root-a and verity-a are copied from the medium's partitions into
- * the target's (buffered writes, pushed out in windows with sync_file_range so that
- * reading the next chunk overlaps writing the last, then fdatasync), and the copy is
+ * the target's (buffered writes, each 64 MiB window's writeback started at once with
+ * sync_file_range so that reading the next chunks overlaps writing, then fdatasync),
+ * and the copy is
  * then verified block by block against the root hash the running system booted with
  * (verity_verify() over the target's partitions, read back from the disk, not from
  * the page cache). A mismatch stops the install: the medium or the target is bad.
@@ -84,6 +85,8 @@ int slot_copy(const struct install_source *s, int fd, const struct install_plan 
 	(void)posix_fadvise(in, (off_t)from->start_bytes, (off_t)total, POSIX_FADV_SEQUENTIAL);
 	if (posix_memalign((void **)&buf, 4096, COPY_CHUNK_BYTES) != 0)
 		return -ENOMEM;
+	if (progress->update)
+		progress->update(progress->userdata, step, 0, total);
 
 	while (done < total) {
 		size_t n = (size_t)MIN(COPY_CHUNK_BYTES, total - done);
@@ -100,22 +103,21 @@ int slot_copy(const struct install_source *s, int fd, const struct install_plan 
 			return install_error(ret_error, r, "%s: writing at %" PRIu64 ": %s",
 					     to->name, to->start_bytes + done, strerror(-r));
 		done += n;
-		/* Start writing back this window; wait for the one before. */
+		/* Start writing back each window at once, without waiting for it: the device
+		 * works while the next chunks are read; fdatasync() below waits for all. */
 		if (done - synced >= COPY_WINDOW_BYTES || done == total) {
 			(void)sync_file_range(fd, (off_t)(to->start_bytes + synced),
 					      (off_t)(done - synced), SYNC_FILE_RANGE_WRITE);
-			if (synced > 0)
-				(void)sync_file_range(fd, (off_t)to->start_bytes, (off_t)synced,
-						      SYNC_FILE_RANGE_WAIT_BEFORE |
-							      SYNC_FILE_RANGE_WRITE |
-							      SYNC_FILE_RANGE_WAIT_AFTER);
 			synced = done;
 		}
-		if (progress->update)
+		if (progress->update && done < total)
 			progress->update(progress->userdata, step, done, total);
 	}
 	if (fdatasync(fd) < 0)
 		return install_error(ret_error, -errno, "%s: fdatasync: %m", to->name);
+	/* Done means on the disk: the last update comes after fdatasync. */
+	if (progress->update)
+		progress->update(progress->userdata, step, total, total);
 	/* Drop the cached copy so that verification reads what is on the disk. */
 	(void)posix_fadvise(fd, (off_t)to->start_bytes, (off_t)total, POSIX_FADV_DONTNEED);
 	return 0;
