@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "builder.h"
+#include "core/fileio.h"
 #include "core/fs.h"
 #include "core/hex.h"
 #include "core/version.h"
@@ -30,6 +31,11 @@ struct build_options {
 	const char *overlay;
 	const char *units;
 	const char *programs;
+	char **extra_overlays; /* applied after overlay/ and units/, in order */
+	const char *sb_key; /* Secure Boot signing key and certificate (PEM) */
+	const char *sb_cert;
+	bool allow_unsigned;
+	bool debug;
 	bool keep_staging;
 };
 
@@ -46,6 +52,13 @@ static void build_help(void)
 	       "  --units DIR       systemd units for the image (default: units/ beside manifests/)\n"
 	       "  --programs DIR    where Airlock's own programs were built (default: this\n"
 	       "                    program's directory)\n"
+	       "  --extra-overlay DIR  more files for the image, after overlay/ (repeatable)\n"
+	       "  --secure-boot-key FILE --secure-boot-cert FILE\n"
+	       "                    sign systemd-boot and the UKI for UEFI Secure Boot (PEM)\n"
+	       "  --unsigned        no Secure Boot signatures (the image boots only with Secure\n"
+	       "                    Boot off; development)\n"
+	       "  --debug           also enable the manifest's [units] debug-enable units (a root\n"
+	       "                    shell on the serial console): never for production\n"
 	       "  --keep-staging    keep the staging directory (unpacked tree, generated files)\n"
 	       "                    for inspection, also on failure\n");
 }
@@ -114,6 +127,77 @@ static int build_initramfs(const struct manifest *m, const struct lockfile *lf, 
 	return initramfs_build(&p, out);
 }
 
+/* The kernel leaves the image (boot/ is pruned) but goes into the UKI: keep its blob. */
+static int take_kernel(struct tree *t, const char *kver, char **ret)
+{
+	_cleanup_free_ char *path = NULL;
+	struct tree_node *n;
+
+	if (asprintf(&path, "boot/vmlinuz-%s", kver) < 0)
+		return log_oom();
+	n = tree_resolve(t, path);
+	if (!n || n->type != TREE_REG)
+		return log_error("build: the kernel package of %s ships no /%s", kver, path),
+		       -ENOENT;
+	*ret = strdup(n->source);
+	return *ret ? 0 : log_oom();
+}
+
+static int apply_extra_overlays(struct tree *t, char **dirs)
+{
+	STRV_FOREACH(d, dirs) {
+		int r;
+		if (access(*d, F_OK) < 0)
+			return log_error_errno(errno, "build: --extra-overlay %s: %m", *d);
+		r = tree_apply_overlay(t, *d, NULL);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* OUT/SHA256SUMS: every artifact, in sha256sum(1)'s format, for whoever copies them. */
+static int write_checksums(const char *out, const char *image)
+{
+	const char *names[] = { image,	       "initramfs.img",	 "manifest.json", "root.squashfs",
+				"root.verity", "sbom.spdx.json", "uki.efi" };
+	_cleanup_free_ char *text = NULL, *path = path_join(out, "SHA256SUMS");
+	size_t size = 0;
+	FILE *f;
+	int r = 0;
+
+	if (!path)
+		return log_oom();
+	f = open_memstream(&text, &size);
+	if (!f)
+		return log_oom();
+	for (size_t i = 0; i < ELEMENTSOF(names) && r >= 0; i++) {
+		_cleanup_free_ char *p = path_join(out, names[i]);
+		uint8_t d[SHA256_DIGEST_SIZE];
+		char hex[SHA256_HEX_SIZE];
+
+		if (!p) {
+			r = -ENOMEM;
+			break;
+		}
+		r = sha256_file(p, d, NULL);
+		if (r < 0) {
+			log_error_errno(r, "build: %s: %m", p);
+			break;
+		}
+		sha256_hex(d, hex);
+		fprintf(f, "%s  %s\n", hex, names[i]);
+	}
+	if (fclose(f) != 0 && r >= 0)
+		r = -ENOMEM;
+	if (r < 0)
+		return r;
+	r = write_file_atomic(path, text, size, 0644);
+	if (r < 0)
+		return log_error_errno(r, "build: %s: %m", path);
+	return 0;
+}
+
 static int build_run(const struct build_options *o, const struct manifest *m,
 		     const struct lockfile *lf)
 {
@@ -121,7 +205,10 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 	_cleanup_(sysusers_freep) struct sysusers *users = NULL;
 	_cleanup_free_ char *staging = NULL, *blobs = NULL, *gen = NULL, *programs = NULL,
 			    *root = NULL, *init = NULL, *kver = NULL, *squashfs = NULL,
-			    *verity = NULL, *sbom = NULL, *manifest_json = NULL, *initramfs = NULL;
+			    *verity = NULL, *sbom = NULL, *manifest_json = NULL, *initramfs = NULL,
+			    *kernel = NULL, *boot_dir = NULL, *stub = NULL, *sd_boot = NULL,
+			    *os_release = NULL, *disk_work = NULL, *error = NULL;
+	struct disk_result disk = {};
 	_cleanup_strv_free_ char **modules = NULL;
 	struct squashfs_result sq = {};
 	struct verity_result vr = {};
@@ -144,8 +231,10 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 	sbom = path_join(staging, "sbom.spdx.json");
 	manifest_json = path_join(staging, "manifest.json");
 	initramfs = path_join(staging, "initramfs.img");
-	if (!initramfs || !blobs || !gen || !programs || !root || !squashfs || !verity || !sbom ||
-	    !manifest_json) {
+	boot_dir = path_join(staging, "boot");
+	disk_work = path_join(staging, "disk");
+	if (!boot_dir || !disk_work || !initramfs || !blobs || !gen || !programs || !root ||
+	    !squashfs || !verity || !sbom || !manifest_json) {
 		r = log_oom();
 		goto out;
 	}
@@ -159,21 +248,68 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 	}
 	if ((r = unpack_packages(lf, o->pool, blobs, t)) < 0 ||
 	    (r = tree_apply_overlay(t, o->overlay, o->units)) < 0 ||
+	    (r = apply_extra_overlays(t, o->extra_overlays)) < 0 ||
 	    (r = tree_add_programs(t, o->programs, programs, &init)) < 0 ||
-	    (r = tree_prune_modules(t, m, &kver, &modules)) < 0 || (r = tree_prune(t, m)) < 0 ||
-	    (r = generate_image_files(t, m, lf, o->pool, gen, &users)) < 0 ||
+	    (r = tree_prune_modules(t, m, &kver, &modules)) < 0 ||
+	    (r = take_kernel(t, kver, &kernel)) < 0 || (r = tree_prune(t, m)) < 0 ||
+	    (r = generate_image_files(t, m, lf, o->pool, gen, o->debug, &users)) < 0 ||
 	    (r = tree_materialize(t, root)) < 0 || (r = tree_depmod(t, root, kver)) < 0 ||
 	    (r = build_initramfs(m, lf, root, kver, init, initramfs)) < 0 ||
 	    (r = squashfs_build(t, users, lf->source_date_epoch, squashfs, &sq)) < 0 ||
 	    (r = verity_build(squashfs, verity, sq.content_sha256, &vr)) < 0)
 		goto out;
 
+	stub = path_join(root, "usr/lib/systemd/boot/efi/linuxx64.efi.stub");
+	sd_boot = path_join(root, "usr/lib/systemd/boot/efi/systemd-bootx64.efi");
+	os_release = path_join(root, "usr/lib/os-release");
+	if (!stub || !sd_boot || !os_release) {
+		r = log_oom();
+		goto out;
+	}
+	const struct esp_file esp_extra[] = {
+		/* what the installer reads: sizes, root hash, artifacts */
+		{ "airlock/manifest.json", manifest_json, NULL },
+	};
+	const struct disk_params dp = {
+		.name = m->name,
+		.version = m->version,
+		.slot = "a",
+		.boot_tries = 3,
+		.stub_path = stub,
+		.systemd_boot_path = sd_boot,
+		.kernel_path = kernel,
+		.os_release_path = os_release,
+		.uname = kver,
+		.initrd_path = initramfs,
+		.root_path = squashfs,
+		.verity_path = verity,
+		.root_hash = vr.root_hash,
+		.kernel_cmdline = m->kernel_cmdline,
+		.key = { .key_path = o->sb_key, .cert_path = o->sb_cert },
+		.allow_unsigned = o->allow_unsigned,
+		.source_date_epoch = lf->source_date_epoch,
+		.work_dir = disk_work,
+		.out_dir = boot_dir,
+		.extra_esp_files = esp_extra,
+		.n_extra_esp_files = ELEMENTSOF(esp_extra),
+	};
+	if (!o->sb_key && o->allow_unsigned)
+		log_warning("build: no Secure Boot key: the UKI and systemd-boot are NOT signed; "
+			    "this image boots only with Secure Boot off (--unsigned); continuing.");
+	r = disk_build_uki(&dp, &disk, &error);
+	if (r < 0) {
+		log_error("%s", error ?: strerror(-r));
+		goto out;
+	}
+
 	{
 		uint8_t d[SHA256_DIGEST_SIZE];
 		char squashfs_hex[SHA256_HEX_SIZE], root_hash[SHA256_HEX_SIZE];
 		const struct release_artifact artifacts[] = {
+			/* in the order an update tarball carries them */
 			{ "root.squashfs", squashfs },
 			{ "root.verity", verity },
+			{ "uki.efi", disk.uki_path },
 			{ "sbom.spdx.json", sbom },
 		};
 		const struct release_input in = {
@@ -184,6 +320,7 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 			.verity = &vr,
 			.artifacts = artifacts,
 			.n_artifacts = ELEMENTSOF(artifacts),
+			.debug = o->debug,
 		};
 
 		r = sha256_file(squashfs, d, NULL);
@@ -198,15 +335,32 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 			goto out;
 	}
 
-	/* Everything is complete: move it into place, the manifest last. */
+	r = disk_build_image(&dp, &disk, &error);
+	if (r < 0) {
+		log_error("%s", error ?: strerror(-r));
+		goto out;
+	}
+
+	/* Everything is complete: move it into place, the manifest and checksums last. */
 	if ((r = publish(o->out, squashfs, "root.squashfs")) < 0 ||
 	    (r = publish(o->out, verity, "root.verity")) < 0 ||
 	    (r = publish(o->out, sbom, "sbom.spdx.json")) < 0 ||
 	    (r = publish(o->out, initramfs, "initramfs.img")) < 0 ||
-	    (r = publish(o->out, manifest_json, "manifest.json")) < 0)
+	    (r = publish(o->out, disk.uki_path, "uki.efi")) < 0 ||
+	    (r = publish(o->out, disk.image_path, path_last(disk.image_path))) < 0 ||
+	    (r = publish(o->out, manifest_json, "manifest.json")) < 0 ||
+	    (r = write_checksums(o->out, path_last(disk.image_path))) < 0)
 		goto out;
+	r = disk_link_stable_name(o->out, m->name, path_last(disk.image_path));
+	if (r < 0) {
+		log_error_errno(r, "build: linking %s/%s.img: %m", o->out, m->name);
+		goto out;
+	}
+	progress_line("build: %s/%s (%s), Secure Boot %s", o->out, path_last(disk.image_path),
+		      "dd it to a USB stick", o->sb_key ? "signed" : "UNSIGNED");
 	progress_line("build: %s %s done in %.1f s", m->name, m->version, progress_now() - start);
 out:
+	disk_result_done(&disk);
 	if (o->keep_staging)
 		log_info("build: staging directory kept: %s", staging);
 	else
@@ -224,6 +378,11 @@ int verb_build(int argc, char *argv[])
 		ARG_UNITS,
 		ARG_PROGRAMS,
 		ARG_KEEP_STAGING,
+		ARG_EXTRA_OVERLAY,
+		ARG_SB_KEY,
+		ARG_SB_CERT,
+		ARG_UNSIGNED,
+		ARG_DEBUG,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -234,6 +393,11 @@ int verb_build(int argc, char *argv[])
 		{ "units", required_argument, NULL, ARG_UNITS },
 		{ "programs", required_argument, NULL, ARG_PROGRAMS },
 		{ "keep-staging", no_argument, NULL, ARG_KEEP_STAGING },
+		{ "extra-overlay", required_argument, NULL, ARG_EXTRA_OVERLAY },
+		{ "secure-boot-key", required_argument, NULL, ARG_SB_KEY },
+		{ "secure-boot-cert", required_argument, NULL, ARG_SB_CERT },
+		{ "unsigned", no_argument, NULL, ARG_UNSIGNED },
+		{ "debug", no_argument, NULL, ARG_DEBUG },
 		{},
 	};
 	struct build_options o = { .out = "out" };
@@ -241,6 +405,7 @@ int verb_build(int argc, char *argv[])
 			    *programs = NULL, *error = NULL, *digest = NULL;
 	_cleanup_(manifest_freep) struct manifest *m = NULL;
 	_cleanup_(lockfile_freep) struct lockfile *lf = NULL;
+	_cleanup_strv_free_ char **extra_overlays = NULL;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
@@ -269,6 +434,23 @@ int verb_build(int argc, char *argv[])
 		case ARG_KEEP_STAGING:
 			o.keep_staging = true;
 			break;
+		case ARG_EXTRA_OVERLAY:
+			if (strv_extend(&extra_overlays, optarg) < 0)
+				return log_oom(), 1;
+			o.extra_overlays = extra_overlays;
+			break;
+		case ARG_SB_KEY:
+			o.sb_key = optarg;
+			break;
+		case ARG_SB_CERT:
+			o.sb_cert = optarg;
+			break;
+		case ARG_UNSIGNED:
+			o.allow_unsigned = true;
+			break;
+		case ARG_DEBUG:
+			o.debug = true;
+			break;
 		default:
 			return 2;
 		}
@@ -278,6 +460,20 @@ int verb_build(int argc, char *argv[])
 		return 2;
 	}
 	o.manifest = argv[optind];
+	if (!!o.sb_key != !!o.sb_cert) {
+		log_error("build: --secure-boot-key and --secure-boot-cert go together");
+		return 2;
+	}
+	if (!o.sb_key && !o.allow_unsigned) {
+		log_error(
+			"build: no Secure Boot key: give --secure-boot-key and --secure-boot-cert, "
+			"or --unsigned for an image that boots only with Secure Boot off");
+		return 2;
+	}
+	if (o.sb_key && o.allow_unsigned) {
+		log_error("build: --unsigned contradicts --secure-boot-key");
+		return 2;
+	}
 
 	if (!o.lock) {
 		if (default_lock_path(o.manifest, &lock_path) < 0)

@@ -107,8 +107,6 @@ struct disk_params {
 	const char *verity_path; /* root.verity */
 	const uint8_t *root_hash; /* 32 bytes */
 	const char *kernel_cmdline; /* manifest [image] kernel-cmdline, or NULL */
-	const char *manifest_json_path; /* the release's manifest.json, put on the ESP as
-					 * airlock/manifest.json for the installer; or NULL */
 
 	struct sign_key key; /* both NULL: unsigned (only with allow_unsigned) */
 	bool allow_unsigned;
@@ -117,10 +115,13 @@ struct disk_params {
 	const char *work_dir; /* intermediates */
 	const char *out_dir; /* uki.efi and <name>-<version>.img */
 	bool link_stable_name; /* also out_dir/<name>.img -> <name>-<version>.img */
+	const struct esp_file *extra_esp_files; /* more files for the ESP (e.g. manifest.json) */
+	size_t n_extra_esp_files;
 };
 
 struct disk_result {
 	char *uki_path; /* out_dir/uki.efi (signed unless allow_unsigned without a key) */
+	char *boot_efi_path; /* systemd-boot for the ESP (signed unless unsigned) */
 	char *image_path; /* out_dir/<name>-<version>.img */
 	char *uki_esp_name; /* e.g. "airlock-1.0.0-a+3.efi" */
 	char *cmdline;
@@ -128,7 +129,11 @@ struct disk_result {
 };
 void disk_result_done(struct disk_result *r);
 
-/* uki -> sign (UKI, systemd-boot) -> esp -> GPT disk. */
+/* uki -> sign (UKI, systemd-boot): fills uki_path, boot_efi_path, cmdline. */
+int disk_build_uki(const struct disk_params *p, struct disk_result *ret, char **ret_error);
+/* esp -> GPT disk image from what disk_build_uki() made: fills the rest of res. */
+int disk_build_image(const struct disk_params *p, struct disk_result *res, char **ret_error);
+/* Both, in order. */
 int disk_build(const struct disk_params *p, struct disk_result *ret, char **ret_error);
 /* <out_dir>/<name>.img -> <name>-<version>.img (image_path's last component), atomically. */
 int disk_link_stable_name(const char *out_dir, const char *name, const char *image_path);
@@ -186,7 +191,8 @@ int tree_materialize(const struct tree *t, const char *dir);
 struct sysusers;
 /* Makes what maintainer scripts would have; generated contents go below dir. */
 int generate_image_files(struct tree *t, const struct manifest *m, const struct lockfile *lf,
-			 const char *pool, const char *dir, struct sysusers **ret_users);
+			 const char *pool, const char *dir, bool debug,
+			 struct sysusers **ret_users);
 
 /* squashfs.c */
 struct squashfs_result {
@@ -227,5 +233,6 @@ struct release_input {
 	const struct verity_result *verity;
 	const struct release_artifact *artifacts;
 	size_t n_artifacts;
+	bool debug; /* a debug build (a root shell): recorded so nobody ships it unknowingly */
 };
 int release_manifest_write(const struct release_input *in, const char *path);

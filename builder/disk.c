@@ -36,6 +36,7 @@
 
 void disk_result_done(struct disk_result *r)
 {
+	r->boot_efi_path = mfree(r->boot_efi_path);
 	if (!r)
 		return;
 	r->uki_path = mfree(r->uki_path);
@@ -108,20 +109,11 @@ static bool word_is_safe(const char *s)
 	return true;
 }
 
-int disk_build(const struct disk_params *p, struct disk_result *ret, char **ret_error)
+int disk_build_uki(const struct disk_params *p, struct disk_result *ret, char **ret_error)
 {
 	_cleanup_free_ char *cmdline = NULL, *uki_unsigned = NULL, *uki_out = NULL,
-			    *boot_signed = NULL, *esp_path = NULL, *image_path = NULL,
-			    *esp_name = NULL, *esp_uki_path = NULL, *loader_conf = NULL,
-			    *pattern = NULL;
-	_cleanup_(disklabel_freep) struct disklabel *layout = NULL;
-	_cleanup_atomic_file_ struct atomic_file img = ATOMIC_FILE_INIT;
-	char root_hex[2 * ROOT_HASH_SIZE + 1], root_uuid[GPT_UUID_STRING_MAX],
-		verity_uuid[GPT_UUID_STRING_MAX], disk_uuid[GPT_UUID_STRING_MAX],
-		esp_uuid[GPT_UUID_STRING_MAX];
-	uint8_t guid_key[SHA256_DIGEST_SIZE + ROOT_HASH_SIZE];
-	uint64_t esp_size, root_size = 0, verity_size = 0;
-	const char *boot_efi;
+			    *boot_signed = NULL, *boot_efi = NULL;
+	char root_hex[2 * ROOT_HASH_SIZE + 1];
 	bool sign = p->key.key_path || p->key.cert_path;
 	int r;
 
@@ -175,13 +167,40 @@ int disk_build(const struct disk_params *p, struct disk_result *ret, char **ret_
 		r = sign_and_verify(p, p->systemd_boot_path, boot_signed, ret_error);
 		if (r < 0)
 			return r;
-		boot_efi = boot_signed;
+		boot_efi = TAKE_PTR(boot_signed);
 	} else {
 		r = copy_file_atomic(uki_unsigned, uki_out, 0644);
 		if (r < 0)
 			return stage_error(ret_error, r, "disk: '%s': %s", uki_out, strerror(-r));
-		boot_efi = p->systemd_boot_path;
+		boot_efi = strdup(p->systemd_boot_path);
+		if (!boot_efi)
+			return -ENOMEM;
 	}
+
+	*ret = (struct disk_result){
+		.uki_path = TAKE_PTR(uki_out),
+		.boot_efi_path = TAKE_PTR(boot_efi),
+		.cmdline = TAKE_PTR(cmdline),
+	};
+	return 0;
+}
+
+int disk_build_image(const struct disk_params *p, struct disk_result *res, char **ret_error)
+{
+	_cleanup_free_ char *esp_path = NULL, *image_path = NULL, *esp_name = NULL,
+			    *esp_uki_path = NULL, *loader_conf = NULL, *pattern = NULL;
+	_cleanup_free_ struct esp_file *files = NULL;
+	_cleanup_(disklabel_freep) struct disklabel *layout = NULL;
+	_cleanup_atomic_file_ struct atomic_file img = ATOMIC_FILE_INIT;
+	char root_uuid[GPT_UUID_STRING_MAX], verity_uuid[GPT_UUID_STRING_MAX],
+		disk_uuid[GPT_UUID_STRING_MAX], esp_uuid[GPT_UUID_STRING_MAX];
+	uint8_t guid_key[SHA256_DIGEST_SIZE + ROOT_HASH_SIZE];
+	uint64_t esp_size, root_size = 0, verity_size = 0;
+	size_t n_files;
+	int r;
+
+	if (!res->uki_path || !res->boot_efi_path)
+		return stage_error(ret_error, -EINVAL, "disk: the UKI was not built");
 
 	/* 3. The ESP. */
 	if (asprintf(&esp_name, "%s-%s-%s+%u.efi", p->name, p->version, p->slot,
@@ -192,15 +211,16 @@ int disk_build(const struct disk_params *p, struct disk_result *ret, char **ret_
 	r = esp_loader_conf(pattern, &loader_conf);
 	if (r < 0)
 		return r;
-	const struct esp_file files[] = {
-		{ "EFI/BOOT/BOOTX64.EFI", boot_efi, NULL },
-		{ "EFI/systemd/systemd-bootx64.efi", boot_efi, NULL },
-		{ esp_uki_path, uki_out, NULL },
-		{ "loader/loader.conf", NULL, loader_conf },
-		/* what airlock-install reads: name, version, partition sizes (last: optional) */
-		{ "airlock/manifest.json", p->manifest_json_path, NULL },
-	};
-	size_t n_files = ELEMENTSOF(files) - (p->manifest_json_path ? 0 : 1);
+	n_files = 4 + p->n_extra_esp_files;
+	files = new0(struct esp_file, n_files);
+	if (!files)
+		return -ENOMEM;
+	files[0] = (struct esp_file){ "EFI/BOOT/BOOTX64.EFI", res->boot_efi_path, NULL };
+	files[1] = (struct esp_file){ "EFI/systemd/systemd-bootx64.efi", res->boot_efi_path, NULL };
+	files[2] = (struct esp_file){ esp_uki_path, res->uki_path, NULL };
+	files[3] = (struct esp_file){ "loader/loader.conf", NULL, loader_conf };
+	for (size_t i = 0; i < p->n_extra_esp_files; i++)
+		files[4 + i] = p->extra_esp_files[i];
 	esp_size = p->esp_size_bytes;
 	if (esp_size == 0) {
 		r = esp_size_for(files, n_files, &esp_size);
@@ -270,13 +290,24 @@ int disk_build(const struct disk_params *p, struct disk_result *ret, char **ret_
 					   strerror(-r));
 	}
 
-	*ret = (struct disk_result){
-		.uki_path = TAKE_PTR(uki_out),
-		.image_path = TAKE_PTR(image_path),
-		.uki_esp_name = TAKE_PTR(esp_name),
-		.cmdline = TAKE_PTR(cmdline),
-		.image_size_bytes = layout->size_bytes,
-	};
+	res->image_path = TAKE_PTR(image_path);
+	res->uki_esp_name = TAKE_PTR(esp_name);
+	res->image_size_bytes = layout->size_bytes;
+	return 0;
+}
+
+int disk_build(const struct disk_params *p, struct disk_result *ret, char **ret_error)
+{
+	struct disk_result res = {};
+	int r = disk_build_uki(p, &res, ret_error);
+
+	if (r >= 0)
+		r = disk_build_image(p, &res, ret_error);
+	if (r < 0) {
+		disk_result_done(&res);
+		return r;
+	}
+	*ret = res;
 	return 0;
 }
 
@@ -389,6 +420,8 @@ int verb_disk(int argc, char *argv[])
 	struct disk_params p = {
 		.slot = "a", .boot_tries = 3, .out_dir = "out", .link_stable_name = true
 	};
+	/* --manifest-json: where airlock-install reads the name, version and sizes */
+	struct esp_file manifest_json = { "airlock/manifest.json", NULL, NULL };
 	size_t hash_size = 0;
 	uint64_t v;
 	int c, r;
@@ -464,7 +497,9 @@ int verb_disk(int argc, char *argv[])
 			p.out_dir = optarg;
 			break;
 		case ARG_MANIFEST_JSON:
-			p.manifest_json_path = optarg;
+			manifest_json.source = optarg;
+			p.extra_esp_files = &manifest_json;
+			p.n_extra_esp_files = 1;
 			break;
 		default:
 			return 2;

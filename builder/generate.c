@@ -188,7 +188,7 @@ static int gen_users(struct gen *g, const struct manifest *m, int64_t epoch, str
 
 /* ---- identity ------------------------------------------------------------------------------- */
 
-static int gen_os_release(struct gen *g, const struct manifest *m)
+static int gen_os_release(struct gen *g, const struct manifest *m, bool debug)
 {
 	struct tree_node *base = tree_resolve(g->t, "usr/lib/os-release");
 	_cleanup_free_ char *text = NULL, *out = NULL, *pretty_base = NULL;
@@ -227,9 +227,11 @@ static int gen_os_release(struct gen *g, const struct manifest *m)
 		fprintf(f, "%s\n", l);
 	}
 	fprintf(f,
-		"PRETTY_NAME=\"%s %s (%s)\"\nVARIANT=\"Airlock appliance\"\nVARIANT_ID=airlock\n"
+		"PRETTY_NAME=\"%s %s%s (%s)\"\nVARIANT=\"Airlock appliance%s\"\nVARIANT_ID=%s\n"
 		"IMAGE_ID=%s\nIMAGE_VERSION=%s\n",
-		m->name, m->version, strna(pretty_base), m->name, m->version);
+		m->name, m->version, debug ? " DEBUG" : "", strna(pretty_base),
+		debug ? ", DEBUG build" : "", debug ? "airlock-debug" : "airlock", m->name,
+		m->version);
 	if (fclose(f) != 0)
 		return log_oom();
 	(void)size;
@@ -473,7 +475,7 @@ no_install:
 	       -EINVAL;
 }
 
-static int gen_units(struct gen *g, const struct manifest *m)
+static int gen_units(struct gen *g, const struct manifest *m, bool debug)
 {
 	_cleanup_strv_free_ char **done = NULL;
 	int r;
@@ -481,6 +483,12 @@ static int gen_units(struct gen *g, const struct manifest *m)
 	STRV_FOREACH(u, m->enable)
 		if ((r = enable_unit(g, m, *u, &done)) < 0)
 			return r;
+	if (debug)
+		STRV_FOREACH(u, m->debug_enable) {
+			log_warning("units: DEBUG build: enabling %s; never ship this image", *u);
+			if ((r = enable_unit(g, m, *u, &done)) < 0)
+				return r;
+		}
 	STRV_FOREACH(u, m->mask) {
 		_cleanup_free_ char *p = path_join("etc/systemd/system", *u);
 		if (!p)
@@ -760,7 +768,7 @@ static int check_interpreters(struct gen *g)
 /* ---- the stage ------------------------------------------------------------------------------ */
 
 int generate_image_files(struct tree *t, const struct manifest *m, const struct lockfile *lf,
-			 const char *pool, const char *dir, struct sysusers **ret_users)
+			 const char *pool, const char *dir, bool debug, struct sysusers **ret_users)
 {
 	_cleanup_(sysusers_freep) struct sysusers *users = NULL;
 	struct gen g = { .t = t, .dir = dir };
@@ -770,8 +778,8 @@ int generate_image_files(struct tree *t, const struct manifest *m, const struct 
 	if (r < 0)
 		return log_error_errno(r, "generate: %s: %m", dir);
 	if ((r = gen_layout(&g)) < 0 || (r = gen_users(&g, m, lf->source_date_epoch, &users)) < 0 ||
-	    (r = gen_os_release(&g, m)) < 0 || (r = gen_identity(&g, m)) < 0 ||
-	    (r = gen_alternatives(&g, m)) < 0 || (r = gen_units(&g, m)) < 0 ||
+	    (r = gen_os_release(&g, m, debug)) < 0 || (r = gen_identity(&g, m)) < 0 ||
+	    (r = gen_alternatives(&g, m)) < 0 || (r = gen_units(&g, m, debug)) < 0 ||
 	    (r = gen_ca_certificates(&g)) < 0 || (r = gen_dpkg(&g, lf, pool)) < 0 ||
 	    (r = check_interpreters(&g)) < 0)
 		return r;

@@ -67,7 +67,8 @@ int release_manifest_write(const struct release_input *in, const char *path)
 	    json_add_string(doc, "architecture", m->architecture) < 0 ||
 	    json_add_int(doc, "source_date_epoch", lf->source_date_epoch) < 0 ||
 	    json_add_string(doc, "kernel", in->kernel_version) < 0 ||
-	    json_add_string(doc, "content_sha256", content) < 0)
+	    json_add_string(doc, "content_sha256", content) < 0 ||
+	    (in->debug && json_add_bool(doc, "debug", true) < 0))
 		return log_oom();
 
 	verity = json_object_new_object();

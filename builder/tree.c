@@ -112,12 +112,13 @@ int tree_apply_overlay(struct tree *t, const char *overlay_dir, const char *unit
 		if (r < 0)
 			return r;
 	}
-	if (access(units_dir, F_OK) == 0) {
+	if (units_dir && access(units_dir, F_OK) == 0) {
 		r = walk_dir(t, units_dir, "usr/lib/systemd/system", "units");
 		if (r < 0)
 			return r;
 	}
-	progress_line("overlay: %s and %s applied (%u new paths)", overlay_dir, units_dir,
+	progress_line("overlay: %s%s%s applied (%u new paths)", overlay_dir,
+		      units_dir ? " and " : "", strempty(units_dir),
 		      (unsigned)tree_size(t) - before);
 	return 0;
 }

@@ -183,3 +183,40 @@ test_initramfs_tree() {
 	ln -s usr/lib "$dir/lib"
 	ln -s usr/lib64 "$dir/lib64"
 }
+
+# test_image NAME [airlock-build build OPTIONS...]
+#   Builds an image with scripts/image (the stale-lock fallback and the TEST-ONLY
+#   snakeoil Secure Boot key included) into $AIRLOCK_BUILD/test-cache/image-NAME-KEY
+#   and sets TEST_IMAGE_DIR. KEY covers everything that goes into the image: the
+#   programs, the lock, manifests/, overlay/, units/, scripts/image, the options
+#   and the files of any directory among them; so tests share one build per run, and
+#   a changed input never reuses a stale image. Safe to call from concurrent tests.
+test_image() {
+	local name=$1 lock key dir cache=$AIRLOCK_BUILD/test-cache a
+	shift
+	lock=$(test_lock)
+	key=$(
+		{
+			cat "$AIRLOCK_BUILD"/airlock-* "$lock" "$AIRLOCK_SRC/scripts/image"
+			printf '%s\n' "$@"
+			for a in "$AIRLOCK_SRC/manifests" "$AIRLOCK_SRC/overlay" "$AIRLOCK_SRC/units" "$@"; do
+				[ -d "$a" ] || continue
+				(cd "$a" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
+				(cd "$a" && find . -type l -printf '%p -> %l\n' | sort)
+			done
+		} | sha256sum | cut -c1-16
+	)
+	dir=$cache/image-$name-$key
+	mkdir -p "$cache"
+	(
+		flock 9
+		if [ ! -f "$dir/ok" ]; then
+			find "$cache" -maxdepth 1 -name "image-$name-*" ! -path "$dir" -exec rm -rf {} +
+			rm -rf "$dir"
+			echo "--- building the $name test image into $dir" >&2
+			"$AIRLOCK_SRC/scripts/image" --out "$dir" -- "$@" >&2 || exit 1
+			touch "$dir/ok"
+		fi
+	) 9>"$cache/image-$name.lock" || fail "building the $name test image failed"
+	TEST_IMAGE_DIR=$dir
+}

@@ -36,9 +36,9 @@ int verity_read_params(const char *hash_path, struct verity_params *ret);
 int verity_verify(const char *data_path, const char *hash_path,
 		  const uint8_t root_hash[VERITY_ROOT_HASH_SIZE]);
 /*
- * Activates /dev/mapper/<name> read-only after checking the root hash against the
- * hash tree's top level; the kernel checks every block as it is read. -EPERM if the
- * root hash does not match.
+ * Activates /dev/mapper/<name> read-only with root_hash; the kernel checks every
+ * block against it as it is read (a read of a bad block fails with EIO). It does not
+ * check root_hash against the tree first: call verity_check_root_hash() for that.
  */
 int verity_activate(const char *name, const char *data_dev, const char *hash_dev,
 		    const uint8_t root_hash[VERITY_ROOT_HASH_SIZE]);

@@ -19,17 +19,15 @@
 #   e2e_lock NAME CMD...   run CMD holding build/test-cache/e2e/NAME.lock
 #   e2e_image VARIANT  build (once, cached) a test disk image; sets E2E_IMAGE,
 #                      E2E_ROOTHASH, E2E_DIR (see the VARIANTs below)
-#   e2e_snakeoil DIR   decrypted snakeoil key + cert in DIR (key.pem, cert.pem)
 #
 # Only one guest at a time per test; tests/run-tests runs tests one after another.
 
-# Cached under build/test-cache/e2e: the kernel package once; fixtures (stand-in
-# initramfs, test root) per version of this harness; images per harness version and
-# airlock-build binary, so a changed builder never boots a stale image.
+# The e2e image is a test_image (tests/lib.sh: built once per run of the same inputs
+# under build/test-cache); its variants and small fixtures live under
+# build/test-cache/e2e.
 E2E_CACHE=${E2E_CACHE:-$AIRLOCK_BUILD/test-cache/e2e}
-E2E_FIXTURES_KEY=$(cat "$AIRLOCK_SRC/tests/e2e/lib.sh" "$AIRLOCK_SRC"/tests/e2e/standin/* | sha256sum | cut -c1-12)
 E2E_LOGS=${AIRLOCK_TEST_LOGS:-$AIRLOCK_SRC/build/test-logs}/e2e-console
-# The marker airlock-boot-complete.service prints (and the TEST-ONLY stand-in init).
+# The marker airlock-boot-complete.service prints.
 AIRLOCK_BOOT_MARKER=${AIRLOCK_BOOT_MARKER:-AIRLOCK-BOOT-COMPLETE}
 # What the kernel prints when the init halts, powers off or reboots after a failure.
 KERNEL_STOPPED="] reboot: "
@@ -156,86 +154,6 @@ boot_fact() {
 	sed -n "s/^\[[ 0-9.]*\] AIRLOCK-TEST $1=//p" "$BOOT_LOG" | tail -n1
 }
 
-e2e_snakeoil() {
-	local dir=$1
-	need openssl
-	[ -f /usr/share/ovmf/PkKek-1-snakeoil.key ] || skip "ovmf's snakeoil key is missing (make deps)"
-	openssl rsa -in /usr/share/ovmf/PkKek-1-snakeoil.key -passin pass:snakeoil \
-		-out "$dir/key.pem" 2>/dev/null
-	cp /usr/share/ovmf/PkKek-1-snakeoil.pem "$dir/cert.pem"
-}
-
-# ---- the kernel: the locked linux-image package, fetched once --------------------------------
-e2e_kernel() {
-	need apt-get dpkg-deb depmod
-	local dir=$E2E_CACHE/kernel
-	if ! [ -f "$dir/ok" ]; then
-		e2e_lock kernel _e2e_fetch_kernel "$dir" || fail "cannot fetch a kernel package"
-	fi
-	E2E_KROOT=$dir/root
-	E2E_KVER=$(cat "$dir/ok")
-	E2E_VMLINUZ=$E2E_KROOT/boot/vmlinuz-$E2E_KVER
-}
-_e2e_fetch_kernel() {
-	local dir=$1 pkg
-	[ -f "$dir/ok" ] && return 0
-	rm -rf "$dir" && mkdir -p "$dir"
-	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)/\1/p' | head -n1)
-	[ -n "$pkg" ] || {
-		echo "no linux-image-amd64 in apt's lists (apt-get update)"
-		return 1
-	}
-	(cd "$dir" && apt-get download -q "$pkg" >"$dir/download.log" 2>&1) || { cat "$dir/download.log"; return 1; }
-	dpkg-deb -x "$dir"/*.deb "$dir/root"
-	ls "$dir/root/boot" | sed -n 's/^vmlinuz-//p' | head -n1 >"$dir/ok"
-	[ -s "$dir/ok" ]
-}
-
-# ---- the TEST-ONLY stand-in initramfs (busybox + veritysetup + modules) ---------------------
-E2E_MODULES="virtio_pci virtio_blk virtio_rng dm_mod dm_verity squashfs sha256_ssse3"
-e2e_standin_initrd() {
-	e2e_kernel
-	need busybox veritysetup zstd
-	E2E_INITRD=$E2E_CACHE/fixtures-$E2E_FIXTURES_KEY/standin-initrd.cpio.zst
-	[ -f "$E2E_INITRD" ] || e2e_lock initrd _e2e_build_initrd || fail "building the stand-in initramfs failed"
-}
-_e2e_build_initrd() {
-	[ -f "$E2E_INITRD" ] && return 0
-	local w=$E2E_CACHE/initrd.work m k lib
-	mkdir -p "$(dirname "$E2E_INITRD")"
-	rm -rf "$w" && mkdir -p "$w"/{bin,dev,proc,sys,etc,tmp,run,lib/modules}
-	cp /usr/bin/busybox "$w/bin/busybox"
-	for a in sh cat grep sed sleep mount modprobe insmod poweroff mkdir echo; do
-		ln -s busybox "$w/bin/$a"
-	done
-	cp "$AIRLOCK_SRC/tests/e2e/standin/init" "$w/init"
-	cp "$(command -v veritysetup)" "$w/bin/veritysetup"
-	for lib in $(ldd "$(command -v veritysetup)" | grep -o '/[^ ]*'); do
-		mkdir -p "$w$(dirname "$lib")"
-		cp -L "$lib" "$w$lib"
-	done
-	# Module closure with modprobe on a depmod'ed copy (the package has no modules.dep).
-	local kr=$E2E_CACHE/kmods
-	rm -rf "$kr" && mkdir -p "$kr/lib/modules"
-	cp -a "$E2E_KROOT/lib/modules/$E2E_KVER" "$kr/lib/modules/"
-	depmod -b "$kr" "$E2E_KVER"
-	echo "$E2E_MODULES" | tr ' ' '\n' >"$w/etc/modules"
-	for m in $E2E_MODULES; do
-		modprobe -d "$kr" -S "$E2E_KVER" --show-depends "$m" 2>/dev/null | sed -n 's/^insmod \([^ ]*\).*/\1/p'
-	done | sort -u | while read -r k; do
-		local rel=${k#"$kr"}
-		mkdir -p "$w$(dirname "$rel")"
-		cp "$k" "$w$rel"
-	done
-	cp "$kr/lib/modules/$E2E_KVER"/modules.{order,builtin,builtin.modinfo} "$w/lib/modules/$E2E_KVER/" 2>/dev/null || true
-	depmod -b "$w" "$E2E_KVER"
-	find "$w" -exec touch -h -d @0 {} +
-	(cd "$w" && find . | LC_ALL=C sort | busybox cpio -o -H newc 2>/dev/null) |
-		zstd -q -10 >"$E2E_INITRD.tmp"
-	mv "$E2E_INITRD.tmp" "$E2E_INITRD"
-	rm -rf "$w" "$kr"
-}
-
 # 256 KiB of deterministic pseudo-random bytes (AES-CTR of zeros under a fixed key):
 # incompressible, so squashfs stores its blocks as they are and the tamper test can
 # find a file's data in root-a by its content. The real image's test overlay ships it
@@ -246,86 +164,68 @@ e2e_target_bin() {
 		-iv 00000000000000000000000000000000
 }
 
-# ---- a handmade root: squashfs + verity (fixed salt and UUID, so the hash is stable) ---------
-e2e_standin_root() {
-	need mksquashfs veritysetup
-	local dir=$E2E_CACHE/fixtures-$E2E_FIXTURES_KEY
-	E2E_ROOT=$dir/root.squashfs
-	E2E_VERITY=$dir/root.verity
-	[ -f "$dir/roothash" ] || e2e_lock root _e2e_build_root "$dir" || fail "building the test root failed"
-	E2E_ROOTHASH=$(cat "$dir/roothash")
-}
-_e2e_build_root() {
-	local dir=$1
-	[ -f "$dir/roothash" ] && return 0
-	mkdir -p "$dir"
-	local w=$E2E_CACHE/root.work
-	rm -rf "$w" && mkdir -p "$w/usr/lib/airlock-test" "$w/etc"
-	printf 'ID=airlock\nNAME=Airlock\nIMAGE_ID=airlock\nIMAGE_VERSION=1.0.0\n' >"$w/usr/lib/os-release"
-	e2e_target_bin >"$w/usr/lib/airlock-test/target.bin"
-	mksquashfs "$w" "$E2E_ROOT" -noappend -all-root -mkfs-time 0 -all-time 0 -comp zstd \
-		-quiet >/dev/null
-	truncate -s %4096 "$E2E_ROOT"
-	veritysetup format "$E2E_ROOT" "$E2E_VERITY" \
-		--salt=0000000000000000000000000000000000000000000000000000000000000001 \
-		--uuid=00000000-0000-4000-8000-000000000001 |
-		sed -n 's/^Root hash:[[:space:]]*//p' >"$dir/roothash.tmp"
-	mv "$dir/roothash.tmp" "$dir/roothash"
-	rm -rf "$w"
-}
-
-# ---- disk images ----------------------------------------------------------------------------
-# VARIANTs: signed (snakeoil), unsigned, otherkey (signed by a throwaway TEST-ONLY key),
-# cmdline2 (signed, another command line: another PCR 11), wronghash (signed, with a
-# command line root hash that does not match root-a).
-#
-# LEAD WIRING: these images use the TEST-ONLY stand-in init and a handmade root. When
-# `airlock-build build` produces the real root, initramfs and tree, build the images
-# with it (the default manifest, a test overlay with tests/e2e/overlay/ for the facts
-# unit) and keep the variant names: the tests only use E2E_IMAGE/E2E_ROOTHASH.
+# The e2e images are the default manifest built with two TEST-ONLY extra overlays:
+# tests/e2e/overlay (the facts unit) and a directory holding
+# /usr/lib/airlock-test/target.bin (the file whose data the tamper test corrupts).
+# VARIANT signed is that image as built; the others are assembled from its published
+# artifacts (kernel and stub out of its UKI and root, its initramfs, root and hash
+# tree) with `airlock-build disk`, changing one thing each.
 e2e_image() {
-	local variant=$1 key
-	key=$(cat "$AIRLOCK_BUILD/airlock-build" | sha256sum | cut -c1-8)
-	E2E_DIR=$E2E_CACHE/img-$E2E_FIXTURES_KEY-$key-$variant
-	if ! [ -f "$E2E_DIR/ok" ]; then
-		e2e_kernel
-		e2e_standin_initrd
-		e2e_standin_root
-		e2e_lock "img-$variant" _e2e_build_image "$variant" || fail "building image $variant failed"
-		# Images of older builders or harnesses for this variant are of no more use.
-		find "$E2E_CACHE" -maxdepth 1 -name "img-*-$variant" ! -path "$E2E_DIR" -exec rm -rf {} +
+	local variant=$1 base
+	mkdir -p "$E2E_CACHE/target"
+	[ -f "$E2E_CACHE/target/usr/lib/airlock-test/target.bin" ] || {
+		mkdir -p "$E2E_CACHE/target/usr/lib/airlock-test"
+		e2e_target_bin >"$E2E_CACHE/target/usr/lib/airlock-test/target.bin"
+	}
+	test_image e2e --extra-overlay "$AIRLOCK_SRC/tests/e2e/overlay" \
+		--extra-overlay "$E2E_CACHE/target"
+	base=$TEST_IMAGE_DIR
+	E2E_ROOTHASH=$(jq -r .verity.root_hash "$base/manifest.json")
+	if [ "$variant" = signed ]; then
+		E2E_DIR=$base
+		E2E_IMAGE=$base/airlock.img
+		return
 	fi
+	E2E_DIR=$base/variant-$variant
+	e2e_lock "img-variant" _e2e_build_variant "$variant" "$base" ||
+		fail "building image variant $variant failed"
 	E2E_ROOTHASH=$(cat "$E2E_DIR/roothash")
 	E2E_IMAGE=$E2E_DIR/airlock.img
 }
-_e2e_build_image() {
-	local variant=$1 keys=$E2E_DIR/keys hash
+_e2e_build_variant() {
+	local variant=$1 base=$2 keys=$E2E_DIR/keys hash extra parts=$E2E_DIR/parts name version
 	[ -f "$E2E_DIR/ok" ] && return 0
-	rm -rf "$E2E_DIR" && mkdir -p "$E2E_DIR" "$keys"
-	local sign=(--key "$keys/key.pem" --cert "$keys/cert.pem") extra="console=ttyS0,115200 panic=-1"
+	rm -rf "$E2E_DIR" && mkdir -p "$E2E_DIR" "$keys" "$parts"
+	local sign=(--key "$base/keys/snakeoil.key" --cert /usr/share/ovmf/PkKek-1-snakeoil.pem)
+	name=$(jq -r .name "$base/manifest.json")
+	version=$(jq -r .version "$base/manifest.json")
+	extra=$(sed -n 's/^kernel-cmdline = //p' "$AIRLOCK_SRC/manifests/airlock.manifest")
 	hash=$E2E_ROOTHASH
 	case $variant in
-	signed) e2e_snakeoil "$keys" ;;
 	unsigned) sign=(--unsigned) ;;
 	otherkey)
 		openssl req -new -x509 -newkey rsa:2048 -nodes -days 36500 -subj "/CN=Airlock TEST-ONLY other key/" \
 			-keyout "$keys/key.pem" -out "$keys/cert.pem" 2>/dev/null
+		sign=(--key "$keys/key.pem" --cert "$keys/cert.pem")
 		;;
-	cmdline2) e2e_snakeoil "$keys" && extra="$extra airlock.test=2" ;;
+	cmdline2) extra="$extra airlock_test=2" ;; # airlock-init refuses unknown airlock.* keys
 	wronghash)
-		e2e_snakeoil "$keys"
 		hash=$(printf '%s' "$E2E_ROOTHASH" | sed 's/^./f/;s/^ff/0f/')
 		[ "$hash" != "$E2E_ROOTHASH" ] || hash=0$(printf '%s' "$E2E_ROOTHASH" | cut -c2-)
 		;;
 	*) fail "e2e_image: unknown variant $variant" ;;
 	esac
 	printf '%s\n' "$hash" >"$E2E_DIR/roothash"
-	airlock-build disk --name airlock --version 1.0.0 --kernel-cmdline "$extra" \
-		--stub /usr/lib/systemd/boot/efi/linuxx64.efi.stub \
-		--systemd-boot /usr/lib/systemd/boot/efi/systemd-bootx64.efi \
-		--os-release "$AIRLOCK_SRC/tests/e2e/standin/os-release" \
-		--kernel "$E2E_VMLINUZ" --initrd "$E2E_INITRD" \
-		--root "$E2E_ROOT" --verity "$E2E_VERITY" --roothash "$hash" \
-		"${sign[@]}" --source-date-epoch 1747699200 --out "$E2E_DIR" || return 1
+	# The parts the build used: its kernel (in the UKI), stub, systemd-boot, os-release.
+	objcopy -O binary --only-section=.linux "$base/uki.efi" "$parts/vmlinuz" || return 1
+	unsquashfs -cat "$base/root.squashfs" usr/lib/systemd/boot/efi/linuxx64.efi.stub >"$parts/stub" || return 1
+	unsquashfs -cat "$base/root.squashfs" usr/lib/systemd/boot/efi/systemd-bootx64.efi >"$parts/sd-boot" || return 1
+	unsquashfs -cat "$base/root.squashfs" usr/lib/os-release >"$parts/os-release" || return 1
+	airlock-build disk --name "$name" --version "$version" --kernel-cmdline "$extra" \
+		--stub "$parts/stub" --systemd-boot "$parts/sd-boot" --os-release "$parts/os-release" \
+		--kernel "$parts/vmlinuz" --initrd "$base/initramfs.img" \
+		--root "$base/root.squashfs" --verity "$base/root.verity" --roothash "$hash" \
+		"${sign[@]}" --source-date-epoch "$(jq -r .source_date_epoch "$base/manifest.json")" \
+		--out "$E2E_DIR" || return 1
 	touch "$E2E_DIR/ok"
 }
