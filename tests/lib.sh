@@ -220,3 +220,16 @@ test_image() {
 	) 9>"$cache/image-$name.lock" || fail "building the $name test image failed"
 	TEST_IMAGE_DIR=$dir
 }
+
+# test_image_parts IMAGE_DIR OUT
+#   The parts a build of IMAGE_DIR put into its disk, for tests that assemble disks
+#   with `airlock-build disk`: OUT/vmlinuz (the UKI's kernel), OUT/stub,
+#   OUT/sd-boot and OUT/os-release (from the root image).
+test_image_parts() {
+	local base=$1 parts=$2
+	mkdir -p "$parts"
+	objcopy -O binary --only-section=.linux "$base/uki.efi" "$parts/vmlinuz" &&
+		unsquashfs -cat "$base/root.squashfs" usr/lib/systemd/boot/efi/linuxx64.efi.stub >"$parts/stub" &&
+		unsquashfs -cat "$base/root.squashfs" usr/lib/systemd/boot/efi/systemd-bootx64.efi >"$parts/sd-boot" &&
+		unsquashfs -cat "$base/root.squashfs" usr/lib/os-release >"$parts/os-release"
+}

@@ -4,8 +4,8 @@
 # (qemu/run: OVMF + swtpm) and judges them by their serial console.
 #
 #   boot_image NAME IMAGE TIMEOUT [--expect STR]... [--refuse STR]... [--settle S]
-#              [-- qemu/run ARGS]
-#       Boots IMAGE (snapshot: never changed) and reads its console until every
+#              [--writable] [-- qemu/run ARGS]
+#       Boots IMAGE (snapshot: never changed, unless --writable) and reads its console until every
 #       --expect string has appeared (then QEMU is stopped, or after --settle S more
 #       seconds without a failure string, unless QEMU exits first), a failure string
 #       appears, QEMU exits, or TIMEOUT seconds pass. Failure strings: Kernel panic,
@@ -47,12 +47,13 @@ e2e_lock() {
 boot_image() {
 	local name=$1 image=$2 timeout=$3
 	shift 3
-	local expect=() refuse=() qargs=() settle=0 settle_until=
+	local expect=() refuse=() qargs=() settle=0 settle_until= snapshot=--snapshot
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--expect) expect+=("$2") && shift 2 ;;
 		--refuse) refuse+=("$2") && shift 2 ;;
 		--settle) settle=$2 && shift 2 ;;
+		--writable) snapshot= && shift ;;
 		--) shift && qargs=("$@") && break ;;
 		*) fail "boot_image: unknown argument $1" ;;
 		esac
@@ -72,7 +73,7 @@ boot_image() {
 	local fifo qpid qfd
 	fifo=$(mktemp -u "${TMPDIR:-/tmp}/airlock-console.XXXXXX")
 	mkfifo "$fifo"
-	"$AIRLOCK_SRC/qemu/run" "$image" --snapshot "${qargs[@]}" >"$fifo" 2>&1 </dev/null &
+	"$AIRLOCK_SRC/qemu/run" "$image" $snapshot "${qargs[@]}" >"$fifo" 2>&1 </dev/null &
 	qpid=$!
 	exec {qfd}<"$fifo"
 	rm -f "$fifo"
@@ -216,11 +217,7 @@ _e2e_build_variant() {
 	*) fail "e2e_image: unknown variant $variant" ;;
 	esac
 	printf '%s\n' "$hash" >"$E2E_DIR/roothash"
-	# The parts the build used: its kernel (in the UKI), stub, systemd-boot, os-release.
-	objcopy -O binary --only-section=.linux "$base/uki.efi" "$parts/vmlinuz" || return 1
-	unsquashfs -cat "$base/root.squashfs" usr/lib/systemd/boot/efi/linuxx64.efi.stub >"$parts/stub" || return 1
-	unsquashfs -cat "$base/root.squashfs" usr/lib/systemd/boot/efi/systemd-bootx64.efi >"$parts/sd-boot" || return 1
-	unsquashfs -cat "$base/root.squashfs" usr/lib/os-release >"$parts/os-release" || return 1
+	test_image_parts "$base" "$parts" || return 1
 	airlock-build disk --name "$name" --version "$version" --kernel-cmdline "$extra" \
 		--stub "$parts/stub" --systemd-boot "$parts/sd-boot" --os-release "$parts/os-release" \
 		--kernel "$parts/vmlinuz" --initrd "$base/initramfs.img" \

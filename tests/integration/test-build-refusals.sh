@@ -57,7 +57,7 @@ EOL
 }
 
 build() { # name -> runs the build of that one-package image
-	airlock-build build "$T/$1.manifest" --lock "$T/$1.lock" --pool "$T/pool" --out "$T/out-$1"
+	airlock-build build "$T/$1.manifest" --lock "$T/$1.lock" --pool "$T/pool" --out "$T/out-$1" --unsigned
 }
 
 hostile() { # name regex member...

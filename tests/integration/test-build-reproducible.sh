@@ -8,28 +8,28 @@
 # stops verifying when one byte changes; it holds what an appliance needs; the
 # manifest and SBOM carry what they must.
 source "$(dirname "$0")/../lib.sh"
-need airlock-build unshare setpriv veritysetup unsquashfs jq sha256sum
+need airlock-build unshare setpriv veritysetup unsquashfs jq sha256sum gpg
 need_root
 
-lock=$(test_lock)
+step "build A: the shared default test image (scripts/image: as root, from the source tree)"
+test_image default
+A=$TEST_IMAGE_DIR
 pool=$(test_pool)
-# The update keys the image trusts: the TEST-ONLY key A of tests/data/sig.
-keys=$T/update-keys
-mkdir -p "$keys"
-cp "$AIRLOCK_SRC/tests/data/sig/a.pub" "$keys/test-only-a.asc"
-key_a=$(head -n1 "$AIRLOCK_SRC/tests/data/sig/fingerprints.txt")
-
-step "build A: as root, from the source tree, TZ=UTC, umask 022"
-(cd "$AIRLOCK_SRC" && umask 022 && TZ=UTC LANG=C.UTF-8 \
-	airlock-build -q build manifests/airlock.manifest --lock "$lock" --pool "$pool" \
-	--update-keys "$keys" --out "$T/a")
+# the lock scripts/image built from: the committed one, or a fresh one it made in A
+lock=$AIRLOCK_SRC/manifests/airlock.lock
+[ -f "$A/airlock.lock" ] && lock=$A/airlock.lock
+name=$(jq -r .name "$A/manifest.json")
+version=$(jq -r .version "$A/manifest.json")
 
 step "build B: as nobody, from elsewhere, TZ=Pacific/Kiritimati LANG=de_DE.UTF-8 umask 077, no network"
-# nobody needs to read the pool and the sources, and write its output folder.
-mkdir -p "$T/b-home" "$T/b-cwd" "$T/b-pool"
+# The same inputs as A: lock, pool, the TEST-ONLY Secure Boot key and update keys.
+# nobody needs to read them and the sources, and write its output folder.
+mkdir -p "$T/b-home" "$T/b-cwd" "$T/b-pool" "$T/b-keys"
 cp -al "$pool"/. "$T/b-pool"/ 2>/dev/null || cp -a "$pool"/. "$T/b-pool"/
 cp "$lock" "$T/b.lock"
-chmod -R a+rX "$T/b-pool" "$T/b.lock" "$keys"
+cp "$A/keys/snakeoil.key" "$T/b-keys/sb.key"
+cp -r "$A/keys/update-keys" "$T/b-keys/update-keys"
+chmod -R a+rX "$T/b-pool" "$T/b.lock" "$T/b-keys"
 chown nobody "$T/b-home" "$T/b-cwd"
 chmod 755 "$T"
 src_ok=1
@@ -40,15 +40,22 @@ setpriv --reuid=nobody --regid=nogroup --clear-groups test -r "$AIRLOCK_SRC/mani
 	LC_ALL=de_DE.UTF-8 USER=nobody \
 	sh -c "umask 077 && exec '$AIRLOCK_BUILD/airlock-build' -q build \
 		'$AIRLOCK_SRC/manifests/airlock.manifest' --lock '$T/b.lock' --pool '$T/b-pool' \
-		--update-keys '$keys' --out '$T/b-cwd/out' --programs '$AIRLOCK_BUILD'")
+		--secure-boot-key '$T/b-keys/sb.key' --secure-boot-cert /usr/share/ovmf/PkKek-1-snakeoil.pem \
+		--update-keys '$T/b-keys/update-keys' \
+		--out '$T/b-cwd/out' --programs '$AIRLOCK_BUILD'") || fail "build B failed"
 
 step "the artifacts are byte-identical"
-for f in root.squashfs root.verity manifest.json sbom.spdx.json; do
-	a=$(sha256sum "$T/a/$f" | cut -d' ' -f1)
+for f in root.squashfs root.verity initramfs.img uki.efi manifest.json sbom.spdx.json \
+	"$name-$version.img" SHA256SUMS; do
+	[ -f "$A/$f" ] || fail "build A has no $f"
+	a=$(sha256sum "$A/$f" | cut -d' ' -f1)
 	b=$(sha256sum "$T/b-cwd/out/$f" | cut -d' ' -f1)
-	printf '%-16s %s %s\n' "$f" "$a" "$([ "$a" = "$b" ] && echo identical || echo "DIFFERS: $b")"
+	printf '%-24s %s %s\n' "$f" "$a" "$([ "$a" = "$b" ] && echo identical || echo "DIFFERS: $b")"
 	[ "$a" = "$b" ] || fail "$f differs between the two builds"
 done
+mkdir -p "$T/a"
+for f in root.squashfs root.verity manifest.json sbom.spdx.json; do ln -s "$A/$f" "$T/a/$f"; done
+lock_used=$lock
 
 step "veritysetup verifies the image against manifest.json's root hash"
 root_hash=$(jq -r .verity.root_hash "$T/a/manifest.json")
@@ -78,8 +85,12 @@ for p in usr/lib/systemd/systemd usr/sbin/haproxy usr/bin/qemu-system-x86_64 etc
 	etc/machine-id etc/passwd etc/shadow var/lib/dpkg/status usr/bin/airlock-ledger; do
 	grep -qE " squashfs-root/$p( |$)" <<<"$listing" || fail "/$p is not in the image"
 done
-cmp <(unsquashfs -cat "$T/a/root.squashfs" usr/share/airlock/update-keys/test-only-a.asc) \
-	"$keys/test-only-a.asc" || fail "the image does not carry the update key"
+cmp <(unsquashfs -cat "$T/a/root.squashfs" usr/share/airlock/update-keys/test-only-development.asc) \
+	"$A/keys/update-keys/test-only-development.asc" || fail "the image does not carry the update key"
+mkdir -m 700 "$T/gnupg"
+key_a=$(gpg --homedir "$T/gnupg" --batch --quiet --with-colons --show-keys \
+	"$A/keys/update-keys/test-only-development.asc" 2>/dev/null | awk -F: '/^fpr:/ {print $10; exit}')
+[ -n "$key_a" ] || fail "gpg cannot read the update key's fingerprint"
 jq -e --arg k "$key_a" '.trusted_keys == [$k]' "$T/a/manifest.json" >/dev/null ||
 	fail "manifest.json's trusted_keys is not [$key_a]"
 for d in bin sbin lib lib64; do
@@ -93,7 +104,7 @@ grep -qx "IMAGE_VERSION=$(jq -r .version "$T/a/manifest.json")" "$T/os-release" 
 	fail "os-release's IMAGE_VERSION is not the manifest's version"
 unsquashfs -q -d "$T/db" "$T/a/root.squashfs" var/lib/dpkg >/dev/null
 n_status=$(dpkg-query --admindir="$T/db/var/lib/dpkg" -W | wc -l)
-n_lock=$(grep -c '^Package:' "$lock")
+n_lock=$(grep -c '^Package:' "$lock_used")
 [ "$n_status" = "$n_lock" ] || fail "the dpkg database lists $n_status packages, the lock $n_lock"
 dpkg --admindir="$T/db/var/lib/dpkg" --audit >"$T/audit" 2>&1 || true
 [ ! -s "$T/audit" ] || { cat "$T/audit"; fail "dpkg --audit complains about the image's database"; }
@@ -114,5 +125,5 @@ while read -r name version sha; do
 	jq -e --arg n "$name" --arg v "$version" --arg s "$sha" \
 		'[.packages[] | select(.name == $n and .versionInfo == $v and .checksums[0].checksumValue == $s)] | length == 1' \
 		"$T/a/sbom.spdx.json" >/dev/null || fail "the SBOM lacks $name $version ($sha)"
-done < <(awk '/^Package:/ {n=$2} /^Version:/ {v=$2} /^SHA256:/ {print n, v, $2}' "$lock")
+done < <(awk '/^Package:/ {n=$2} /^Version:/ {v=$2} /^SHA256:/ {print n, v, $2}' "$lock_used")
 echo "reproducible: root.squashfs $(sha256sum "$T/a/root.squashfs" | cut -c1-64)"
