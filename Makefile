@@ -131,4 +131,6 @@ clean:
 
 .SECONDARY:
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# the compiler's dependency files; not test-cache/ (test images hold GnuPG homes, whose
+# private-keys-v1.d is a directory)
+-include $(shell find $(BUILD) -path '$(BUILD)/test-cache' -prune -o -type f -name '*.d' -print 2>/dev/null)

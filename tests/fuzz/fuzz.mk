@@ -41,4 +41,4 @@ clean: clean-fuzz
 clean-fuzz:
 	rm -rf $(FUZZ_BUILD)
 
--include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(FUZZ_BUILD) -type f -name '*.d' 2>/dev/null)
