@@ -131,6 +131,4 @@ clean:
 
 .SECONDARY:
 
-# the compiler's dependency files; not test-cache/ (test images hold GnuPG homes, whose
-# private-keys-v1.d is a directory)
--include $(shell find $(BUILD) -path '$(BUILD)/test-cache' -prune -o -type f -name '*.d' -print 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/test-cache -prune -o -type f -name '*.d' -print 2>/dev/null)

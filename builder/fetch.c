@@ -77,7 +77,8 @@ static void items_free(struct item *items, size_t n)
 	free(items);
 }
 
-/* Takes the pool for ourselves (one fetch at a time) and clears what an interrupted one left. */
+/* Takes the pool for ourselves (one fetch at a time; a second one waits) and clears what an
+ * interrupted one left. */
 static int pool_open_locked(const char *pool, int *ret_fd)
 {
 	_cleanup_close_ int fd = -EBADF;
@@ -92,10 +93,13 @@ static int pool_open_locked(const char *pool, int *ret_fd)
 	if (fd < 0)
 		return log_error_errno(errno, "fetch: cannot open the pool '%s': %m", pool);
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			return log_error_errno(EBUSY, "fetch: another fetch is using the pool '%s'",
-					       pool);
-		return log_error_errno(errno, "fetch: cannot lock the pool '%s': %m", pool);
+		if (errno != EWOULDBLOCK)
+			return log_error_errno(errno, "fetch: cannot lock the pool '%s': %m", pool);
+		/* Another fetch (a parallel build or test) owns it: it finishes, we check after. */
+		log_info("fetch: another fetch is using the pool '%s'; waiting for it to finish",
+			 pool);
+		if (flock(fd, LOCK_EX) < 0)
+			return log_error_errno(errno, "fetch: cannot lock the pool '%s': %m", pool);
 	}
 	d = opendir(pool);
 	if (!d)
