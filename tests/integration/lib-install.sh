@@ -18,6 +18,7 @@
 #   new_target FILE SIZE   a fresh sparse image file
 #   install_run ARGS... airlock-install --source $MEDIUM --root-hash $ROOTHASH
 #                       --pcr-public-key $T/vendor.pem --no-filesystem ARGS...
+#   install_exec ARGS...   install_run by exec: in `( install_exec ... ) &`, $! is the installer
 #   answers FILE LINES...  write an answer file
 #   part FILE N FIELD   start/size (sectors), name, type, uuid, attrs of partition N (1-based)
 #   data_header FILE OUT   copy the data partition's 16 MiB header area to OUT
@@ -103,6 +104,14 @@ new_target() {
 
 install_run() {
 	airlock-install --source "$MEDIUM" --root-hash "$ROOTHASH" --pcr-public-key "$T/vendor.pem" \
+		--no-filesystem "$@"
+}
+
+# As install_run, but the shell becomes airlock-install: run in a background subshell,
+# $! is then the installer itself, and a kill reaches it (killing a subshell that runs a
+# function leaves the function's child running).
+install_exec() {
+	exec airlock-install --source "$MEDIUM" --root-hash "$ROOTHASH" --pcr-public-key "$T/vendor.pem" \
 		--no-filesystem "$@"
 }
 

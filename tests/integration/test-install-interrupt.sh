@@ -85,12 +85,16 @@ for i in 1 2 3 4; do
 	prev=
 	header_at && prev=$(cryptsetup luksUUID "$T/hdr")
 	rm -f "$T/key" "$T/random.log"
-	AIRLOCK_TOOLS_DIR=$T/tools run >"$T/random.log" 2>&1 &
+	(
+		export AIRLOCK_TOOLS_DIR=$T/tools
+		install_exec --answers "$T/answers.conf" --disk "$DISK"
+	) >"$T/random.log" 2>&1 &
 	pid=$!
 	sleep "$((RANDOM % 3)).$((RANDOM % 10))$((RANDOM % 10))"
 	kill -9 $pid 2>/dev/null || true
 	rc=0
 	wait $pid || rc=$?
+	! pgrep -f -- "--answers $T/answers.conf" >/dev/null || fail "run $i: an installer outlived the kill"
 	if grep -q '^installed: ' "$T/random.log" && [ $rc = 0 ]; then
 		is_installed "$DISK" || fail "run $i: finished but no header"
 		echo "run $i: finished before the kill"
