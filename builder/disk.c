@@ -335,6 +335,8 @@ static void disk_help(void)
 	       "  --slot a|b           slot of the UKI (default a)\n"
 	       "  --esp-size SIZE      ESP size (default: sized to fit, at least 64M)\n"
 	       "  --source-date-epoch N   default: $SOURCE_DATE_EPOCH\n"
+	       "  --manifest-json FILE the release's manifest.json, put on the ESP as\n"
+	       "                       airlock/manifest.json for airlock-install\n"
 	       "  --out DIR            output directory (default: out)\n");
 }
 
@@ -381,6 +383,7 @@ int verb_disk(int argc, char *argv[])
 		ARG_ESP_SIZE,
 		ARG_SDE,
 		ARG_OUT,
+		ARG_MANIFEST_JSON,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -404,6 +407,7 @@ int verb_disk(int argc, char *argv[])
 		{ "esp-size", required_argument, NULL, ARG_ESP_SIZE },
 		{ "source-date-epoch", required_argument, NULL, ARG_SDE },
 		{ "out", required_argument, NULL, ARG_OUT },
+		{ "manifest-json", required_argument, NULL, ARG_MANIFEST_JSON },
 		{},
 	};
 	_cleanup_(manifest_freep) struct manifest *m = NULL;
@@ -416,6 +420,8 @@ int verb_disk(int argc, char *argv[])
 	struct disk_params p = {
 		.slot = "a", .boot_tries = 3, .out_dir = "out", .link_stable_name = true
 	};
+	/* --manifest-json: where airlock-install reads the name, version and sizes */
+	struct esp_file manifest_json = { "airlock/manifest.json", NULL, NULL };
 	size_t hash_size = 0;
 	uint64_t v;
 	int c, r;
@@ -489,6 +495,11 @@ int verb_disk(int argc, char *argv[])
 			break;
 		case ARG_OUT:
 			p.out_dir = optarg;
+			break;
+		case ARG_MANIFEST_JSON:
+			manifest_json.source = optarg;
+			p.extra_esp_files = &manifest_json;
+			p.n_extra_esp_files = 1;
 			break;
 		default:
 			return 2;

@@ -40,11 +40,15 @@ struct disk_info *disk_info_free(struct disk_info *d)
 		free(d->partitions[i].type_uuid);
 		free(d->partitions[i].uuid);
 		free(d->partitions[i].name);
+		free(d->partitions[i].fs_type);
+		free(d->partitions[i].fs_label);
 	}
 	free(d->partitions);
 	free(d->node);
 	free(d->table_type);
 	free(d->table_uuid);
+	free(d->fs_type);
+	free(d->fs_label);
 	free(d);
 	return NULL;
 }
@@ -157,6 +161,76 @@ int disk_info_probe(const char *node, struct disk_info **ret)
 			return -ENOMEM;
 	}
 	*ret = TAKE_PTR(d);
+	return 0;
+}
+
+/* The superblock at [offset, offset + size) of fd: TYPE and LABEL, or NULLs if none. */
+static int probe_superblock(int fd, uint64_t offset, uint64_t size, char **ret_type,
+			    char **ret_label)
+{
+	_cleanup_(probe_freep) blkid_probe pr = blkid_new_probe();
+	const char *type = NULL, *label = NULL;
+	char *t = NULL, *l = NULL;
+	int r;
+
+	if (!pr)
+		return -ENOMEM;
+	if (blkid_probe_set_device(pr, fd, (blkid_loff_t)offset, (blkid_loff_t)size) < 0)
+		return -EIO;
+	if (blkid_probe_enable_partitions(pr, 0) < 0 || blkid_probe_enable_superblocks(pr, 1) < 0 ||
+	    blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_LABEL) < 0)
+		return -EIO;
+	r = blkid_do_safeprobe(pr);
+	if (r == -2) {
+		/* Several signatures that contradict each other: say so rather than pick one. */
+		t = strdup("ambivalent (several signatures)");
+		if (!t)
+			return -ENOMEM;
+		*ret_type = t;
+		*ret_label = NULL;
+		return 0;
+	}
+	if (r < 0)
+		return -EIO;
+	if (r == 0) {
+		(void)blkid_probe_lookup_value(pr, "TYPE", &type, NULL);
+		(void)blkid_probe_lookup_value(pr, "LABEL", &label, NULL);
+	}
+	if ((type && !(t = strdup(type))) || (label && !(l = strdup(label)))) {
+		free(t);
+		return -ENOMEM;
+	}
+	*ret_type = t;
+	*ret_label = l;
+	return 0;
+}
+
+int disk_info_probe_signatures(struct disk_info *d)
+{
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	fd = open(d->node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	d->fs_type = mfree(d->fs_type);
+	d->fs_label = mfree(d->fs_label);
+	r = probe_superblock(fd, 0, d->size_bytes, &d->fs_type, &d->fs_label);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < d->n_partitions; i++) {
+		struct partition_info *p = &d->partitions[i];
+
+		p->fs_type = mfree(p->fs_type);
+		p->fs_label = mfree(p->fs_label);
+		if (p->size_bytes == 0 || p->start_bytes >= d->size_bytes)
+			continue;
+		r = probe_superblock(fd, p->start_bytes,
+				     MIN(p->size_bytes, d->size_bytes - p->start_bytes),
+				     &p->fs_type, &p->fs_label);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 

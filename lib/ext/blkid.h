@@ -20,6 +20,8 @@ struct partition_info {
 	char *name; /* GPT partition name; NULL if none */
 	uint64_t start_bytes;
 	uint64_t size_bytes;
+	char *fs_type; /* disk_info_probe_signatures(): "vfat", "ext4", "crypto_LUKS", ... */
+	char *fs_label;
 };
 
 struct disk_info {
@@ -29,6 +31,8 @@ struct disk_info {
 	uint64_t size_bytes;
 	struct partition_info *partitions;
 	size_t n_partitions;
+	char *fs_type; /* disk_info_probe_signatures(): a file system on the whole disk */
+	char *fs_label;
 };
 
 /*
@@ -37,6 +41,13 @@ struct disk_info {
  */
 int disk_info_probe(const char *node, struct disk_info **ret);
 struct disk_info *disk_info_free(struct disk_info *d);
+/*
+ * Fills fs_type and fs_label of the disk and of each partition with the file system,
+ * RAID member, LUKS or other signature libblkid finds there (NULL where none): what
+ * the installer names as "will be erased". Reads the disk through one descriptor,
+ * partitions by their byte ranges, so that it works on image files too.
+ */
+int disk_info_probe_signatures(struct disk_info *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct disk_info *, disk_info_free);
 
 /*

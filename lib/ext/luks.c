@@ -1,8 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <endian.h>
+#include <fcntl.h>
 #include <libcryptsetup.h>
+#include <sys/stat.h>
 
+#include "core/fd.h"
 #include "core/log.h"
 #include "ext/luks.h"
+
+/* LUKS2 on-disk format: the binary header (one per copy) is 4096 bytes. */
+#define LUKS2_BINARY_HEADER_SIZE 4096U
+#define LUKS2_MAGIC_PRIMARY "LUKS\xba\xbe"
+#define LUKS2_MAGIC_SECONDARY "SKUL\xba\xbe"
+#define LUKS2_MAGIC_SIZE 6U
+#define LUKS2_HDR_SIZE_OFFSET 8U /* big-endian uint64: binary header + JSON area */
 
 /* LUKS2 has at most this many tokens. */
 #define LUKS2_TOKENS_MAX 32
@@ -97,6 +108,13 @@ int luks_format(const char *path, const struct luks_format_params *p, struct luk
 	r = init_device(path, &v->cd);
 	if (r < 0)
 		return r;
+	if (p && p->data_offset_bytes > 0) {
+		if (p->data_offset_bytes % 512 != 0)
+			return -EINVAL;
+		r = crypt_set_data_offset(v->cd, p->data_offset_bytes / 512);
+		if (r < 0)
+			return r;
+	}
 	if (p && p->pbkdf) {
 		r = pbkdf_to_crypt(p->pbkdf, &pbkdf);
 		if (r < 0)
@@ -128,6 +146,37 @@ int luks_open(const char *path, struct luks_volume **ret)
 		return r == -EINVAL ? -EBADMSG : r;
 	*ret = TAKE_PTR(v);
 	return 0;
+}
+
+int luks_open_detached(const char *header_path, const char *data_path, struct luks_volume **ret)
+{
+	_cleanup_(luks_volume_freep) struct luks_volume *v = NULL;
+	int r;
+
+	v = new0(struct luks_volume, 1);
+	if (!v)
+		return -ENOMEM;
+	crypt_set_log_callback(NULL, log_cb, NULL);
+	r = data_path ? crypt_init_data_device(&v->cd, header_path, data_path) :
+			crypt_init(&v->cd, header_path);
+	if (r < 0)
+		return r;
+	crypt_set_log_callback(v->cd, log_cb, NULL);
+	r = crypt_load(v->cd, CRYPT_LUKS2, NULL);
+	if (r < 0)
+		return r == -EINVAL ? -EBADMSG : r;
+	*ret = TAKE_PTR(v);
+	return 0;
+}
+
+int luks_set_data_device(struct luks_volume *v, const char *data_path)
+{
+	return crypt_set_data_device(v->cd, data_path);
+}
+
+uint64_t luks_volume_data_offset(struct luks_volume *v)
+{
+	return crypt_get_data_offset(v->cd) * 512;
 }
 
 struct luks_volume *luks_volume_free(struct luks_volume *v)
@@ -240,4 +289,132 @@ int luks_activate(struct luks_volume *v, const char *name, int keyslot, const vo
 {
 	return crypt_activate_by_passphrase(v->cd, name, keyslot < 0 ? CRYPT_ANY_SLOT : keyslot,
 					    passphrase, passphrase_size, 0);
+}
+
+int luks_activate_volume_key(struct luks_volume *v, const char *name)
+{
+	int r;
+
+	if (!name)
+		return -EINVAL;
+	/* NULL: the volume key libcryptsetup kept from crypt_format(). */
+	r = crypt_activate_by_volume_key(v->cd, name, NULL, 0, 0);
+	return r < 0 ? r : 0;
+}
+
+int luks_deactivate(const char *name)
+{
+	struct crypt_device *cd = NULL;
+	int r;
+
+	crypt_set_log_callback(NULL, log_cb, NULL);
+	r = crypt_init_by_name(&cd, name);
+	if (r < 0)
+		return r;
+	r = crypt_deactivate(cd, name);
+	crypt_free(cd);
+	return r;
+}
+
+static int pwrite_all(int fd, const uint8_t *buf, size_t n, uint64_t offset)
+{
+	while (n > 0) {
+		ssize_t k = pwrite(fd, buf, n, (off_t)offset);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return -EIO;
+		buf += k;
+		n -= (size_t)k;
+		offset += (uint64_t)k;
+	}
+	return 0;
+}
+
+/* Writes [from, to) of the header area and makes it durable. */
+static int write_range(int fd, const uint8_t *area, uint64_t base, uint64_t from, uint64_t to)
+{
+	int r;
+
+	if (to <= from)
+		return 0;
+	r = pwrite_all(fd, area + from, to - from, base + from);
+	if (r < 0)
+		return r;
+	return RET_NERRNO(fdatasync(fd));
+}
+
+/* One binary header at hdr: everything after its first sector, then the first sector. */
+static int write_binary_header(int fd, const uint8_t *area, uint64_t base, uint64_t hdr,
+			       uint32_t sector_size)
+{
+	int r = write_range(fd, area, base, hdr + sector_size, hdr + LUKS2_BINARY_HEADER_SIZE);
+	if (r < 0)
+		return r;
+	return write_range(fd, area, base, hdr, hdr + sector_size);
+}
+
+int luks_header_install(const char *header_path, int fd, uint64_t offset_bytes,
+			uint32_t sector_size, void (*step)(const char *stage, void *userdata),
+			void *userdata)
+{
+	_cleanup_(luks_volume_freep) struct luks_volume *v = NULL;
+	_cleanup_close_ int hfd = -EBADF;
+	_cleanup_free_ uint8_t *area = NULL;
+	uint64_t area_size, hdr_size;
+	int r;
+
+	if (fd < 0 || (sector_size != 512 && sector_size != 4096) || offset_bytes % sector_size)
+		return -EINVAL;
+	/* Only a header libcryptsetup itself accepts is ever written. */
+	r = luks_open(header_path, &v);
+	if (r < 0)
+		return r;
+	area_size = luks_volume_data_offset(v);
+	if (area_size < 2 * LUKS2_BINARY_HEADER_SIZE || area_size > (UINT64_C(1) << 30))
+		return -EBADMSG;
+
+	hfd = open(header_path, O_RDONLY | O_CLOEXEC);
+	if (hfd < 0)
+		return -errno;
+	area = malloc(area_size);
+	if (!area)
+		return -ENOMEM;
+	r = loop_read_exact(hfd, area, area_size);
+	if (r < 0)
+		return r;
+
+	memcpy(&hdr_size, area + LUKS2_HDR_SIZE_OFFSET, sizeof(hdr_size));
+	hdr_size = be64toh(hdr_size);
+	if (memcmp(area, LUKS2_MAGIC_PRIMARY, LUKS2_MAGIC_SIZE) != 0 ||
+	    hdr_size < 2 * LUKS2_BINARY_HEADER_SIZE || hdr_size % LUKS2_BINARY_HEADER_SIZE != 0 ||
+	    2 * hdr_size > area_size ||
+	    memcmp(area + hdr_size, LUKS2_MAGIC_SECONDARY, LUKS2_MAGIC_SIZE) != 0)
+		return -EBADMSG;
+
+	/* 1. JSON areas and keyslots: nothing on the device is a header yet. */
+	r = write_range(fd, area, offset_bytes, LUKS2_BINARY_HEADER_SIZE, hdr_size);
+	if (r >= 0)
+		r = write_range(fd, area, offset_bytes, hdr_size + LUKS2_BINARY_HEADER_SIZE,
+				area_size);
+	if (r < 0)
+		return r;
+	if (step)
+		step("body", userdata);
+	/* 2. The secondary binary header: from now on the volume is complete. */
+	r = write_binary_header(fd, area, offset_bytes, hdr_size, sector_size);
+	if (r < 0)
+		return r;
+	if (step)
+		step("secondary", userdata);
+	/* 3. The primary binary header. */
+	r = write_binary_header(fd, area, offset_bytes, 0, sector_size);
+	if (r < 0)
+		return r;
+	if (step)
+		step("primary", userdata);
+	return 0;
 }

@@ -41,6 +41,13 @@ struct luks_format_params {
 	const char *label; /* LUKS2 label, or NULL */
 	uint32_t sector_size; /* 0: libcryptsetup's choice */
 	const struct luks_pbkdf *pbkdf; /* default for keyslots added without their own */
+	/*
+	 * Where the encrypted data starts on the device the header will finally sit on
+	 * (a multiple of 512; 0: libcryptsetup's default, 16 MiB for LUKS2). A header
+	 * formatted into a separate file with this set is the same header as one
+	 * formatted on the device itself: see luks_header_install().
+	 */
+	uint64_t data_offset_bytes;
 };
 
 struct luks_volume;
@@ -53,6 +60,14 @@ struct luks_volume;
 int luks_format(const char *path, const struct luks_format_params *p, struct luks_volume **ret);
 /* Loads an existing LUKS2 header; -EBADMSG if there is none. */
 int luks_open(const char *path, struct luks_volume **ret);
+/*
+ * A header kept apart from its data (a detached header): the header file, and the
+ * device holding the encrypted data at the header's data offset. Activation maps that
+ * device. data_path NULL: header operations only.
+ */
+int luks_open_detached(const char *header_path, const char *data_path, struct luks_volume **ret);
+/* Sets the data device of a volume whose header is in a file of its own. */
+int luks_set_data_device(struct luks_volume *v, const char *data_path);
 struct luks_volume *luks_volume_free(struct luks_volume *v);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct luks_volume *, luks_volume_free);
 #define _cleanup_luks_volume_ _cleanup_(luks_volume_freep)
@@ -81,6 +96,9 @@ int luks_token_remove(struct luks_volume *v, int token);
 /* The first token >= start of the given type; -ENOENT if none. */
 int luks_token_find(struct luks_volume *v, const char *type, int start, int *ret_token);
 
+/* The data offset in bytes: the size of the header area in front of the data. */
+uint64_t luks_volume_data_offset(struct luks_volume *v);
+
 /*
  * Unlocks with passphrase (keyslot < 0: any). With name NULL only checks the
  * passphrase (what `cryptsetup open --test-passphrase` does); otherwise maps
@@ -88,3 +106,33 @@ int luks_token_find(struct luks_volume *v, const char *type, int start, int *ret
  */
 int luks_activate(struct luks_volume *v, const char *name, int keyslot, const void *passphrase,
 		  size_t passphrase_size);
+
+/*
+ * Maps /dev/mapper/<name> with the volume key held since luks_format() (needs
+ * device-mapper and a data device). -ENOKEY when the handle holds no volume key.
+ */
+int luks_activate_volume_key(struct luks_volume *v, const char *name);
+/* Removes the mapping /dev/mapper/<name>. */
+int luks_deactivate(const char *name);
+
+/*
+ * Writes a complete LUKS2 header area, formatted apart in header_path (a file of at
+ * least the header's data offset), to fd at offset_bytes, in an order that makes the
+ * header the marker of a finished job: a device never holds a valid header (either
+ * copy) whose keyslots and metadata are not yet durable.
+ *
+ *   1. everything but the two 4096-byte binary headers (both JSON areas, the
+ *      keyslots area), then fdatasync;
+ *   2. the secondary binary header, its first sector (the magic) last, fdatasync;
+ *   3. the primary binary header, its first sector last, fdatasync.
+ *
+ * A torn write leaves at most a binary header whose checksum fails, which
+ * libcryptsetup does not accept. sector_size is the device's logical sector size
+ * (512 or 4096: with 4096 each binary header is one sector and is written whole).
+ * step, if given, is called after each of the three stages ("body", "secondary",
+ * "primary"), for fault-injection tests. The header file is checked to be a LUKS2
+ * header before anything is written: -EBADMSG otherwise.
+ */
+int luks_header_install(const char *header_path, int fd, uint64_t offset_bytes,
+			uint32_t sector_size, void (*step)(const char *stage, void *userdata),
+			void *userdata);

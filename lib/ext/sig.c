@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "core/fileio.h"
 #include "core/fs.h"
@@ -28,7 +30,8 @@ struct sig_keyring {
 };
 
 struct sig_signer {
-	char *home;
+	char *home; /* the home as gpg sees it: the caller's, or its alias */
+	char *alias_dir; /* the alias's directory, or NULL */
 	char *fingerprint;
 	gpgme_ctx_t ctx;
 	gpgme_key_t key;
@@ -446,6 +449,59 @@ int sig_verify_detached(struct sig_keyring *k, const void *data, size_t size, co
 
 /* ---- signing --------------------------------------------------------------------------------- */
 
+/* gpg-agent puts its sockets into the home (there is no /run/user/UID on a build host
+ * or in a container), and a Unix socket's path is at most sizeof(sun_path) - 1 bytes:
+ * in a deeper home gpg fails with nothing more than "No agent running". Such a home is
+ * used through a short alias, a symlink in a fresh temporary directory, which
+ * home_alias_remove() removes (never what it points to). *ret_dir is NULL when the home
+ * is short enough; *ret_home is the path to give gpg. */
+#define AGENT_LONGEST_SOCKET "/S.gpg-agent.browser"
+static int home_alias(const char *home, char **ret_dir, char **ret_home)
+{
+	_cleanup_free_ char *dir = NULL, *link = NULL, *target = NULL;
+	int r;
+
+	if (strlen(home) + strlen(AGENT_LONGEST_SOCKET) <
+	    sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+		char *h = strdup(home);
+
+		if (!h)
+			return -ENOMEM;
+		*ret_dir = NULL;
+		*ret_home = h;
+		return 0;
+	}
+	target = realpath(home, NULL);
+	if (!target)
+		return -errno;
+	r = mkdtemp_in(NULL, "airlock-gh-", &dir);
+	if (r < 0)
+		return r;
+	link = path_join(dir, "h");
+	if (!link || symlink(target, link) < 0) {
+		r = link ? -errno : -ENOMEM;
+		(void)rmdir(dir);
+		return r;
+	}
+	if (strlen(link) + strlen(AGENT_LONGEST_SOCKET) >=
+	    sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+		(void)unlink(link);
+		(void)rmdir(dir);
+		return -ENAMETOOLONG; /* TMPDIR itself is too deep */
+	}
+	*ret_dir = TAKE_PTR(dir);
+	*ret_home = TAKE_PTR(link);
+	return 0;
+}
+
+static void home_alias_remove(const char *dir, const char *home)
+{
+	if (!dir)
+		return;
+	if (unlink(home) < 0 || rmdir(dir) < 0)
+		log_debug_errno(-errno, "sig: cannot remove the alias '%s': %m", home);
+}
+
 /* Stops the gpg-agent of a signing home, if one runs (gpgme has no call for it). */
 static void agent_stop(const char *home)
 {
@@ -482,7 +538,7 @@ static int signing_context_new(const char *home, gpgme_ctx_t *ret)
 int sig_key_generate(const char *home, const char *uid, char **ret_fingerprint, char **ret_error)
 {
 	_cleanup_gpgme_ctx_ gpgme_ctx_t ctx = NULL;
-	_cleanup_free_ char *conf = NULL, *fpr = NULL;
+	_cleanup_free_ char *conf = NULL, *fpr = NULL, *alias_dir = NULL, *gpg_home = NULL;
 	gpgme_genkey_result_t res;
 	gpgme_error_t e;
 	int r;
@@ -500,16 +556,24 @@ int sig_key_generate(const char *home, const char *uid, char **ret_fingerprint, 
 	r = write_file_atomic(conf, GPG_CONF_SIGNING, strlen(GPG_CONF_SIGNING), 0600);
 	if (r < 0)
 		return set_error(ret_error, "cannot write '%s': %s", conf, strerror(-r)), r;
-	r = signing_context_new(home, &ctx);
+	r = home_alias(home, &alias_dir, &gpg_home);
 	if (r < 0)
+		return set_error(ret_error, "cannot make a short alias of '%s' for gpg-agent: %s",
+				 home, strerror(-r)),
+		       r;
+	r = signing_context_new(gpg_home, &ctx);
+	if (r < 0) {
+		home_alias_remove(alias_dir, gpg_home);
 		return set_error(ret_error, "gpgme: %s", strerror(-r)), r;
+	}
 	e = gpgme_op_createkey(ctx, uid, "ed25519", 0, 0, NULL,
 			       GPGME_CREATE_SIGN | GPGME_CREATE_CERT | GPGME_CREATE_NOPASSWD |
 				       GPGME_CREATE_NOEXPIRE | GPGME_CREATE_FORCE);
 	res = e ? NULL : gpgme_op_genkey_result(ctx);
 	if (res && res->fpr)
 		fpr = strdup(res->fpr);
-	agent_stop(home);
+	agent_stop(gpg_home);
+	home_alias_remove(alias_dir, gpg_home);
 	if (e) {
 		r = errno_of(e);
 		return set_error(ret_error, "cannot create an Ed25519 key in '%s': %s", home,
@@ -534,6 +598,8 @@ struct sig_signer *sig_signer_free(struct sig_signer *s)
 		gpgme_release(s->ctx);
 	if (s->home)
 		agent_stop(s->home);
+	home_alias_remove(s->alias_dir, s->home);
+	free(s->alias_dir);
 	free(s->home);
 	free(s->fingerprint);
 	free(s);
@@ -547,7 +613,7 @@ int sig_signer_open(const char *home, struct sig_signer **ret, char **ret_error)
 	gpgme_error_t e;
 	int r;
 
-	if (!s || !(s->home = strdup(home)))
+	if (!s)
 		return -ENOMEM;
 	r = ensure_initialized();
 	if (r < 0)
@@ -556,7 +622,12 @@ int sig_signer_open(const char *home, struct sig_signer **ret, char **ret_error)
 		r = -errno;
 		return set_error(ret_error, "GnuPG home '%s': %s", home, strerror(-r)), r;
 	}
-	r = signing_context_new(home, &s->ctx);
+	r = home_alias(home, &s->alias_dir, &s->home);
+	if (r < 0)
+		return set_error(ret_error, "cannot make a short alias of '%s' for gpg-agent: %s",
+				 home, strerror(-r)),
+		       r;
+	r = signing_context_new(s->home, &s->ctx);
 	if (r < 0)
 		return set_error(ret_error, "gpgme: %s", strerror(-r)), r;
 	r = list_fingerprints(s->ctx, true, &fprs);

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* lib/ext/blkid.c on a GPT image file (made with sfdisk), and the verity root-hash check. */
+/*
+ * lib/ext/blkid.c on GPT image files (made with sfdisk and lib/gpt), the signatures in
+ * them, and the verity root-hash check.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,10 +10,13 @@
 #include <cmocka.h>
 #include <fcntl.h>
 
+#include "core/fileio.h"
 #include "core/fs.h"
 #include "core/path.h"
 #include "core/run.h"
 #include "ext/blkid.h"
+#include "ext/luks.h"
+#include "gpt.h"
 #include "ext/verity.h"
 #include "rootpart.h"
 
@@ -143,12 +149,69 @@ static void test_verity_root_hash(void **state)
 	assert_true(verity_check_root_hash(data, root) < 0);
 }
 
+/* Signatures: a LUKS2 header in partition 2 of a GPT image (lib/gpt, lib/ext/luks), none in 1. */
+static void test_probe_signatures(void **state)
+{
+	_cleanup_free_ char *img = path_join(tmpdir, "sig.img"), *hdr = path_join(tmpdir, "hdr");
+	_cleanup_(disk_info_freep) struct disk_info *d = NULL;
+	_cleanup_(disklabel_freep) struct disklabel *layout = NULL;
+	_cleanup_free_ char *area = NULL;
+	size_t n = 0;
+	const struct luks_pbkdf fast = { .type = LUKS_PBKDF_PBKDF2, .iterations = 1000 };
+	const struct luks_format_params p = { .label = "airlock-data", .pbkdf = &fast };
+	const struct gpt_spec specs[] = {
+		{ "esp", GPT_TYPE_ESP, "11111111-2222-4333-8444-555555555555", 1 << 20, 0 },
+		{ "data", GPT_TYPE_VAR, "6de8e2cb-7d00-4a8c-9a26-3c1b3e0f4a5e", 0, 0 },
+	};
+	(void)state;
+
+	make_file(hdr, 20 << 20);
+	{
+		_cleanup_(luks_volume_freep) struct luks_volume *v = NULL;
+		assert_int_equal(luks_format(hdr, &p, &v), 0);
+	}
+	make_file(img, 32 << 20);
+	assert_int_equal(
+		gpt_plan("0ff1ce00-1234-4abc-8def-0123456789ab", specs, 2, 32 << 20, &layout), 0);
+	assert_int_equal(gpt_write(img, layout), 0);
+	assert_int_equal(read_full_file(hdr, 32 << 20, &area, &n), 0);
+	{
+		int fd = open(img, O_WRONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, area, 1 << 20, (off_t)layout->parts[1].start_bytes),
+				 1 << 20);
+		close(fd);
+	}
+
+	assert_int_equal(disk_info_probe(img, &d), 0);
+	assert_int_equal(d->n_partitions, 2);
+	assert_null(d->partitions[1].fs_type); /* not probed yet */
+	assert_int_equal(disk_info_probe_signatures(d), 0);
+	assert_null(d->fs_type);
+	assert_null(d->partitions[0].fs_type);
+	assert_string_equal(d->partitions[1].fs_type, "crypto_LUKS");
+	assert_string_equal(d->partitions[1].fs_label, "airlock-data");
+	/* probing again replaces, not leaks */
+	assert_int_equal(disk_info_probe_signatures(d), 0);
+	assert_string_equal(d->partitions[1].fs_type, "crypto_LUKS");
+
+	/* the same header on the whole of another file is a whole-disk signature */
+	{
+		_cleanup_(disk_info_freep) struct disk_info *whole = NULL;
+		assert_int_equal(disk_info_probe(hdr, &whole), 0);
+		assert_int_equal(disk_info_probe_signatures(whole), 0);
+		assert_string_equal(whole->fs_type, "crypto_LUKS");
+		assert_int_equal(whole->n_partitions, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe_gpt),
 		cmocka_unit_test(test_probe_no_table),
 		cmocka_unit_test(test_verity_root_hash),
+		cmocka_unit_test(test_probe_signatures),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -381,6 +381,42 @@ static void test_sign(void **state)
 	unlink(pb);
 }
 
+/* A home deeper than a Unix socket's path allows (gpg-agent's sockets live in it) still
+ * makes keys and signs, through a short alias that is removed afterwards. */
+static void test_sign_deep_home(void **state)
+{
+	_cleanup_free_ char *top = path_join(tmp, "deep"), *parent = NULL, *home = NULL,
+			    *fpr = NULL, *error = NULL;
+	_cleanup_free_ void *sig = NULL;
+	struct sig_signer *s = NULL;
+	static const char data[] = "{\"version\": \"1.0.1\"}\n";
+	size_t n, before = entries_in_tmp();
+	(void)state;
+
+	parent = strdup(top);
+	assert_non_null(parent);
+	while (strlen(parent) < 110) {
+		char *d = path_join(parent, "a-directory-of-the-build-tree");
+
+		assert_non_null(d);
+		free(parent);
+		parent = d;
+	}
+	assert_int_equal(mkdir_p(parent, 0700), 0);
+	home = path_join(parent, "gnupg");
+	assert_non_null(home);
+	assert_int_equal(sig_key_generate(home, "Airlock TEST-ONLY deep", &fpr, &error), 0);
+	assert_int_equal(sig_signer_open(home, &s, &error), 0);
+	assert_string_equal(sig_signer_fingerprint(s), fpr);
+	assert_int_equal(sig_sign_detached(s, data, sizeof(data) - 1, &sig, &n, &error), 0);
+	assert_true(n > 0);
+	s = sig_signer_free(s);
+	/* the aliases are gone, the home stays */
+	assert_int_equal(entries_in_tmp(), before + 1);
+	assert_int_equal(access(home, F_OK), 0);
+	rm_rf(top);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,7 +425,7 @@ int main(void)
 		cmocka_unit_test(test_no_signature), cmocka_unit_test(test_expired_and_revoked),
 		cmocka_unit_test(test_detached),     cmocka_unit_test(test_not_a_keyring),
 		cmocka_unit_test(test_ignore_time),  cmocka_unit_test(test_open_many),
-		cmocka_unit_test(test_sign),
+		cmocka_unit_test(test_sign),	     cmocka_unit_test(test_sign_deep_home),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The install's records in the audit ledger (airlock-ledger(8)): install.started,
+ * install.disk-written, install.tpm-enrolled (or install.tpm-skipped), install.complete,
+ * and install.failed when it stops short. Payloads name disks, versions, PCRs and
+ * policy hashes, never a secret. Where no ledger daemon runs (a build host), that is
+ * said once and the install goes on; where one runs, a record it does not take stops
+ * the install, so that nothing happens without its record.
+ */
+#include <sys/stat.h>
+
+#include "core/log.h"
+#include "installer.h"
+#include "ledger-client.h"
+
+static const char *record_socket;
+static bool record_up;
+
+int record_open(const struct install_settings *s)
+{
+	struct stat st;
+
+	record_socket = s->ledger_socket ?: LEDGER_SOCKET_DEFAULT;
+	if (stat(record_socket, &st) < 0) {
+		if (errno != ENOENT)
+			return log_error_errno(errno, "ledger: '%s': %m", record_socket);
+		log_notice("ledger: no socket at %s: this install is not recorded in an audit "
+			   "ledger (no ledger daemon runs here)",
+			   record_socket);
+		record_up = false;
+		return 0;
+	}
+	if (!S_ISSOCK(st.st_mode))
+		return log_error_errno(ENOTSOCK, "ledger: '%s' is not a socket", record_socket);
+	record_up = true;
+	return 0;
+}
+
+bool record_available(void)
+{
+	return record_up;
+}
+
+int record_append(const char *type, struct json_object *payload, char **ret_error)
+{
+	_cleanup_free_ char *error = NULL;
+	uint64_t seq = 0;
+	int r;
+
+	if (!record_up)
+		return 0;
+	r = ledger_client_append(record_socket, type, payload, &seq, &error);
+	if (r < 0)
+		return install_error(ret_error, r, "ledger: %s was not recorded at %s: %s", type,
+				     record_socket, error ?: strerror(-r));
+	log_debug("ledger: %s recorded as record %" PRIu64, type, seq);
+	return 0;
+}
