@@ -31,6 +31,7 @@ struct build_options {
 	const char *overlay;
 	const char *units;
 	const char *programs;
+	const char *update_keys;
 	char **extra_overlays; /* applied after overlay/ and units/, in order */
 	const char *sb_key; /* Secure Boot signing key and certificate (PEM) */
 	const char *sb_cert;
@@ -59,6 +60,8 @@ static void build_help(void)
 	       "                    Boot off; development)\n"
 	       "  --debug           also enable the manifest's [units] debug-enable units (a root\n"
 	       "                    shell on the serial console): never for production\n"
+	       "  --update-keys DIR the public keys (*.asc, *.gpg) whose signatures the image\n"
+	       "                    accepts on updates (without it, it accepts none)\n"
 	       "  --keep-staging    keep the staging directory (unpacked tree, generated files)\n"
 	       "                    for inspection, also on failure\n");
 }
@@ -209,7 +212,7 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 			    *kernel = NULL, *boot_dir = NULL, *stub = NULL, *sd_boot = NULL,
 			    *os_release = NULL, *disk_work = NULL, *error = NULL;
 	struct disk_result disk = {};
-	_cleanup_strv_free_ char **modules = NULL;
+	_cleanup_strv_free_ char **modules = NULL, **trusted_keys = NULL;
 	struct squashfs_result sq = {};
 	struct verity_result vr = {};
 	double start = progress_now();
@@ -249,6 +252,7 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 	if ((r = unpack_packages(lf, o->pool, blobs, t)) < 0 ||
 	    (r = tree_apply_overlay(t, o->overlay, o->units)) < 0 ||
 	    (r = apply_extra_overlays(t, o->extra_overlays)) < 0 ||
+	    (o->update_keys && (r = keys_add_to_tree(t, o->update_keys, &trusted_keys)) < 0) ||
 	    (r = tree_add_programs(t, o->programs, programs, &init)) < 0 ||
 	    (r = tree_prune_modules(t, m, &kver, &modules)) < 0 ||
 	    (r = take_kernel(t, kver, &kernel)) < 0 || (r = tree_prune(t, m)) < 0 ||
@@ -320,6 +324,7 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 			.verity = &vr,
 			.artifacts = artifacts,
 			.n_artifacts = ELEMENTSOF(artifacts),
+			.trusted_keys = trusted_keys,
 			.debug = o->debug,
 		};
 
@@ -377,6 +382,7 @@ int verb_build(int argc, char *argv[])
 		ARG_OVERLAY,
 		ARG_UNITS,
 		ARG_PROGRAMS,
+		ARG_UPDATE_KEYS,
 		ARG_KEEP_STAGING,
 		ARG_EXTRA_OVERLAY,
 		ARG_SB_KEY,
@@ -392,6 +398,7 @@ int verb_build(int argc, char *argv[])
 		{ "overlay", required_argument, NULL, ARG_OVERLAY },
 		{ "units", required_argument, NULL, ARG_UNITS },
 		{ "programs", required_argument, NULL, ARG_PROGRAMS },
+		{ "update-keys", required_argument, NULL, ARG_UPDATE_KEYS },
 		{ "keep-staging", no_argument, NULL, ARG_KEEP_STAGING },
 		{ "extra-overlay", required_argument, NULL, ARG_EXTRA_OVERLAY },
 		{ "secure-boot-key", required_argument, NULL, ARG_SB_KEY },
@@ -430,6 +437,9 @@ int verb_build(int argc, char *argv[])
 			break;
 		case ARG_PROGRAMS:
 			o.programs = optarg;
+			break;
+		case ARG_UPDATE_KEYS:
+			o.update_keys = optarg;
 			break;
 		case ARG_KEEP_STAGING:
 			o.keep_staging = true;
@@ -524,6 +534,11 @@ int verb_build(int argc, char *argv[])
 			  lf->architecture, o.manifest, m->name, m->architecture);
 		return 1;
 	}
+
+	if (!o.update_keys)
+		log_warning(
+			"build: no --update-keys: the image trusts no update signing key and can "
+			"never be updated (airlock-build release refuses it)");
 
 	r = build_run(&o, m, lf);
 	return r < 0 ? 1 : 0;

@@ -28,6 +28,8 @@ int verb_lock(int argc, char *argv[]);
 int verb_fetch(int argc, char *argv[]);
 int verb_build(int argc, char *argv[]);
 int verb_disk(int argc, char *argv[]);
+int verb_keygen(int argc, char *argv[]);
+int verb_release(int argc, char *argv[]);
 
 /* ---- uki.c: Unified Kernel Image on systemd-stub ------------------------------------------ */
 
@@ -220,6 +222,15 @@ int tree_depmod(struct tree *t, const char *root, const char *kernel_version);
 int sbom_write(const struct manifest *m, const struct lockfile *lf, const char *airlock_version,
 	       const char *squashfs_sha256, const char *root_hash, const char *path);
 
+/* keys.c: update signing keys (keygen) and the key set an image trusts */
+#define KEYS_HOME_DIR "gnupg" /* KEYDIR/gnupg: the GnuPG home with the secret key */
+#define KEYS_PUBLIC_KEY_FILE "signing-key.pub.asc"
+/*
+ * Adds the public keys of dir (*.asc, *.gpg) to the image below
+ * usr/share/airlock/update-keys/ and returns their fingerprints, sorted.
+ */
+int keys_add_to_tree(struct tree *t, const char *dir, char ***ret_fingerprints);
+
 /* release.c */
 struct release_artifact {
 	const char *name; /* as listed and as named in an update tarball */
@@ -233,6 +244,7 @@ struct release_input {
 	const struct verity_result *verity;
 	const struct release_artifact *artifacts;
 	size_t n_artifacts;
+	char *const *trusted_keys; /* fingerprints of the update keys the image trusts */
 	bool debug; /* a debug build (a root shell): recorded so nobody ships it unknowingly */
 };
 int release_manifest_write(const struct release_input *in, const char *path);

@@ -24,6 +24,8 @@ static const struct verb {
 	{ "disk", verb_disk, "          UKI, Secure Boot signatures, ESP and GPT disk image" },
 	{ "initramfs", verb_initramfs,
 	  "        write the initramfs of an image tree (a stage alone)" },
+	{ "keygen", verb_keygen, "--dir DIR make an Ed25519 OpenPGP key for signing updates" },
+	{ "release", verb_release, "BUILD-DIR sign manifest.json, write the update bundle" },
 };
 
 static void help(void)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -108,6 +109,7 @@ static void fill_member(struct archive_entry *e, struct archive_member *m)
 		.gname = archive_entry_gname(e),
 		.size = archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) : 0,
 	};
+	m->sparse = archive_entry_sparse_count(e) > 0;
 	if (archive_entry_hardlink(e)) {
 		m->kind = ARCHIVE_KIND_HARDLINK;
 		m->link = archive_entry_hardlink(e);
@@ -361,6 +363,149 @@ done:
 	return 0;
 }
 
+struct archive_stream {
+	struct archive *a;
+	int fd;
+	uint8_t *buf;
+	size_t block_size;
+	bool eof; /* read(2) returned 0 */
+	int read_error; /* errno of a failed read(2) */
+	bool opened;
+	uint64_t end_offset, end_marker_size;
+};
+
+static la_ssize_t stream_read_cb(struct archive *a, void *userdata, const void **buf)
+{
+	struct archive_stream *s = userdata;
+	ssize_t n;
+
+	for (;;) {
+		n = read(s->fd, s->buf, s->block_size);
+		if (n >= 0 || errno != EINTR)
+			break;
+	}
+	if (n < 0) {
+		s->read_error = errno;
+		archive_set_error(a, errno, "read failed: %s", strerror(errno));
+		return -1;
+	}
+	if (n == 0)
+		s->eof = true;
+	*buf = s->buf;
+	return n;
+}
+
+struct archive_stream *archive_stream_free(struct archive_stream *s)
+{
+	if (!s)
+		return NULL;
+	if (s->a)
+		archive_read_free(s->a);
+	free(s->buf);
+	free(s);
+	return NULL;
+}
+
+int archive_stream_open(int fd, size_t block_size, struct archive_stream **ret)
+{
+	_cleanup_(archive_stream_freep) struct archive_stream *s = new0(struct archive_stream, 1);
+
+	if (!s || block_size < 512)
+		return s ? -EINVAL : -ENOMEM;
+	s->fd = fd;
+	s->block_size = block_size;
+	s->buf = malloc(block_size);
+	s->a = archive_read_new();
+	if (!s->buf || !s->a)
+		return -ENOMEM;
+	/* tar alone: no decompression filter, no other format */
+	if (archive_read_support_format_tar(s->a) != ARCHIVE_OK)
+		return -ENOMEM;
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	/* libarchive reads the first block here to recognize the format; a failure is
+	 * reported by the first archive_stream_next(). */
+	s->opened = archive_read_open(s->a, s, NULL, stream_read_cb, NULL) == ARCHIVE_OK;
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+/* A libarchive failure as -errno with a message. */
+static int stream_error(struct archive_stream *s, const char *what, char **ret_error)
+{
+	const char *msg = archive_error_string(s->a);
+	int r;
+
+	if (s->read_error)
+		r = -s->read_error;
+	else if (s->eof)
+		r = -EPIPE;
+	else if (archive_errno(s->a) == ENOMEM)
+		r = -ENOMEM;
+	else
+		r = -EBADMSG;
+	if (ret_error) {
+		free(*ret_error);
+		if (asprintf(ret_error, "%s: %s", what,
+			     r == -EPIPE && !msg ? "the input ends inside the archive" :
+						   strna(msg)) < 0)
+			*ret_error = NULL;
+	}
+	return r;
+}
+
+int archive_stream_next(struct archive_stream *s, struct archive_member *ret, char **ret_error)
+{
+	struct archive_entry *e;
+	int r, f;
+
+	if (!s->opened)
+		return stream_error(s, "cannot read", ret_error);
+	r = archive_read_next_header(s->a, &e);
+	if (r == ARCHIVE_EOF) {
+		int64_t pos = archive_read_header_position(s->a);
+		int64_t consumed = archive_filter_bytes(s->a, 0);
+
+		if (s->read_error)
+			return stream_error(s, "cannot read", ret_error);
+		s->end_offset = pos > 0 ? (uint64_t)pos : 0;
+		s->end_marker_size = consumed > pos && pos >= 0 ? (uint64_t)(consumed - pos) : 0;
+		return 0;
+	}
+	if (r != ARCHIVE_OK)
+		/* ARCHIVE_WARN and ARCHIVE_RETRY included: a bundle has nothing to forgive */
+		return stream_error(s, "damaged tar header", ret_error);
+	fill_member(e, ret);
+	f = archive_format(s->a);
+	ret->posix = f == ARCHIVE_FORMAT_TAR_USTAR || f == ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE ||
+		     f == ARCHIVE_FORMAT_TAR_PAX_RESTRICTED;
+	return 1;
+}
+
+int archive_stream_read(struct archive_stream *s, const void **ret_buf, size_t *ret_size,
+			char **ret_error)
+{
+	const void *buf;
+	size_t n;
+	la_int64_t off;
+	int r;
+
+	r = archive_read_data_block(s->a, &buf, &n, &off);
+	if (r == ARCHIVE_EOF)
+		return 0;
+	if (r != ARCHIVE_OK)
+		return stream_error(s, "cannot read member data", ret_error);
+	*ret_buf = buf;
+	*ret_size = n;
+	return 1;
+}
+
+void archive_stream_end(const struct archive_stream *s, uint64_t *ret_offset,
+			uint64_t *ret_marker_size)
+{
+	*ret_offset = s->end_offset;
+	*ret_marker_size = s->end_marker_size;
+}
+
 struct archive_tar_writer {
 	struct archive *a;
 	struct archive_entry *e;
@@ -419,8 +564,8 @@ int archive_tar_writer_new(archive_write_fn fn, void *userdata, struct archive_t
 	return 0;
 }
 
-int archive_tar_writer_add(struct archive_tar_writer *w, const struct archive_member *m,
-			   int64_t mtime, int content_fd)
+static int tar_writer_add(struct archive_tar_writer *w, const struct archive_member *m,
+			  int64_t mtime, int content_fd, const void *data)
 {
 	static const mode_t types[] = {
 		[ARCHIVE_KIND_DIR] = AE_IFDIR,	   [ARCHIVE_KIND_REG] = AE_IFREG,
@@ -468,7 +613,10 @@ int archive_tar_writer_add(struct archive_tar_writer *w, const struct archive_me
 		log_debug("archive: %s: %s", m->path, strna(archive_error_string(w->a)));
 		return w->error ?: -EIO;
 	}
-	if (m->kind == ARCHIVE_KIND_REG && m->size > 0) {
+	if (m->kind == ARCHIVE_KIND_REG && m->size > 0 && data) {
+		if (archive_write_data(w->a, data, (size_t)m->size) != (la_ssize_t)m->size)
+			return w->error ?: -EIO;
+	} else if (m->kind == ARCHIVE_KIND_REG && m->size > 0) {
 		uint8_t buf[256 * 1024];
 		uint64_t left = m->size;
 		while (left > 0) {
@@ -486,6 +634,20 @@ int archive_tar_writer_add(struct archive_tar_writer *w, const struct archive_me
 		}
 	}
 	return 0;
+}
+
+int archive_tar_writer_add(struct archive_tar_writer *w, const struct archive_member *m,
+			   int64_t mtime, int content_fd)
+{
+	return tar_writer_add(w, m, mtime, content_fd, NULL);
+}
+
+int archive_tar_writer_add_data(struct archive_tar_writer *w, const struct archive_member *m,
+				int64_t mtime, const void *data)
+{
+	if (m->kind != ARCHIVE_KIND_REG || (m->size > 0 && !data) || m->size > SIZE_MAX)
+		return -EINVAL;
+	return tar_writer_add(w, m, mtime, -EBADF, data);
 }
 
 int archive_tar_writer_finish(struct archive_tar_writer *w)

@@ -3,8 +3,9 @@
 
 /*
  * libarchive: reading Debian packages (an ar archive holding debian-binary,
- * control.tar.* and data.tar.*) and writing tar streams. The only file that
- * includes libarchive's headers.
+ * control.tar.* and data.tar.*), reading tar streams member by member (update
+ * bundles) and writing tar streams. The only file that includes libarchive's
+ * headers.
  */
 
 #include <stdint.h>
@@ -32,6 +33,8 @@ struct archive_member {
 	uint64_t size;
 	const char *link; /* symlink target or hard link target */
 	unsigned dev_major, dev_minor;
+	bool sparse; /* a regular file stored with holes (GNU or pax sparse) */
+	bool posix; /* archive_stream: the header is POSIX (ustar or pax), not GNU or v7 */
 };
 
 struct archive_member_reader;
@@ -59,6 +62,39 @@ int archive_deb_read_control(const char *deb, char **ret, char **ret_md5sums, ch
 /* Reads a whole (possibly compressed: gz, xz, zst, lz4, bz2) file, decompressed. */
 int archive_read_decompressed(const char *path, size_t max_size, char **ret, size_t *ret_size);
 
+/*
+ * Reading a tar stream sequentially from a file or block device, block_size bytes per
+ * read(2) into one buffer, with no seeking and no decompression (a compressed stream
+ * is not a tar). Member data is handed out in place, never copied. Errors return
+ * -errno and set *ret_error (optional) to why:
+ *   -EBADMSG  not a tar, a damaged header, or anything libarchive only warns about
+ *   -EPIPE    the input ended inside the archive (truncated)
+ *   other     read errors of fd
+ */
+struct archive_stream;
+int archive_stream_open(int fd, size_t block_size, struct archive_stream **ret);
+struct archive_stream *archive_stream_free(struct archive_stream *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive_stream *, archive_stream_free);
+/*
+ * Reads the next header: 1 with *ret filled (its strings valid until the next call),
+ * 0 at the end of the archive (see archive_stream_end()).
+ */
+int archive_stream_next(struct archive_stream *s, struct archive_member *ret, char **ret_error);
+/*
+ * The next piece of the current member's data: 1 with *ret_buf and *ret_size (valid
+ * until the next call), 0 after its last byte.
+ */
+int archive_stream_read(struct archive_stream *s, const void **ret_buf, size_t *ret_size,
+			char **ret_error);
+/*
+ * After archive_stream_next() returned 0: the offset in the input where the end of
+ * the archive starts, and how many bytes of end-of-archive marker (zero blocks) were
+ * consumed there: 1024 for a complete marker, less when the input ended or something
+ * other than a zero block followed the first one.
+ */
+void archive_stream_end(const struct archive_stream *s, uint64_t *ret_offset,
+			uint64_t *ret_marker_size);
+
 /* Writing a tar (pax restricted) stream. */
 struct archive_tar_writer;
 /* write_fn gets every block of the stream; a negative return aborts. */
@@ -67,6 +103,9 @@ int archive_tar_writer_new(archive_write_fn fn, void *userdata, struct archive_t
 /* Adds an entry; for ARCHIVE_KIND_REG the content is read from content_fd (size bytes). */
 int archive_tar_writer_add(struct archive_tar_writer *w, const struct archive_member *m,
 			   int64_t mtime, int content_fd);
+/* Adds a regular file whose m->size bytes of content are in data. */
+int archive_tar_writer_add_data(struct archive_tar_writer *w, const struct archive_member *m,
+				int64_t mtime, const void *data);
 /* Writes the end-of-archive marker and frees w (also on failure). */
 int archive_tar_writer_finish(struct archive_tar_writer *w);
 struct archive_tar_writer *archive_tar_writer_free(struct archive_tar_writer *w);

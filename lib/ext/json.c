@@ -56,8 +56,43 @@ int json_parse(const char *s, size_t n, struct json_object **ret, char **ret_err
 	return json_parse_flags(s, n, 0, ret, ret_error);
 }
 
+/*
+ * json-c's strict mode still takes single-quoted object keys ({'a': 1}): find any
+ * single quote outside a double-quoted string.
+ */
+static size_t find_single_quote(const char *s, size_t n)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (in_string) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in_string = false;
+		} else if (s[i] == '"')
+			in_string = true;
+		else if (s[i] == '\'')
+			return i;
+	}
+	return n;
+}
+
 int json_parse_strict(const char *s, size_t n, struct json_object **ret, char **ret_error)
 {
+	size_t q = find_single_quote(s, n);
+
+	if (q < n) {
+		if (ret_error) {
+			size_t line = 1;
+			for (size_t i = 0; i < q; i++)
+				line += s[i] == '\n';
+			if (asprintf(ret_error, "line %zu: single quote outside a string", line) <
+			    0)
+				*ret_error = NULL;
+		}
+		return -EBADMSG;
+	}
 	/* Trailing white space is still checked (and allowed) by json_parse_flags(). */
 	return json_parse_flags(s, n,
 				JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |

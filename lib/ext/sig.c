@@ -2,21 +2,36 @@
 #include <gpgme.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "core/fileio.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/path.h"
+#include "core/run.h"
 #include "core/strv.h"
 #include "ext/sig.h"
 
 #define KEYRING_MAX_SIZE (16U * 1024U * 1024U)
 /* No agent or dirmngr is ever started, no key is ever fetched: verifying needs none. */
 #define GPG_CONF "no-autostart\nno-auto-key-retrieve\n"
+/* Keys and signatures dated in the future (a machine whose clock is behind) are used. */
+#define GPG_CONF_IGNORE_TIME "ignore-time-conflict\nignore-valid-from\n"
+/* Signing homes need gpg-agent (it holds the secret key); nothing is ever fetched. */
+#define GPG_CONF_SIGNING "no-auto-key-retrieve\n"
+#define GPGCONF_TIMEOUT_SEC 30
 
 struct sig_keyring {
 	char *home;
-	char *path;
+	char *path; /* the keyring file(s), for messages */
+	enum sig_keyring_flags flags;
+};
+
+struct sig_signer {
+	char *home;
+	char *fingerprint;
+	gpgme_ctx_t ctx;
+	gpgme_key_t key;
 };
 
 static void gpgme_ctx_releasep(gpgme_ctx_t *c)
@@ -95,7 +110,7 @@ static int ensure_initialized(void)
 	return 0;
 }
 
-static int context_new(const struct sig_keyring *k, gpgme_ctx_t *ret)
+static int context_new(const char *home, gpgme_ctx_t *ret)
 {
 	_cleanup_gpgme_ctx_ gpgme_ctx_t ctx = NULL;
 	gpgme_error_t e;
@@ -105,7 +120,7 @@ static int context_new(const struct sig_keyring *k, gpgme_ctx_t *ret)
 		return errno_of(e);
 	e = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP);
 	if (!e)
-		e = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, k->home);
+		e = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, home);
 	if (e)
 		return errno_of(e);
 	/* never ask a key server or anything else on the network */
@@ -130,62 +145,137 @@ struct sig_keyring *sig_keyring_free(struct sig_keyring *k)
 	return NULL;
 }
 
-int sig_keyring_open(const char *keyring_path, struct sig_keyring **ret, char **ret_error)
+static int import_file(gpgme_ctx_t ctx, const char *path, char **ret_error)
 {
-	_cleanup_(sig_keyring_freep) struct sig_keyring *k = new0(struct sig_keyring, 1);
-	_cleanup_gpgme_ctx_ gpgme_ctx_t ctx = NULL;
 	_cleanup_gpgme_data_ gpgme_data_t d = NULL;
-	_cleanup_free_ char *keys = NULL, *conf = NULL;
+	_cleanup_free_ char *keys = NULL;
 	gpgme_import_result_t ir;
 	gpgme_error_t e;
 	size_t size;
 	int r;
 
-	if (!k || !(k->path = strdup(keyring_path)))
-		return -ENOMEM;
-	r = ensure_initialized();
+	r = read_full_file(path, KEYRING_MAX_SIZE, &keys, &size);
 	if (r < 0)
-		return set_error(ret_error, "gpgme cannot find a usable gpg"), r;
-	r = read_full_file(keyring_path, KEYRING_MAX_SIZE, &keys, &size);
-	if (r < 0)
-		return set_error(ret_error, "keyring '%s': %s", keyring_path, strerror(-r)), r;
-
-	r = mkdtemp_in(NULL, "airlock-gnupg-", &k->home);
-	if (r < 0)
-		return set_error(ret_error, "cannot create a GnuPG home: %s", strerror(-r)), r;
-	conf = path_join(k->home, "gpg.conf");
-	if (!conf)
-		return -ENOMEM;
-	r = write_file_atomic(conf, GPG_CONF, strlen(GPG_CONF), 0600);
-	if (r < 0)
-		return set_error(ret_error, "cannot write '%s': %s", conf, strerror(-r)), r;
-
-	r = context_new(k, &ctx);
-	if (r < 0)
-		return set_error(ret_error, "gpgme: %s", strerror(-r)), r;
+		return set_error(ret_error, "keyring '%s': %s", path, strerror(-r)), r;
 	e = gpgme_data_new_from_mem(&d, keys, size, 0);
 	if (e)
 		return errno_of(e);
 	e = gpgme_op_import(ctx, d);
 	if (e) {
 		r = errno_of(e);
-		return set_error(ret_error, "keyring '%s': %s", keyring_path, gpgme_strerror(e)), r;
+		return set_error(ret_error, "keyring '%s': %s", path, gpgme_strerror(e)), r;
 	}
 	ir = gpgme_op_import_result(ctx);
+	if (ir && ir->secret_read > 0)
+		return set_error(ret_error,
+				 "keyring '%s' holds a secret key: a keyring is public keys only",
+				 path),
+		       -EKEYREJECTED;
 	if (!ir || ir->imported + ir->unchanged == 0)
-		return set_error(ret_error, "keyring '%s' holds no OpenPGP public key",
-				 keyring_path),
+		return set_error(ret_error, "keyring '%s' holds no OpenPGP public key", path),
 		       -ENOKEY;
-	log_debug("sig: imported %d key(s) from '%s' into '%s'", ir->imported, keyring_path,
-		  k->home);
+	log_debug("sig: imported %d key(s) from '%s'", ir->imported, path);
+	return 0;
+}
+
+int sig_keyring_open_many(char *const *paths, enum sig_keyring_flags flags,
+			  struct sig_keyring **ret, char **ret_error)
+{
+	_cleanup_(sig_keyring_freep) struct sig_keyring *k = new0(struct sig_keyring, 1);
+	_cleanup_gpgme_ctx_ gpgme_ctx_t ctx = NULL;
+	_cleanup_free_ char *conf = NULL, *text = NULL;
+	int r;
+
+	if (!k)
+		return -ENOMEM;
+	if (strv_length(paths) == 0)
+		return set_error(ret_error, "no keyring file given"), -ENOKEY;
+	k->flags = flags;
+	k->path = strv_join(paths, ", ");
+	if (!k->path)
+		return -ENOMEM;
+	r = ensure_initialized();
+	if (r < 0)
+		return set_error(ret_error, "gpgme cannot find a usable gpg"), r;
+
+	r = mkdtemp_in(NULL, "airlock-gnupg-", &k->home);
+	if (r < 0)
+		return set_error(ret_error, "cannot create a GnuPG home: %s", strerror(-r)), r;
+	conf = path_join(k->home, "gpg.conf");
+	if (!conf || asprintf(&text, "%s%s", GPG_CONF,
+			      flags & SIG_KEYRING_IGNORE_TIME ? GPG_CONF_IGNORE_TIME : "") < 0)
+		return -ENOMEM;
+	r = write_file_atomic(conf, text, strlen(text), 0600);
+	if (r < 0)
+		return set_error(ret_error, "cannot write '%s': %s", conf, strerror(-r)), r;
+
+	r = context_new(k->home, &ctx);
+	if (r < 0)
+		return set_error(ret_error, "gpgme: %s", strerror(-r)), r;
+	STRV_FOREACH(p, paths) {
+		r = import_file(ctx, *p, ret_error);
+		if (r < 0)
+			return r;
+	}
 	*ret = TAKE_PTR(k);
 	return 0;
+}
+
+int sig_keyring_open(const char *keyring_path, struct sig_keyring **ret, char **ret_error)
+{
+	char *paths[] = { (char *)keyring_path, NULL };
+
+	return sig_keyring_open_many(paths, 0, ret, ret_error);
+}
+
+/* Primary-key fingerprints of the public (secret: of the secret) keys in a home. */
+static int list_fingerprints(gpgme_ctx_t ctx, bool secret, char ***ret)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	gpgme_error_t e;
+	int r;
+
+	e = gpgme_op_keylist_start(ctx, NULL, secret);
+	if (e)
+		return errno_of(e);
+	for (;;) {
+		gpgme_key_t key = NULL;
+
+		e = gpgme_op_keylist_next(ctx, &key);
+		if (gpgme_err_code(e) == GPG_ERR_EOF)
+			break;
+		if (e) {
+			gpgme_op_keylist_end(ctx);
+			return errno_of(e);
+		}
+		r = key->subkeys && key->subkeys->fpr ? strv_extend(&l, key->subkeys->fpr) : 0;
+		gpgme_key_unref(key);
+		if (r < 0) {
+			gpgme_op_keylist_end(ctx);
+			return r;
+		}
+	}
+	strv_sort(l);
+	strv_uniq(l);
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+int sig_keyring_fingerprints(struct sig_keyring *k, char ***ret)
+{
+	_cleanup_gpgme_ctx_ gpgme_ctx_t ctx = NULL;
+	int r = context_new(k->home, &ctx);
+
+	if (r < 0)
+		return r;
+	return list_fingerprints(ctx, false, ret);
 }
 
 /* Sorts the signatures of a verification into an outcome, as sig.h describes. */
 static int judge(const struct sig_keyring *k, gpgme_verify_result_t vr, bool has_signature,
 		 char **ret_fingerprint, char **ret_error)
 {
+	bool ignore_time = k->flags & SIG_KEYRING_IGNORE_TIME;
 	_cleanup_strv_free_ char **unknown = NULL, **expired = NULL, **revoked = NULL,
 				 **other = NULL;
 	_cleanup_free_ char *list = NULL;
@@ -213,10 +303,13 @@ static int judge(const struct sig_keyring *k, gpgme_verify_result_t vr, bool has
 			r = strv_extend(&unknown, fpr);
 		else if (c == GPG_ERR_CERT_REVOKED || (s->summary & GPGME_SIGSUM_KEY_REVOKED))
 			r = strv_extend(&revoked, fpr);
-		else if (c == GPG_ERR_KEY_EXPIRED || c == GPG_ERR_SIG_EXPIRED ||
-			 (s->summary & (GPGME_SIGSUM_KEY_EXPIRED | GPGME_SIGSUM_SIG_EXPIRED)))
+		else if (!ignore_time &&
+			 (c == GPG_ERR_KEY_EXPIRED || c == GPG_ERR_SIG_EXPIRED ||
+			  (s->summary & (GPGME_SIGSUM_KEY_EXPIRED | GPGME_SIGSUM_SIG_EXPIRED))))
 			r = strv_extend(&expired, fpr);
-		else if (c == GPG_ERR_NO_ERROR) {
+		else if (c == GPG_ERR_NO_ERROR ||
+			 (ignore_time && (c == GPG_ERR_KEY_EXPIRED || c == GPG_ERR_SIG_EXPIRED))) {
+			/* expiry is a statement about the clock, which ignore_time does not trust */
 			if (!good)
 				good = fpr;
 			r = 0;
@@ -288,7 +381,7 @@ int sig_verify_clearsigned(struct sig_keyring *k, const void *data, size_t size,
 	gpgme_error_t e;
 	int r;
 
-	r = context_new(k, &ctx);
+	r = context_new(k->home, &ctx);
 	if (r < 0)
 		return set_error(ret_error, "gpgme: %s", strerror(-r)), r;
 	e = gpgme_data_new_from_mem(&in, (const char *)data, size, 0);
@@ -332,7 +425,7 @@ int sig_verify_detached(struct sig_keyring *k, const void *data, size_t size, co
 	gpgme_error_t e;
 	int r;
 
-	r = context_new(k, &ctx);
+	r = context_new(k->home, &ctx);
 	if (r < 0)
 		return set_error(ret_error, "gpgme: %s", strerror(-r)), r;
 	e = gpgme_data_new_from_mem(&d, (const char *)data, size, 0);
@@ -348,5 +441,241 @@ int sig_verify_detached(struct sig_keyring *k, const void *data, size_t size, co
 		return r;
 	if (ret_fingerprint)
 		*ret_fingerprint = TAKE_PTR(fpr);
+	return 0;
+}
+
+/* ---- signing --------------------------------------------------------------------------------- */
+
+/* Stops the gpg-agent of a signing home, if one runs (gpgme has no call for it). */
+static void agent_stop(const char *home)
+{
+	const char *argv[] = { "gpgconf", "--homedir", home, "--kill", "gpg-agent", NULL };
+	const struct run_opts opts = { .timeout_sec = GPGCONF_TIMEOUT_SEC };
+	_cleanup_free_ char *error = NULL;
+	int r = run_argv(argv, &opts, NULL, &error);
+
+	if (r < 0)
+		log_debug_errno(r, "sig: cannot stop the gpg-agent of '%s': %s", home,
+				strna(error));
+}
+
+static int signing_context_new(const char *home, gpgme_ctx_t *ret)
+{
+	gpgme_ctx_t ctx = NULL;
+	gpgme_error_t e;
+	int r;
+
+	r = context_new(home, &ctx);
+	if (r < 0)
+		return r;
+	/* Never a pinentry prompt: keys are made without passphrase, and one with a passphrase
+	 * fails (no passphrase callback) instead of waiting for input. */
+	e = gpgme_set_pinentry_mode(ctx, GPGME_PINENTRY_MODE_LOOPBACK);
+	if (e) {
+		gpgme_release(ctx);
+		return errno_of(e);
+	}
+	*ret = ctx;
+	return 0;
+}
+
+int sig_key_generate(const char *home, const char *uid, char **ret_fingerprint, char **ret_error)
+{
+	_cleanup_gpgme_ctx_ gpgme_ctx_t ctx = NULL;
+	_cleanup_free_ char *conf = NULL, *fpr = NULL;
+	gpgme_genkey_result_t res;
+	gpgme_error_t e;
+	int r;
+
+	r = ensure_initialized();
+	if (r < 0)
+		return set_error(ret_error, "gpgme cannot find a usable gpg"), r;
+	if (mkdir(home, 0700) < 0) {
+		r = -errno;
+		return set_error(ret_error, "cannot create '%s': %s", home, strerror(-r)), r;
+	}
+	conf = path_join(home, "gpg.conf");
+	if (!conf)
+		return -ENOMEM;
+	r = write_file_atomic(conf, GPG_CONF_SIGNING, strlen(GPG_CONF_SIGNING), 0600);
+	if (r < 0)
+		return set_error(ret_error, "cannot write '%s': %s", conf, strerror(-r)), r;
+	r = signing_context_new(home, &ctx);
+	if (r < 0)
+		return set_error(ret_error, "gpgme: %s", strerror(-r)), r;
+	e = gpgme_op_createkey(ctx, uid, "ed25519", 0, 0, NULL,
+			       GPGME_CREATE_SIGN | GPGME_CREATE_CERT | GPGME_CREATE_NOPASSWD |
+				       GPGME_CREATE_NOEXPIRE | GPGME_CREATE_FORCE);
+	res = e ? NULL : gpgme_op_genkey_result(ctx);
+	if (res && res->fpr)
+		fpr = strdup(res->fpr);
+	agent_stop(home);
+	if (e) {
+		r = errno_of(e);
+		return set_error(ret_error, "cannot create an Ed25519 key in '%s': %s", home,
+				 gpgme_strerror(e)),
+		       r;
+	}
+	if (!fpr)
+		return set_error(ret_error, "gpg made a key in '%s' but names no fingerprint",
+				 home),
+		       -EIO;
+	*ret_fingerprint = TAKE_PTR(fpr);
+	return 0;
+}
+
+struct sig_signer *sig_signer_free(struct sig_signer *s)
+{
+	if (!s)
+		return NULL;
+	if (s->key)
+		gpgme_key_unref(s->key);
+	if (s->ctx)
+		gpgme_release(s->ctx);
+	if (s->home)
+		agent_stop(s->home);
+	free(s->home);
+	free(s->fingerprint);
+	free(s);
+	return NULL;
+}
+
+int sig_signer_open(const char *home, struct sig_signer **ret, char **ret_error)
+{
+	_cleanup_(sig_signer_freep) struct sig_signer *s = new0(struct sig_signer, 1);
+	_cleanup_strv_free_ char **fprs = NULL;
+	gpgme_error_t e;
+	int r;
+
+	if (!s || !(s->home = strdup(home)))
+		return -ENOMEM;
+	r = ensure_initialized();
+	if (r < 0)
+		return set_error(ret_error, "gpgme cannot find a usable gpg"), r;
+	if (access(home, F_OK) < 0) {
+		r = -errno;
+		return set_error(ret_error, "GnuPG home '%s': %s", home, strerror(-r)), r;
+	}
+	r = signing_context_new(home, &s->ctx);
+	if (r < 0)
+		return set_error(ret_error, "gpgme: %s", strerror(-r)), r;
+	r = list_fingerprints(s->ctx, true, &fprs);
+	if (r < 0)
+		return set_error(ret_error, "cannot list the secret keys of '%s': %s", home,
+				 strerror(-r)),
+		       r;
+	if (strv_length(fprs) != 1)
+		return set_error(ret_error,
+				 "'%s' holds %zu secret keys; expected exactly one (as made by "
+				 "airlock-build keygen)",
+				 home, strv_length(fprs)),
+		       -ENOKEY;
+	e = gpgme_get_key(s->ctx, fprs[0], &s->key, 1);
+	if (e)
+		return set_error(ret_error, "key %s in '%s': %s", fprs[0], home, gpgme_strerror(e)),
+		       errno_of(e);
+	if (s->key->revoked || s->key->expired || s->key->disabled || s->key->invalid ||
+	    !s->key->can_sign)
+		return set_error(ret_error, "key %s in '%s' cannot sign (%s)", fprs[0], home,
+				 s->key->revoked ? "revoked" :
+				 s->key->expired ? "expired" :
+						   "disabled, invalid or not a signing key"),
+		       -EKEYREJECTED;
+	s->fingerprint = strdup(fprs[0]);
+	if (!s->fingerprint)
+		return -ENOMEM;
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+const char *sig_signer_fingerprint(const struct sig_signer *s)
+{
+	return s->fingerprint;
+}
+
+/* The contents of a gpgme memory data object as a malloc'ed buffer (NUL-terminated). */
+static int data_take(gpgme_data_t *d, char **ret, size_t *ret_size)
+{
+	size_t n = 0;
+	char *mem = gpgme_data_release_and_get_mem(*d, &n);
+	char *buf;
+
+	*d = NULL;
+	if (!mem && n > 0)
+		return -ENOMEM;
+	buf = malloc(n + 1);
+	if (!buf) {
+		gpgme_free(mem);
+		return -ENOMEM;
+	}
+	if (n > 0)
+		memcpy(buf, mem, n);
+	buf[n] = '\0';
+	gpgme_free(mem);
+	*ret = buf;
+	*ret_size = n;
+	return 0;
+}
+
+int sig_signer_export_public(struct sig_signer *s, char **ret, size_t *ret_size, char **ret_error)
+{
+	_cleanup_gpgme_data_ gpgme_data_t out = NULL;
+	gpgme_error_t e;
+
+	gpgme_set_armor(s->ctx, 1);
+	e = gpgme_data_new(&out);
+	if (!e)
+		e = gpgme_op_export(s->ctx, s->fingerprint, 0, out);
+	if (e)
+		return set_error(ret_error, "cannot export key %s: %s", s->fingerprint,
+				 gpgme_strerror(e)),
+		       errno_of(e);
+	return data_take(&out, ret, ret_size);
+}
+
+int sig_sign_detached(struct sig_signer *s, const void *data, size_t size, void **ret_sig,
+		      size_t *ret_sig_size, char **ret_error)
+{
+	_cleanup_gpgme_data_ gpgme_data_t in = NULL, out = NULL;
+	_cleanup_free_ char *sig = NULL;
+	gpgme_sign_result_t res;
+	gpgme_error_t e;
+	size_t n;
+	int r;
+
+	gpgme_set_armor(s->ctx, 0);
+	gpgme_signers_clear(s->ctx);
+	e = gpgme_signers_add(s->ctx, s->key);
+	if (!e)
+		e = gpgme_data_new_from_mem(&in, (const char *)data, size, 0);
+	if (!e)
+		e = gpgme_data_new(&out);
+	if (!e)
+		e = gpgme_op_sign(s->ctx, in, out, GPGME_SIG_MODE_DETACH);
+	if (e) {
+		r = errno_of(e);
+		if (gpgme_err_code(e) == GPG_ERR_NO_PASSPHRASE ||
+		    gpgme_err_code(e) == GPG_ERR_BAD_PASSPHRASE)
+			return set_error(ret_error,
+					 "key %s has a passphrase: airlock-build signs only with "
+					 "keys made without one (airlock-build keygen)",
+					 s->fingerprint),
+			       -EKEYREJECTED;
+		return set_error(ret_error, "cannot sign with key %s: %s", s->fingerprint,
+				 gpgme_strerror(e)),
+		       r;
+	}
+	res = gpgme_op_sign_result(s->ctx);
+	if (!res || res->invalid_signers || !res->signatures || res->signatures->next ||
+	    !res->signatures->fpr || !streq(res->signatures->fpr, s->fingerprint))
+		return set_error(ret_error, "gpg did not sign with key %s alone", s->fingerprint),
+		       -EIO;
+	r = data_take(&out, &sig, &n);
+	if (r < 0)
+		return r;
+	if (n == 0)
+		return set_error(ret_error, "gpg made an empty signature"), -EIO;
+	*ret_sig = TAKE_PTR(sig);
+	*ret_sig_size = n;
 	return 0;
 }

@@ -13,18 +13,23 @@ need_root
 
 lock=$(test_lock)
 pool=$(test_pool)
+# The update keys the image trusts: the TEST-ONLY key A of tests/data/sig.
+keys=$T/update-keys
+mkdir -p "$keys"
+cp "$AIRLOCK_SRC/tests/data/sig/a.pub" "$keys/test-only-a.asc"
+key_a=$(head -n1 "$AIRLOCK_SRC/tests/data/sig/fingerprints.txt")
 
 step "build A: as root, from the source tree, TZ=UTC, umask 022"
 (cd "$AIRLOCK_SRC" && umask 022 && TZ=UTC LANG=C.UTF-8 \
 	airlock-build -q build manifests/airlock.manifest --lock "$lock" --pool "$pool" \
-	--out "$T/a")
+	--update-keys "$keys" --out "$T/a")
 
 step "build B: as nobody, from elsewhere, TZ=Pacific/Kiritimati LANG=de_DE.UTF-8 umask 077, no network"
 # nobody needs to read the pool and the sources, and write its output folder.
 mkdir -p "$T/b-home" "$T/b-cwd" "$T/b-pool"
 cp -al "$pool"/. "$T/b-pool"/ 2>/dev/null || cp -a "$pool"/. "$T/b-pool"/
 cp "$lock" "$T/b.lock"
-chmod -R a+rX "$T/b-pool" "$T/b.lock"
+chmod -R a+rX "$T/b-pool" "$T/b.lock" "$keys"
 chown nobody "$T/b-home" "$T/b-cwd"
 chmod 755 "$T"
 src_ok=1
@@ -35,7 +40,7 @@ setpriv --reuid=nobody --regid=nogroup --clear-groups test -r "$AIRLOCK_SRC/mani
 	LC_ALL=de_DE.UTF-8 USER=nobody \
 	sh -c "umask 077 && exec '$AIRLOCK_BUILD/airlock-build' -q build \
 		'$AIRLOCK_SRC/manifests/airlock.manifest' --lock '$T/b.lock' --pool '$T/b-pool' \
-		--out '$T/b-cwd/out' --programs '$AIRLOCK_BUILD'")
+		--update-keys '$keys' --out '$T/b-cwd/out' --programs '$AIRLOCK_BUILD'")
 
 step "the artifacts are byte-identical"
 for f in root.squashfs root.verity manifest.json sbom.spdx.json; do
@@ -73,6 +78,10 @@ for p in usr/lib/systemd/systemd usr/sbin/haproxy usr/bin/qemu-system-x86_64 etc
 	etc/machine-id etc/passwd etc/shadow var/lib/dpkg/status usr/bin/airlock-ledger; do
 	grep -qE " squashfs-root/$p( |$)" <<<"$listing" || fail "/$p is not in the image"
 done
+cmp <(unsquashfs -cat "$T/a/root.squashfs" usr/share/airlock/update-keys/test-only-a.asc) \
+	"$keys/test-only-a.asc" || fail "the image does not carry the update key"
+jq -e --arg k "$key_a" '.trusted_keys == [$k]' "$T/a/manifest.json" >/dev/null ||
+	fail "manifest.json's trusted_keys is not [$key_a]"
 for d in bin sbin lib lib64; do
 	grep -qE "^l.* squashfs-root/$d -> usr/$d$" <<<"$listing" || fail "/$d is not a symlink to usr/$d"
 done

@@ -15,6 +15,7 @@
 #include "core/fileio.h"
 #include "core/fs.h"
 #include "core/path.h"
+#include "core/strv.h"
 #include "ext/sig.h"
 
 #define FPR_A "F58CB06CF36152B6B7C4FDD8771720EFFABA4329"
@@ -237,6 +238,149 @@ static void test_not_a_keyring(void **state)
 	assert_int_equal(entries_in_tmp(), 0);
 }
 
+static struct sig_keyring *keyring_flags(const char *name, enum sig_keyring_flags flags)
+{
+	_cleanup_free_ char *p = fixture(name), *error = NULL;
+	char *paths[] = { p, NULL };
+	struct sig_keyring *k = NULL;
+
+	if (sig_keyring_open_many(paths, flags, &k, &error) < 0)
+		fail_msg("keyring %s: %s", name, strna(error));
+	return k;
+}
+
+static void test_ignore_time(void **state)
+{
+	_cleanup_free_ char *text = NULL, *out = NULL, *fpr = NULL, *error = NULL;
+	struct sig_keyring *k;
+	size_t n;
+	(void)state;
+
+	/* E expired before it was checked: without the clock, its good signature counts */
+	text = read_fixture("signed-expired.txt", &n);
+	k = keyring_flags("expired.pub", SIG_KEYRING_IGNORE_TIME);
+	assert_int_equal(sig_verify_clearsigned(k, text, n, &out, NULL, &fpr, &error), 0);
+	assert_non_null(fpr);
+	sig_keyring_free(k);
+	text = mfree(text);
+	out = mfree(out);
+
+	/* revocation does not depend on the clock: still refused */
+	text = read_fixture("signed-revoked.txt", &n);
+	k = keyring_flags("revoked.pub", SIG_KEYRING_IGNORE_TIME);
+	assert_int_equal(sig_verify_clearsigned(k, text, n, &out, NULL, NULL, &error),
+			 -EKEYREVOKED);
+	assert_null(out);
+	sig_keyring_free(k);
+	assert_int_equal(entries_in_tmp(), 0);
+}
+
+static void test_open_many(void **state)
+{
+	_cleanup_free_ char *a = fixture("a.pub"), *b = fixture("b.pub"),
+			    *data = fixture("data.txt"), *error = NULL;
+	_cleanup_strv_free_ char **fprs = NULL;
+	char *both[] = { a, b, NULL }, *bad[] = { a, data, NULL }, *none[] = { NULL };
+	struct sig_keyring *k = NULL;
+	(void)state;
+
+	assert_int_equal(sig_keyring_open_many(both, 0, &k, &error), 0);
+	assert_int_equal(sig_keyring_fingerprints(k, &fprs), 0);
+	assert_int_equal(strv_length(fprs), 2);
+	assert_string_equal(fprs[0], FPR_B); /* sorted */
+	assert_string_equal(fprs[1], FPR_A);
+	k = sig_keyring_free(k);
+	/* every file must hold a key, and the message names the one that does not */
+	assert_int_equal(sig_keyring_open_many(bad, 0, &k, &error), -ENOKEY);
+	assert_non_null(strstr(error, "data.txt"));
+	assert_null(k);
+	assert_int_equal(sig_keyring_open_many(none, 0, &k, &error), -ENOKEY);
+	assert_int_equal(entries_in_tmp(), 0);
+}
+
+/* Keys made here, signatures by one and by two signers, as release makes them. */
+static void test_sign(void **state)
+{
+	_cleanup_free_ char *home_a = path_join(tmp, "sign-a"), *home_b = path_join(tmp, "sign-b"),
+			    *home_empty = path_join(tmp, "sign-empty"), *fpr_a = NULL,
+			    *fpr_b = NULL, *error = NULL, *pub_a = NULL, *pub_b = NULL, *pa = NULL,
+			    *pb = NULL;
+	_cleanup_free_ void *sig_a = NULL, *sig_b = NULL;
+	_cleanup_free_ uint8_t *both = NULL;
+	struct sig_signer *a = NULL, *b = NULL;
+	static const char data[] = "{\"version\": \"1.0.1\"}\n";
+	size_t na, nb, pna, pnb;
+	(void)state;
+
+	assert_int_equal(sig_key_generate(home_a, "Airlock TEST-ONLY sign A", &fpr_a, &error), 0);
+	assert_int_equal(sig_key_generate(home_b, "Airlock TEST-ONLY sign B", &fpr_b, &error), 0);
+	assert_int_equal(strlen(fpr_a), 40);
+	/* the home exists now: no second key into it */
+	{
+		_cleanup_free_ char *again = NULL;
+		assert_int_equal(sig_key_generate(home_a, "again", &again, &error), -EEXIST);
+		assert_null(again);
+	}
+	assert_int_equal(sig_signer_open(home_a, &a, &error), 0);
+	assert_int_equal(sig_signer_open(home_b, &b, &error), 0);
+	assert_string_equal(sig_signer_fingerprint(a), fpr_a);
+	assert_int_equal(sig_sign_detached(a, data, sizeof(data) - 1, &sig_a, &na, &error), 0);
+	assert_int_equal(sig_sign_detached(b, data, sizeof(data) - 1, &sig_b, &nb, &error), 0);
+	assert_int_equal(sig_signer_export_public(a, &pub_a, &pna, &error), 0);
+	assert_int_equal(sig_signer_export_public(b, &pub_b, &pnb, &error), 0);
+	assert_non_null(strstr(pub_a, "BEGIN PGP PUBLIC KEY BLOCK"));
+	assert_null(strstr(pub_a, "PRIVATE"));
+	pa = path_join(tmp, "a.asc");
+	pb = path_join(tmp, "b.asc");
+	assert_int_equal(write_file_atomic(pa, pub_a, pna, 0644), 0);
+	assert_int_equal(write_file_atomic(pb, pub_b, pnb, 0644), 0);
+	a = sig_signer_free(a);
+	b = sig_signer_free(b);
+
+	both = malloc(na + nb);
+	memcpy(both, sig_a, na);
+	memcpy(both + na, sig_b, nb);
+	{
+		struct sig_keyring *ka = NULL, *kb = NULL;
+		char *only_a[] = { pa, NULL }, *only_b[] = { pb, NULL };
+		_cleanup_free_ char *f1 = NULL, *f2 = NULL, *f3 = NULL;
+
+		assert_int_equal(
+			sig_keyring_open_many(only_a, SIG_KEYRING_IGNORE_TIME, &ka, &error), 0);
+		assert_int_equal(
+			sig_keyring_open_many(only_b, SIG_KEYRING_IGNORE_TIME, &kb, &error), 0);
+		assert_int_equal(
+			sig_verify_detached(ka, data, sizeof(data) - 1, sig_a, na, &f1, &error), 0);
+		assert_string_equal(f1, fpr_a);
+		/* the concatenation verifies for a holder of either key */
+		assert_int_equal(sig_verify_detached(ka, data, sizeof(data) - 1, both, na + nb, &f2,
+						     &error),
+				 0);
+		assert_string_equal(f2, fpr_a);
+		assert_int_equal(sig_verify_detached(kb, data, sizeof(data) - 1, both, na + nb, &f3,
+						     &error),
+				 0);
+		assert_string_equal(f3, fpr_b);
+		/* B's signature alone means nothing to a holder of A only */
+		assert_int_equal(sig_verify_detached(ka, data, sizeof(data) - 1, sig_b, nb, NULL,
+						     &error),
+				 -ENOKEY);
+		sig_keyring_free(ka);
+		sig_keyring_free(kb);
+	}
+
+	/* a home without a secret key */
+	assert_int_equal(mkdir_p(home_empty, 0700), 0);
+	assert_int_equal(sig_signer_open(home_empty, &a, &error), -ENOKEY);
+	assert_non_null(strstr(error, "0 secret keys"));
+	assert_null(a);
+	rm_rf(home_a);
+	rm_rf(home_b);
+	rm_rf(home_empty);
+	unlink(pa);
+	unlink(pb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +388,8 @@ int main(void)
 		cmocka_unit_test(test_unknown_key),  cmocka_unit_test(test_altered),
 		cmocka_unit_test(test_no_signature), cmocka_unit_test(test_expired_and_revoked),
 		cmocka_unit_test(test_detached),     cmocka_unit_test(test_not_a_keyring),
+		cmocka_unit_test(test_ignore_time),  cmocka_unit_test(test_open_many),
+		cmocka_unit_test(test_sign),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * airlock-update: the appliance's signed offline updates. `verify` streams a bundle
+ * through lib/bundle and writes nothing; the verbs that install an update into the
+ * inactive slot and switch slots join this table as they are written.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "core/log.h"
+#include "core/version.h"
+#include "update-tool.h"
+
+static const struct verb {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} verbs[] = {
+	{ "verify", verb_verify,
+	  "FILE|DEVICE  check a bundle as an import would, writing nothing" },
+};
+
+static void help(void)
+{
+	printf("Usage: airlock-update COMMAND [OPTIONS] [ARGUMENTS]\n"
+	       "\n"
+	       "Signed offline updates of an Airlock appliance from update bundles\n"
+	       "(airlock-build release).\n"
+	       "\n"
+	       "Commands:\n");
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+		printf("  %-8s %s\n", verbs[i].name, verbs[i].summary);
+	printf("\n"
+	       "'airlock-update COMMAND --help' describes a command's options.\n"
+	       "See airlock-update(8).\n");
+}
+
+int usage_error(const char *verb, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_error("%s: %s (see 'airlock-update %s --help')", verb, buf, verb);
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	log_set_program_name("airlock-update");
+	log_parse_environment();
+	signal(SIGPIPE, SIG_IGN);
+
+	if (argc < 2) {
+		help();
+		return EXIT_USAGE;
+	}
+	if (streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help")) {
+		help();
+		return EXIT_SUCCESS;
+	}
+	if (streq(argv[1], "--version")) {
+		printf("airlock-update %s\n", AIRLOCK_VERSION);
+		return EXIT_SUCCESS;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+		if (streq(argv[1], verbs[i].name))
+			return verbs[i].run(argc - 1, argv + 1);
+	log_error("unknown command '%s' (see 'airlock-update --help')", argv[1]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,1220 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Update bundles: the manifest parser, the member and policy rules, and the streaming
+ * verifier (see bundle.h). Behaviour follows what RAUC checks of its bundles: the
+ * signature is checked before anything it covers is used, every member is named and
+ * sized by the signed manifest, and the payload is hashed as it streams.
+ */
+#include <assert.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#include "bundle.h"
+#include "core/hex.h"
+#include "core/log.h"
+#include "core/path.h"
+#include "core/strv.h"
+#include "ext/archive.h"
+#include "ext/json.h"
+#include "ext/sig.h"
+#include "manifest.h"
+
+/* Sizes above this are nonsense for any image (1 PiB) and stay clear of overflow. */
+#define SIZE_MAX_BYTES (UINT64_C(1) << 50)
+
+static const char *const member_names[_BUNDLE_MEMBER_MAX] = {
+	[BUNDLE_MEMBER_MANIFEST] = "manifest.json",
+	[BUNDLE_MEMBER_SIGNATURE] = "manifest.json.sig",
+	[BUNDLE_MEMBER_ROOT] = "root.squashfs",
+	[BUNDLE_MEMBER_VERITY] = "root.verity",
+	[BUNDLE_MEMBER_UKI] = "uki.efi",
+	[BUNDLE_MEMBER_SBOM] = "sbom.spdx.json",
+};
+
+static const char *const refusal_names[_BUNDLE_REFUSAL_MAX] = {
+	[BUNDLE_REFUSAL_MALFORMED] = "malformed",
+	[BUNDLE_REFUSAL_TRUNCATED] = "truncated",
+	[BUNDLE_REFUSAL_TRAILING_DATA] = "trailing-data",
+	[BUNDLE_REFUSAL_NOT_REGULAR] = "not-a-regular-file",
+	[BUNDLE_REFUSAL_BAD_PATH] = "bad-path",
+	[BUNDLE_REFUSAL_UNEXPECTED_MEMBER] = "unexpected-member",
+	[BUNDLE_REFUSAL_EXTRA_MEMBER] = "extra-member",
+	[BUNDLE_REFUSAL_TOO_LARGE] = "too-large",
+	[BUNDLE_REFUSAL_TOO_SMALL] = "too-small",
+	[BUNDLE_REFUSAL_NO_SIGNATURE] = "no-signature",
+	[BUNDLE_REFUSAL_BAD_SIGNATURE] = "bad-signature",
+	[BUNDLE_REFUSAL_UNKNOWN_KEY] = "unknown-key",
+	[BUNDLE_REFUSAL_REVOKED_KEY] = "revoked-key",
+	[BUNDLE_REFUSAL_BAD_MANIFEST] = "bad-manifest",
+	[BUNDLE_REFUSAL_INCOMPATIBLE] = "incompatible",
+	[BUNDLE_REFUSAL_SAME_VERSION] = "same-version",
+	[BUNDLE_REFUSAL_DOWNGRADE] = "downgrade",
+	[BUNDLE_REFUSAL_BELOW_FLOOR] = "below-floor",
+	[BUNDLE_REFUSAL_DIGEST_MISMATCH] = "digest-mismatch",
+};
+
+const char *bundle_member_to_string(enum bundle_member m)
+{
+	return m >= 0 && m < _BUNDLE_MEMBER_MAX ? member_names[m] : NULL;
+}
+
+const char *bundle_refusal_to_string(enum bundle_refusal r)
+{
+	return r >= 0 && r < _BUNDLE_REFUSAL_MAX ? refusal_names[r] : NULL;
+}
+
+enum bundle_refusal bundle_refusal_from_string(const char *s)
+{
+	for (int i = 0; s && i < _BUNDLE_REFUSAL_MAX; i++)
+		if (streq(refusal_names[i], s))
+			return (enum bundle_refusal)i;
+	return _BUNDLE_REFUSAL_INVALID;
+}
+
+void bundle_error_done(struct bundle_error *e)
+{
+	if (!e)
+		return;
+	e->message = mfree(e->message);
+	e->refusal = _BUNDLE_REFUSAL_INVALID;
+	e->member = _BUNDLE_MEMBER_INVALID;
+}
+
+static int error_vset(struct bundle_error *e, int r, enum bundle_refusal refusal,
+		      enum bundle_member member, const char *fmt, va_list ap) _printf_(5, 0);
+static int error_vset(struct bundle_error *e, int r, enum bundle_refusal refusal,
+		      enum bundle_member member, const char *fmt, va_list ap)
+{
+	char *m = NULL;
+
+	if (!e)
+		return r;
+	if (vasprintf(&m, fmt, ap) < 0)
+		m = NULL;
+	free(e->message);
+	e->message = m;
+	e->refusal = refusal;
+	e->member = member;
+	return r;
+}
+
+/* Refuses the bundle: returns -EPERM. */
+static int refuse(struct bundle_error *e, enum bundle_refusal refusal, enum bundle_member member,
+		  const char *fmt, ...) _printf_(4, 5);
+static int refuse(struct bundle_error *e, enum bundle_refusal refusal, enum bundle_member member,
+		  const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = error_vset(e, -EPERM, refusal, member, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* Cannot check the bundle (I/O, memory, the sink): returns r. */
+static int failure(struct bundle_error *e, int r, enum bundle_member member, const char *fmt, ...)
+	_printf_(4, 5);
+static int failure(struct bundle_error *e, int r, enum bundle_member member, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = error_vset(e, r, _BUNDLE_REFUSAL_INVALID, member, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* A member name from the archive, quoted and with anything unprintable escaped. */
+static char *name_quote(const char *s)
+{
+	size_t n = s ? strlen(s) : 0, shown = MIN(n, (size_t)200);
+	char *q, *p;
+
+	if (!s)
+		return strdup("(no name)");
+	q = p = malloc(shown * 4 + 8);
+	if (!q)
+		return NULL;
+	*p++ = '\'';
+	for (size_t i = 0; i < shown; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c >= 0x7f || c == '\'' || c == '\\')
+			p += snprintf(p, 5, "\\x%02x", c);
+		else
+			*p++ = (char)c;
+	}
+	*p++ = '\'';
+	if (shown < n) {
+		memcpy(p, "...", 3);
+		p += 3;
+	}
+	*p = '\0';
+	return q;
+}
+
+/* ---- manifest.json ----------------------------------------------------------------------------- */
+
+struct bundle_manifest *bundle_manifest_free(struct bundle_manifest *m)
+{
+	if (!m)
+		return NULL;
+	free(m->name);
+	free(m->version);
+	free(m->min_version);
+	free(m->compatible);
+	free(m->architecture);
+	strv_free(m->trusted_keys);
+	free(m);
+	return NULL;
+}
+
+const struct bundle_artifact *bundle_manifest_artifact(const struct bundle_manifest *m,
+						       enum bundle_member member)
+{
+	if (member < BUNDLE_FIRST_ARTIFACT || member >= _BUNDLE_MEMBER_MAX)
+		return NULL;
+	return &m->artifacts[member - BUNDLE_FIRST_ARTIFACT];
+}
+
+static int bad(char **ret_error, const char *field, const char *fmt, ...) _printf_(3, 4);
+static int bad(char **ret_error, const char *field, const char *fmt, ...)
+{
+	_cleanup_free_ char *m = NULL;
+	va_list ap;
+
+	if (!ret_error)
+		return -EBADMSG;
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		m = NULL;
+	va_end(ap);
+	free(*ret_error);
+	if (asprintf(ret_error, "%s: %s", field, strna(m)) < 0)
+		*ret_error = NULL;
+	return -EBADMSG;
+}
+
+static bool chars_valid(const char *s, const char *extra)
+{
+	for (const char *c = s; *c; c++)
+		if (!isascii((unsigned char)*c) ||
+		    (!isalnum((unsigned char)*c) && !strchr(extra, *c)))
+			return false;
+	return true;
+}
+
+/* A string member: present, a string, no NUL inside, 1..max_len bytes. */
+static int get_string(struct json_object *o, const char *key, const char *field, size_t max_len,
+		      const char **ret, char **ret_error)
+{
+	struct json_object *v;
+	const char *s;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return bad(ret_error, field, "missing");
+	if (!json_object_is_type(v, json_type_string))
+		return bad(ret_error, field, "not a string");
+	s = json_object_get_string(v);
+	if ((size_t)json_object_get_string_len(v) != strlen(s))
+		return bad(ret_error, field, "contains a NUL character");
+	if (isempty(s))
+		return bad(ret_error, field, "empty");
+	if (strlen(s) > max_len)
+		return bad(ret_error, field, "longer than %zu characters", max_len);
+	*ret = s;
+	return 0;
+}
+
+static int dup_string(struct json_object *o, const char *key, const char *field, size_t max_len,
+		      const char *extra_chars, char **ret, char **ret_error)
+{
+	const char *s;
+	char *c;
+	int r = get_string(o, key, field, max_len, &s, ret_error);
+
+	if (r < 0)
+		return r;
+	if (extra_chars && !chars_valid(s, extra_chars))
+		return bad(ret_error, field,
+			   "'%s' has characters other than letters, digits and '%s'", s,
+			   extra_chars);
+	c = strdup(s);
+	if (!c)
+		return -ENOMEM;
+	*ret = c;
+	return 0;
+}
+
+static int get_uint(struct json_object *o, const char *key, const char *field, uint64_t min,
+		    uint64_t max, uint64_t *ret, char **ret_error)
+{
+	struct json_object *v;
+	int64_t i;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return bad(ret_error, field, "missing");
+	if (!json_object_is_type(v, json_type_int))
+		return bad(ret_error, field, "not an integer");
+	errno = 0;
+	i = json_object_get_int64(v);
+	if (errno != 0 || i < 0 || (uint64_t)i < min || (uint64_t)i > max)
+		return bad(ret_error, field, "out of range (%" PRIu64 "..%" PRIu64 ")", min, max);
+	*ret = (uint64_t)i;
+	return 0;
+}
+
+static int get_hex(struct json_object *o, const char *key, const char *field, uint8_t *out,
+		   size_t n, char **ret_error)
+{
+	const char *s;
+	int r = get_string(o, key, field, 2 * n, &s, ret_error);
+
+	if (r < 0)
+		return r;
+	if (!hex_is_lower(s, 2 * n) || unhex_exact(s, out, n) < 0)
+		return bad(ret_error, field, "not %zu lower-case hex digits", 2 * n);
+	return 0;
+}
+
+static int get_object(struct json_object *o, const char *key, const char *field,
+		      struct json_object **ret, char **ret_error)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return bad(ret_error, field, "missing");
+	if (!json_object_is_type(v, json_type_object))
+		return bad(ret_error, field, "not an object");
+	*ret = v;
+	return 0;
+}
+
+static int get_array(struct json_object *o, const char *key, const char *field, size_t min,
+		     size_t max, struct json_object **ret, char **ret_error)
+{
+	struct json_object *v;
+	size_t n;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return bad(ret_error, field, "missing");
+	if (!json_object_is_type(v, json_type_array))
+		return bad(ret_error, field, "not an array");
+	n = json_object_array_length(v);
+	if (n < min || n > max) {
+		if (min == max)
+			return bad(ret_error, field, "has %zu entries, expected %zu", n, min);
+		return bad(ret_error, field, "has %zu entries, expected %zu to %zu", n, min, max);
+	}
+	*ret = v;
+	return 0;
+}
+
+static bool fingerprint_is_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n != 40 && n != 64) /* OpenPGP v4 and v5 keys */
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]) && !(s[i] >= 'A' && s[i] <= 'F'))
+			return false;
+	return true;
+}
+
+static int parse_artifacts(struct json_object *doc, struct bundle_manifest *m, char **ret_error)
+{
+	struct json_object *arts;
+	int r = get_array(doc, "artifacts", "artifacts", BUNDLE_N_ARTIFACTS, BUNDLE_N_ARTIFACTS,
+			  &arts, ret_error);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < BUNDLE_N_ARTIFACTS; i++) {
+		struct json_object *a = json_object_array_get_idx(arts, i);
+		struct bundle_artifact *art = &m->artifacts[i];
+		enum bundle_member member = (enum bundle_member)(BUNDLE_FIRST_ARTIFACT + (int)i);
+		char field[64];
+		const char *name;
+
+		snprintf(field, sizeof(field), "artifacts[%zu]", i);
+		if (!a || !json_object_is_type(a, json_type_object))
+			return bad(ret_error, field, "not an object");
+		snprintf(field, sizeof(field), "artifacts[%zu].name", i);
+		r = get_string(a, "name", field, 64, &name, ret_error);
+		if (r < 0)
+			return r;
+		if (!streq(name, member_names[member]))
+			return bad(ret_error, field,
+				   "\"%s\" where \"%s\" is due (the payload is %s, %s, %s, %s, in "
+				   "this order)",
+				   name, member_names[member], member_names[BUNDLE_MEMBER_ROOT],
+				   member_names[BUNDLE_MEMBER_VERITY],
+				   member_names[BUNDLE_MEMBER_UKI],
+				   member_names[BUNDLE_MEMBER_SBOM]);
+		art->member = member;
+		art->name = member_names[member];
+		snprintf(field, sizeof(field), "artifacts[%zu].size", i);
+		r = get_uint(a, "size", field, 1, SIZE_MAX_BYTES, &art->size_bytes, ret_error);
+		if (r < 0)
+			return r;
+		snprintf(field, sizeof(field), "artifacts[%zu].sha256", i);
+		r = get_hex(a, "sha256", field, art->sha256, sizeof(art->sha256), ret_error);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static bool power_of_two_between(uint64_t v, uint64_t lo, uint64_t hi)
+{
+	return v >= lo && v <= hi && (v & (v - 1)) == 0;
+}
+
+static int parse_verity_and_disk(struct json_object *doc, struct bundle_manifest *m,
+				 char **ret_error)
+{
+	struct json_object *verity, *disk;
+	const char *alg;
+	uint64_t v;
+	int r;
+
+	r = get_object(doc, "verity", "verity", &verity, ret_error);
+	if (r < 0)
+		return r;
+	r = get_hex(verity, "root_hash", "verity.root_hash", m->root_hash, sizeof(m->root_hash),
+		    ret_error);
+	if (r < 0)
+		return r;
+	r = get_string(verity, "hash_algorithm", "verity.hash_algorithm", 16, &alg, ret_error);
+	if (r < 0)
+		return r;
+	if (!streq(alg, "sha256"))
+		return bad(ret_error, "verity.hash_algorithm", "\"%s\", expected \"sha256\"", alg);
+	r = get_uint(verity, "data_block_size", "verity.data_block_size", 512, 65536, &v,
+		     ret_error);
+	if (r < 0)
+		return r;
+	if (!power_of_two_between(v, 512, 65536))
+		return bad(ret_error, "verity.data_block_size", "%" PRIu64 " is not a power of two",
+			   v);
+	m->data_block_size = (uint32_t)v;
+	r = get_uint(verity, "hash_block_size", "verity.hash_block_size", 512, 65536, &v,
+		     ret_error);
+	if (r < 0)
+		return r;
+	if (!power_of_two_between(v, 512, 65536))
+		return bad(ret_error, "verity.hash_block_size", "%" PRIu64 " is not a power of two",
+			   v);
+	m->hash_block_size = (uint32_t)v;
+	r = get_uint(verity, "data_blocks", "verity.data_blocks", 1, SIZE_MAX_BYTES / 512,
+		     &m->data_blocks, ret_error);
+	if (r < 0)
+		return r;
+	if (m->data_blocks * m->data_block_size > m->artifacts[0].size_bytes)
+		return bad(ret_error, "verity.data_blocks",
+			   "%" PRIu64 " blocks of %" PRIu32 " bytes are more than root.squashfs's "
+			   "%" PRIu64 " bytes",
+			   m->data_blocks, m->data_block_size, m->artifacts[0].size_bytes);
+
+	r = get_object(doc, "disk", "disk", &disk, ret_error);
+	if (r < 0)
+		return r;
+	r = get_uint(disk, "root_size", "disk.root_size", 1, SIZE_MAX_BYTES, &m->root_size_bytes,
+		     ret_error);
+	if (r < 0)
+		return r;
+	if (m->root_size_bytes < m->artifacts[0].size_bytes)
+		return bad(ret_error, "disk.root_size",
+			   "%" PRIu64 " bytes cannot hold root.squashfs's %" PRIu64,
+			   m->root_size_bytes, m->artifacts[0].size_bytes);
+	r = get_uint(disk, "verity_size", "disk.verity_size", 1, SIZE_MAX_BYTES,
+		     &m->verity_size_bytes, ret_error);
+	if (r < 0)
+		return r;
+	if (m->verity_size_bytes < m->artifacts[1].size_bytes)
+		return bad(ret_error, "disk.verity_size",
+			   "%" PRIu64 " bytes cannot hold root.verity's %" PRIu64,
+			   m->verity_size_bytes, m->artifacts[1].size_bytes);
+	return 0;
+}
+
+static int parse_trusted_keys(struct json_object *doc, struct bundle_manifest *m, char **ret_error)
+{
+	struct json_object *keys;
+	int r = get_array(doc, "trusted_keys", "trusted_keys", 1, BUNDLE_TRUSTED_KEYS_MAX, &keys,
+			  ret_error);
+
+	if (r < 0) {
+		if (r == -EBADMSG && json_object_object_get_ex(doc, "trusted_keys", &keys) &&
+		    json_object_is_type(keys, json_type_array) &&
+		    json_object_array_length(keys) == 0)
+			return bad(ret_error, "trusted_keys",
+				   "empty: the image would trust no update key and could never "
+				   "be updated again");
+		return r;
+	}
+	for (size_t i = 0; i < json_object_array_length(keys); i++) {
+		struct json_object *k = json_object_array_get_idx(keys, i);
+		const char *s = k && json_object_is_type(k, json_type_string) ?
+					json_object_get_string(k) :
+					NULL;
+		char field[64];
+
+		snprintf(field, sizeof(field), "trusted_keys[%zu]", i);
+		if (!s || (size_t)json_object_get_string_len(k) != strlen(s) ||
+		    !fingerprint_is_valid(s))
+			return bad(ret_error, field,
+				   "not an OpenPGP fingerprint (40 or 64 upper-case hex digits)");
+		if (strv_contains(m->trusted_keys, s))
+			return bad(ret_error, field, "%s is listed twice", s);
+		r = strv_extend(&m->trusted_keys, s);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int bundle_manifest_parse(const char *text, size_t size, struct bundle_manifest **ret,
+			  char **ret_error)
+{
+	_cleanup_(bundle_manifest_freep) struct bundle_manifest *m = NULL;
+	_cleanup_json_ struct json_object *doc = NULL;
+	_cleanup_free_ char *json_error = NULL;
+	struct json_object *v_debug;
+	uint64_t v;
+	int r;
+
+	if (size > BUNDLE_MANIFEST_MAX_BYTES)
+		return bad(ret_error, "manifest.json", "larger than %u bytes",
+			   BUNDLE_MANIFEST_MAX_BYTES);
+	r = json_parse_strict(text, size, &doc, &json_error);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return bad(ret_error, "manifest.json", "not valid JSON: %s", strna(json_error));
+	if (!json_object_is_type(doc, json_type_object))
+		return bad(ret_error, "manifest.json", "not a JSON object");
+	m = new0(struct bundle_manifest, 1);
+	if (!m)
+		return -ENOMEM;
+
+	r = get_uint(doc, "format", "format", 0, INT32_MAX, &v, ret_error);
+	if (r < 0)
+		return r;
+	if (v != BUNDLE_FORMAT)
+		return bad(ret_error, "format",
+			   "%" PRIu64 " is not a format this updater reads (%d)", v, BUNDLE_FORMAT);
+	r = dup_string(doc, "name", "name", 128, "-_.", &m->name, ret_error);
+	if (r < 0)
+		return r;
+	if (m->name[0] == '.' || m->name[0] == '-')
+		return bad(ret_error, "name", "'%s' starts with '%c'", m->name, m->name[0]);
+	r = dup_string(doc, "version", "version", 64, NULL, &m->version, ret_error);
+	if (r < 0)
+		return r;
+	if (!version_is_valid(m->version))
+		return bad(ret_error, "version", "'%s' is not a version (digits and dots)",
+			   m->version);
+	r = dup_string(doc, "min_version", "min_version", 64, NULL, &m->min_version, ret_error);
+	if (r < 0)
+		return r;
+	if (!version_is_valid(m->min_version))
+		return bad(ret_error, "min_version", "'%s' is not a version (digits and dots)",
+			   m->min_version);
+	if (version_compare(m->min_version, m->version) > 0)
+		return bad(ret_error, "min_version", "%s is higher than version %s", m->min_version,
+			   m->version);
+	r = dup_string(doc, "compatible", "compatible", 128, "-_./", &m->compatible, ret_error);
+	if (r < 0)
+		return r;
+	r = dup_string(doc, "architecture", "architecture", 32, "-_", &m->architecture, ret_error);
+	if (r < 0)
+		return r;
+	r = get_uint(doc, "source_date_epoch", "source_date_epoch", 0, INT64_MAX, &v, ret_error);
+	if (r < 0)
+		return r;
+	m->source_date_epoch = (int64_t)v;
+	r = parse_artifacts(doc, m, ret_error);
+	if (r < 0)
+		return r;
+	r = parse_verity_and_disk(doc, m, ret_error);
+	if (r < 0)
+		return r;
+	r = parse_trusted_keys(doc, m, ret_error);
+	if (r < 0)
+		return r;
+	if (json_object_object_get_ex(doc, "debug", &v_debug)) {
+		if (!json_object_is_type(v_debug, json_type_boolean))
+			return bad(ret_error, "debug", "not a boolean");
+		m->debug = json_object_get_boolean(v_debug);
+	}
+	*ret = TAKE_PTR(m);
+	return 0;
+}
+
+/* ---- rules ------------------------------------------------------------------------------------- */
+
+int bundle_policy_check(const struct bundle_policy *p, const struct bundle_manifest *m,
+			struct bundle_error *ret_error)
+{
+	int c;
+
+	if (!p || !version_is_valid(p->running_version) || isempty(p->compatible))
+		return failure(ret_error, -EINVAL, _BUNDLE_MEMBER_INVALID,
+			       "the running version '%s' is not a version, or no product given",
+			       strna(p ? p->running_version : NULL));
+	if (!streq(m->compatible, p->compatible))
+		return refuse(ret_error, BUNDLE_REFUSAL_INCOMPATIBLE, BUNDLE_MEMBER_MANIFEST,
+			      "manifest.json: version %s is for %s, this system is %s", m->version,
+			      m->compatible, p->compatible);
+	c = version_compare(m->version, p->running_version);
+	if (c == 0)
+		return refuse(ret_error, BUNDLE_REFUSAL_SAME_VERSION, BUNDLE_MEMBER_MANIFEST,
+			      "manifest.json: version %s is the running version (a replay); an "
+			      "update must be newer",
+			      m->version);
+	if (c < 0)
+		return refuse(ret_error, BUNDLE_REFUSAL_DOWNGRADE, BUNDLE_MEMBER_MANIFEST,
+			      "manifest.json: version %s is older than the running version %s "
+			      "(a downgrade)",
+			      m->version, p->running_version);
+	if (version_compare(p->running_version, m->min_version) < 0)
+		return refuse(ret_error, BUNDLE_REFUSAL_BELOW_FLOOR, BUNDLE_MEMBER_MANIFEST,
+			      "manifest.json: version %s may only replace %s or newer; this "
+			      "system runs %s (install the versions in between first)",
+			      m->version, m->min_version, p->running_version);
+	return 0;
+}
+
+static const char *kind_to_string(const struct archive_member *h)
+{
+	static const char *const kinds[] = {
+		[ARCHIVE_KIND_DIR] = "a directory",
+		[ARCHIVE_KIND_REG] = "a regular file",
+		[ARCHIVE_KIND_SYMLINK] = "a symbolic link",
+		[ARCHIVE_KIND_HARDLINK] = "a hard link",
+		[ARCHIVE_KIND_CHR] = "a character device",
+		[ARCHIVE_KIND_BLK] = "a block device",
+		[ARCHIVE_KIND_FIFO] = "a fifo",
+		[ARCHIVE_KIND_OTHER] = "of an unknown type",
+	};
+	return h->kind <= ARCHIVE_KIND_OTHER ? kinds[h->kind] : "of an unknown type";
+}
+
+static bool member_name_is_plain(const char *s)
+{
+	if (isempty(s) || streq(s, ".") || streq(s, "..") || strlen(s) > 255)
+		return false;
+	for (const char *c = s; *c; c++)
+		if (*c == '/' || (unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			return false;
+	return true;
+}
+
+int bundle_member_check(enum bundle_member expected, const struct archive_member *h,
+			const struct bundle_manifest *m, struct bundle_error *ret_error)
+{
+	const char *due = bundle_member_to_string(expected);
+	_cleanup_free_ char *q = NULL;
+	uint64_t want;
+
+	assert(due);
+	q = name_quote(h->path);
+	if (!q)
+		return -ENOMEM;
+	if (h->kind != ARCHIVE_KIND_REG || h->sparse)
+		return refuse(ret_error, BUNDLE_REFUSAL_NOT_REGULAR, expected,
+			      "member %s is %s%s%s%s, not a regular file", q,
+			      h->sparse ? "a sparse file" : kind_to_string(h),
+			      h->link ? " (to '" : "", h->link ? h->link : "", h->link ? "')" : "");
+	if (!member_name_is_plain(h->path))
+		return refuse(ret_error, BUNDLE_REFUSAL_BAD_PATH, expected,
+			      "member %s where %s is due: a member name must be a plain file name "
+			      "(no '/', no '..')",
+			      q, due);
+	if (!streq(h->path, due)) {
+		for (int i = 0; i < _BUNDLE_MEMBER_MAX; i++)
+			if (streq(h->path, member_names[i]))
+				return refuse(ret_error, BUNDLE_REFUSAL_UNEXPECTED_MEMBER, expected,
+					      "member %s where %s is due: the members are out of "
+					      "order",
+					      q, due);
+		return refuse(ret_error, BUNDLE_REFUSAL_UNEXPECTED_MEMBER, expected,
+			      "member %s where %s is due: no such member belongs in a bundle", q,
+			      due);
+	}
+	if (expected == BUNDLE_MEMBER_MANIFEST || expected == BUNDLE_MEMBER_SIGNATURE) {
+		want = expected == BUNDLE_MEMBER_MANIFEST ? BUNDLE_MANIFEST_MAX_BYTES :
+							    BUNDLE_SIGNATURE_MAX_BYTES;
+		if (h->size > want)
+			return refuse(ret_error, BUNDLE_REFUSAL_TOO_LARGE, expected,
+				      "%s: %" PRIu64 " bytes, more than the %" PRIu64 " allowed",
+				      due, h->size, want);
+		if (h->size == 0)
+			return refuse(ret_error,
+				      expected == BUNDLE_MEMBER_SIGNATURE ?
+					      BUNDLE_REFUSAL_NO_SIGNATURE :
+					      BUNDLE_REFUSAL_TOO_SMALL,
+				      expected, "%s is empty", due);
+		return 0;
+	}
+	assert(m);
+	want = bundle_manifest_artifact(m, expected)->size_bytes;
+	if (h->size > want)
+		return refuse(ret_error, BUNDLE_REFUSAL_TOO_LARGE, expected,
+			      "%s: %" PRIu64
+			      " bytes in the archive, the manifest declares %" PRIu64,
+			      due, h->size, want);
+	if (h->size < want)
+		return refuse(ret_error, BUNDLE_REFUSAL_TOO_SMALL, expected,
+			      "%s: %" PRIu64
+			      " bytes in the archive, the manifest declares %" PRIu64,
+			      due, h->size, want);
+	return 0;
+}
+
+/* ---- the reader -------------------------------------------------------------------------------- */
+
+struct bundle_reader {
+	struct archive_stream *stream;
+	int fd;
+	bool is_file; /* a regular file: nothing but zero padding may follow the archive */
+	uint64_t start; /* offset of the archive in the file */
+	uint64_t file_size;
+	enum bundle_member next; /* the member due */
+	char *error; /* libarchive's words */
+};
+
+struct bundle_reader *bundle_reader_free(struct bundle_reader *r)
+{
+	if (!r)
+		return NULL;
+	archive_stream_free(r->stream);
+	free(r->error);
+	free(r);
+	return NULL;
+}
+
+int bundle_reader_open(int fd, struct bundle_reader **ret, struct bundle_error *ret_error)
+{
+	_cleanup_(bundle_reader_freep) struct bundle_reader *r = new0(struct bundle_reader, 1);
+	struct stat st;
+	off_t pos;
+	int k;
+
+	if (!r)
+		return -ENOMEM;
+	if (fstat(fd, &st) < 0)
+		return failure(ret_error, -errno, _BUNDLE_MEMBER_INVALID, "cannot stat: %m");
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return failure(ret_error, -EINVAL, _BUNDLE_MEMBER_INVALID,
+			       "not a regular file or a block device");
+	pos = lseek(fd, 0, SEEK_CUR);
+	if (pos < 0)
+		return failure(ret_error, -errno, _BUNDLE_MEMBER_INVALID, "cannot seek: %m");
+	r->fd = fd;
+	r->is_file = S_ISREG(st.st_mode);
+	r->start = (uint64_t)pos;
+	r->file_size = (uint64_t)st.st_size;
+	r->next = BUNDLE_MEMBER_MANIFEST;
+	k = archive_stream_open(fd, BUNDLE_BLOCK_BYTES, &r->stream);
+	if (k < 0)
+		return failure(ret_error, k, _BUNDLE_MEMBER_INVALID, "cannot read: %s",
+			       strerror(-k));
+	*ret = TAKE_PTR(r);
+	return 0;
+}
+
+/* A failure of the tar stream while expecting member 'due', as a refusal where it is one. */
+static int stream_failed(struct bundle_reader *r, int k, enum bundle_member due, const char *what,
+			 struct bundle_error *ret_error)
+{
+	const char *name = bundle_member_to_string(due);
+
+	if (k == -EPIPE)
+		return refuse(ret_error, BUNDLE_REFUSAL_TRUNCATED, due,
+			      "%s: the input ends inside the archive (%s): truncated", name,
+			      strna(r->error));
+	if (k == -EBADMSG)
+		return refuse(ret_error, BUNDLE_REFUSAL_MALFORMED, due, "%s: %s: %s", name, what,
+			      strna(r->error));
+	if (k == -ENOMEM)
+		return failure(ret_error, k, due, "out of memory");
+	return failure(ret_error, k, due, "%s: cannot read the bundle: %s", name,
+		       r->error ? r->error : strerror(-k));
+}
+
+/* Reads the header of the member due; -EPERM at the end of the archive (truncated). */
+static int next_header(struct bundle_reader *r, struct archive_member *h,
+		       const struct bundle_manifest *m, struct bundle_error *ret_error)
+{
+	enum bundle_member due = r->next;
+	_cleanup_free_ char *q = NULL;
+	int k;
+
+	k = archive_stream_next(r->stream, h, &r->error);
+	if (k < 0)
+		return stream_failed(r, k, due, "not a readable tar header", ret_error);
+	if (k == 0) {
+		uint64_t end, marker;
+
+		archive_stream_end(r->stream, &end, &marker);
+		if (marker < 1024)
+			return refuse(ret_error, BUNDLE_REFUSAL_TRUNCATED, due,
+				      "the input ends before %s, without an end-of-archive marker: "
+				      "truncated",
+				      bundle_member_to_string(due));
+		if (due == BUNDLE_MEMBER_SIGNATURE)
+			return refuse(ret_error, BUNDLE_REFUSAL_NO_SIGNATURE, due,
+				      "the archive ends after manifest.json: the bundle is not "
+				      "signed");
+		if (due == BUNDLE_MEMBER_MANIFEST)
+			return refuse(ret_error, BUNDLE_REFUSAL_TRUNCATED, due,
+				      "the archive is empty: no manifest.json");
+		return refuse(ret_error, BUNDLE_REFUSAL_TRUNCATED, due,
+			      "the archive ends before %s: truncated",
+			      bundle_member_to_string(due));
+	}
+	if (!h->posix) {
+		q = name_quote(h->path);
+		return refuse(ret_error, BUNDLE_REFUSAL_MALFORMED, due,
+			      "member %s has a GNU or old tar header; a bundle is a POSIX "
+			      "(ustar or pax) tar",
+			      strna(q));
+	}
+	k = bundle_member_check(due, h, m, ret_error);
+	if (k == -EPERM && due == BUNDLE_MEMBER_SIGNATURE && ret_error &&
+	    ret_error->refusal == BUNDLE_REFUSAL_UNEXPECTED_MEMBER) {
+		q = name_quote(h->path);
+		return refuse(ret_error, BUNDLE_REFUSAL_NO_SIGNATURE, due,
+			      "member %s follows manifest.json where manifest.json.sig is due: "
+			      "the bundle is not signed",
+			      strna(q));
+	}
+	return k;
+}
+
+/* Reads the current (small, bounded) member into memory. */
+static int read_small(struct bundle_reader *r, const struct archive_member *h, char **ret,
+		      size_t *ret_size, struct bundle_error *ret_error)
+{
+	enum bundle_member due = r->next;
+	_cleanup_free_ char *buf = malloc(h->size + 1);
+	size_t n = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		const void *p;
+		size_t k;
+		int x = archive_stream_read(r->stream, &p, &k, &r->error);
+
+		if (x < 0)
+			return stream_failed(r, x, due, "cannot read the member", ret_error);
+		if (x == 0)
+			break;
+		if (k > h->size - n)
+			return refuse(ret_error, BUNDLE_REFUSAL_TOO_LARGE, due,
+				      "%s: more data than its header's %" PRIu64 " bytes",
+				      bundle_member_to_string(due), h->size);
+		memcpy(buf + n, p, k);
+		n += k;
+	}
+	if (n != h->size)
+		return refuse(ret_error, BUNDLE_REFUSAL_TRUNCATED, due,
+			      "%s: %zu of its %" PRIu64 " bytes", bundle_member_to_string(due), n,
+			      h->size);
+	buf[n] = '\0';
+	*ret = TAKE_PTR(buf);
+	*ret_size = n;
+	return 0;
+}
+
+int bundle_reader_read_head(struct bundle_reader *r, char **ret_manifest, size_t *ret_manifest_size,
+			    char **ret_signature, size_t *ret_signature_size,
+			    struct bundle_error *ret_error)
+{
+	_cleanup_free_ char *manifest = NULL, *sig = NULL;
+	size_t manifest_size, sig_size;
+	struct archive_member h;
+	int k;
+
+	assert(r->next == BUNDLE_MEMBER_MANIFEST);
+	k = next_header(r, &h, NULL, ret_error);
+	if (k < 0)
+		return k;
+	k = read_small(r, &h, &manifest, &manifest_size, ret_error);
+	if (k < 0)
+		return k;
+	r->next = BUNDLE_MEMBER_SIGNATURE;
+	k = next_header(r, &h, NULL, ret_error);
+	if (k < 0)
+		return k;
+	k = read_small(r, &h, &sig, &sig_size, ret_error);
+	if (k < 0)
+		return k;
+	r->next = BUNDLE_FIRST_ARTIFACT;
+	*ret_manifest = TAKE_PTR(manifest);
+	*ret_manifest_size = manifest_size;
+	*ret_signature = TAKE_PTR(sig);
+	*ret_signature_size = sig_size;
+	return 0;
+}
+
+static int sink_failed(int k, const struct bundle_artifact *a, char **sink_error,
+		       struct bundle_error *ret_error)
+{
+	return failure(ret_error, k, a ? a->member : _BUNDLE_MEMBER_INVALID, "%s%s%s",
+		       a ? a->name : "", a ? ": " : "", *sink_error ?: strerror(-k));
+}
+
+static int stream_member(struct bundle_reader *r, const struct bundle_artifact *a,
+			 const struct bundle_sink *sink, struct bundle_error *ret_error)
+{
+	_cleanup_free_ char *sink_error = NULL;
+	struct sha256_ctx hash = {};
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	char got[SHA256_HEX_SIZE], want[SHA256_HEX_SIZE];
+	uint64_t total = 0;
+	int k;
+
+	if (sink && sink->member_begin) {
+		k = sink->member_begin(sink->userdata, a, &sink_error);
+		if (k < 0)
+			return sink_failed(k, a, &sink_error, ret_error);
+	}
+	k = sha256_init(&hash);
+	if (k < 0)
+		return failure(ret_error, k, a->member, "%s: cannot hash: %s", a->name,
+			       strerror(-k));
+	for (;;) {
+		const void *p;
+		size_t n;
+
+		k = archive_stream_read(r->stream, &p, &n, &r->error);
+		if (k < 0) {
+			sha256_done(&hash);
+			return stream_failed(r, k, a->member, "cannot read the member", ret_error);
+		}
+		if (k == 0)
+			break;
+		/* Never more than the declared size (the header said so already; a
+		 * reader that believed it would stop here at the first byte too many). */
+		if (n > a->size_bytes - total) {
+			sha256_done(&hash);
+			return refuse(ret_error, BUNDLE_REFUSAL_TOO_LARGE, a->member,
+				      "%s: more than the %" PRIu64 " bytes the manifest declares",
+				      a->name, a->size_bytes);
+		}
+		total += n;
+		k = sha256_update(&hash, p, n);
+		if (k < 0) {
+			sha256_done(&hash);
+			return failure(ret_error, k, a->member, "%s: cannot hash: %s", a->name,
+				       strerror(-k));
+		}
+		if (sink && sink->member_data) {
+			k = sink->member_data(sink->userdata, a, p, n, &sink_error);
+			if (k < 0) {
+				sha256_done(&hash);
+				return sink_failed(k, a, &sink_error, ret_error);
+			}
+		}
+	}
+	k = sha256_final(&hash, digest);
+	if (k < 0)
+		return failure(ret_error, k, a->member, "%s: cannot hash: %s", a->name,
+			       strerror(-k));
+	if (total != a->size_bytes)
+		return refuse(ret_error, BUNDLE_REFUSAL_TRUNCATED, a->member,
+			      "%s: %" PRIu64 " of the %" PRIu64 " bytes the manifest declares",
+			      a->name, total, a->size_bytes);
+	if (memcmp(digest, a->sha256, sizeof(digest)) != 0) {
+		sha256_hex(digest, got);
+		sha256_hex(a->sha256, want);
+		return refuse(ret_error, BUNDLE_REFUSAL_DIGEST_MISMATCH, a->member,
+			      "%s: sha256 %s, the manifest declares %s: the member was altered",
+			      a->name, got, want);
+	}
+	if (sink && sink->member_end) {
+		k = sink->member_end(sink->userdata, a, &sink_error);
+		if (k < 0)
+			return sink_failed(k, a, &sink_error, ret_error);
+	}
+	return 0;
+}
+
+int bundle_reader_read_payload(struct bundle_reader *r, const struct bundle_manifest *m,
+			       const struct bundle_sink *sink, struct bundle_error *ret_error)
+{
+	int k;
+
+	assert(r->next == BUNDLE_FIRST_ARTIFACT);
+	for (int i = BUNDLE_FIRST_ARTIFACT; i < _BUNDLE_MEMBER_MAX; i++) {
+		const struct bundle_artifact *a =
+			bundle_manifest_artifact(m, (enum bundle_member)i);
+		struct archive_member h;
+
+		r->next = (enum bundle_member)i;
+		k = next_header(r, &h, m, ret_error);
+		if (k < 0)
+			return k;
+		k = stream_member(r, a, sink, ret_error);
+		if (k < 0)
+			return k;
+	}
+	r->next = _BUNDLE_MEMBER_MAX;
+	return 0;
+}
+
+/* In a regular file, what follows the end-of-archive marker: zero padding to a record. */
+static int check_file_tail(struct bundle_reader *r, uint64_t end, struct bundle_error *ret_error)
+{
+	const char *last = member_names[_BUNDLE_MEMBER_MAX - 1];
+	uint64_t file_end = r->file_size, record_end;
+	uint8_t buf[BUNDLE_TAR_RECORD_BYTES];
+
+	if (file_end <= end)
+		return 0;
+	record_end = r->start + ALIGN_TO(end - r->start, (uint64_t)BUNDLE_TAR_RECORD_BYTES);
+	if (file_end > record_end)
+		return refuse(ret_error, BUNDLE_REFUSAL_TRAILING_DATA, _BUNDLE_MEMBER_MAX - 1,
+			      "%" PRIu64 " bytes follow the end of the archive (after %s, the "
+			      "last member)",
+			      file_end - end, last);
+	for (uint64_t off = end; off < file_end;) {
+		size_t n = (size_t)MIN((uint64_t)sizeof(buf), file_end - off);
+		ssize_t k = pread(r->fd, buf, n, (off_t)off);
+
+		if (k < 0)
+			return failure(ret_error, -errno, _BUNDLE_MEMBER_INVALID,
+				       "cannot read the end of the bundle: %m");
+		if (k == 0)
+			break; /* the file shrank: nothing follows any more */
+		for (ssize_t i = 0; i < k; i++)
+			if (buf[i] != 0)
+				return refuse(
+					ret_error, BUNDLE_REFUSAL_TRAILING_DATA,
+					_BUNDLE_MEMBER_MAX - 1,
+					"data follows the end of the archive at offset %" PRIu64
+					" (after %s, the last member)",
+					off + (uint64_t)i - r->start, last);
+		off += (uint64_t)k;
+	}
+	return 0;
+}
+
+int bundle_reader_finish(struct bundle_reader *r, uint64_t *ret_archive_bytes,
+			 struct bundle_error *ret_error)
+{
+	const char *last = member_names[_BUNDLE_MEMBER_MAX - 1];
+	_cleanup_free_ char *q = NULL;
+	struct archive_member h;
+	uint64_t end, marker;
+	int k;
+
+	assert(r->next == _BUNDLE_MEMBER_MAX);
+	k = archive_stream_next(r->stream, &h, &r->error);
+	if (k == -EPIPE)
+		return refuse(ret_error, BUNDLE_REFUSAL_TRUNCATED, _BUNDLE_MEMBER_MAX - 1,
+			      "the input ends inside what follows %s: truncated", last);
+	if (k == -EBADMSG)
+		return refuse(ret_error, BUNDLE_REFUSAL_TRAILING_DATA, _BUNDLE_MEMBER_MAX - 1,
+			      "after %s, the last member, follows something that is neither a "
+			      "member nor the end-of-archive marker (%s)",
+			      last, strna(r->error));
+	if (k < 0)
+		return stream_failed(r, k, _BUNDLE_MEMBER_MAX - 1, "", ret_error);
+	if (k > 0) {
+		q = name_quote(h.path);
+		return refuse(ret_error, BUNDLE_REFUSAL_EXTRA_MEMBER, _BUNDLE_MEMBER_MAX - 1,
+			      "member %s follows %s, the last member of a bundle", strna(q), last);
+	}
+	archive_stream_end(r->stream, &end, &marker);
+	end += r->start;
+	if (marker < 1024) {
+		/* The input ended inside the marker, or something other than zeros is where
+		 * the marker should be. */
+		uint8_t buf[1024];
+		ssize_t n = 0;
+
+		if (r->is_file) {
+			n = pread(r->fd, buf, sizeof(buf), (off_t)end);
+			if (n < 0)
+				return failure(ret_error, -errno, _BUNDLE_MEMBER_INVALID,
+					       "cannot read the end of the bundle: %m");
+		}
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != 0)
+				return refuse(ret_error, BUNDLE_REFUSAL_TRAILING_DATA,
+					      _BUNDLE_MEMBER_MAX - 1,
+					      "after %s, the last member, data stands where the "
+					      "end-of-archive marker belongs",
+					      last);
+		return refuse(ret_error, BUNDLE_REFUSAL_TRUNCATED, _BUNDLE_MEMBER_MAX - 1,
+			      "the archive ends after %s without its end-of-archive marker: "
+			      "truncated",
+			      last);
+	}
+	if (r->is_file) {
+		k = check_file_tail(r, end + marker, ret_error);
+		if (k < 0)
+			return k;
+	}
+	if (ret_archive_bytes)
+		*ret_archive_bytes = end + marker - r->start;
+	return 0;
+}
+
+/* ---- the whole verification -------------------------------------------------------------------- */
+
+void bundle_result_done(struct bundle_result *r)
+{
+	if (!r)
+		return;
+	r->manifest = bundle_manifest_free(r->manifest);
+	r->signer = mfree(r->signer);
+	r->archive_bytes = 0;
+}
+
+static int signature_failed(int k, const char *why, struct bundle_error *ret_error)
+{
+	switch (k) {
+	case -ENODATA:
+		return refuse(ret_error, BUNDLE_REFUSAL_NO_SIGNATURE, BUNDLE_MEMBER_SIGNATURE,
+			      "manifest.json.sig: %s", strna(why));
+	case -ENOKEY:
+		return refuse(ret_error, BUNDLE_REFUSAL_UNKNOWN_KEY, BUNDLE_MEMBER_SIGNATURE,
+			      "manifest.json.sig: %s", strna(why));
+	case -EKEYREVOKED:
+		return refuse(ret_error, BUNDLE_REFUSAL_REVOKED_KEY, BUNDLE_MEMBER_SIGNATURE,
+			      "manifest.json.sig: %s", strna(why));
+	case -EBADMSG:
+	case -EKEYEXPIRED:
+		return refuse(ret_error, BUNDLE_REFUSAL_BAD_SIGNATURE, BUNDLE_MEMBER_SIGNATURE,
+			      "manifest.json.sig: %s", strna(why));
+	default:
+		return failure(ret_error, k, BUNDLE_MEMBER_SIGNATURE,
+			       "cannot check manifest.json.sig: %s", why ?: strerror(-k));
+	}
+}
+
+int bundle_verify(int fd, struct sig_keyring *keyring, const struct bundle_policy *policy,
+		  const struct bundle_sink *sink, struct bundle_result *ret,
+		  struct bundle_error *ret_error)
+{
+	_cleanup_(bundle_reader_freep) struct bundle_reader *r = NULL;
+	_cleanup_(bundle_manifest_freep) struct bundle_manifest *m = NULL;
+	_cleanup_free_ char *text = NULL, *sig = NULL, *signer = NULL, *why = NULL,
+			    *sink_error = NULL;
+	size_t text_size, sig_size;
+	uint64_t archive_bytes;
+	int k;
+
+	k = bundle_reader_open(fd, &r, ret_error);
+	if (k < 0)
+		return k;
+	k = bundle_reader_read_head(r, &text, &text_size, &sig, &sig_size, ret_error);
+	if (k < 0)
+		return k;
+
+	/* Nothing of the manifest is used before its signature is known to be good. */
+	k = sig_verify_detached(keyring, text, text_size, sig, sig_size, &signer, &why);
+	if (k < 0)
+		return signature_failed(k, why, ret_error);
+	k = bundle_manifest_parse(text, text_size, &m, &why);
+	if (k == -EBADMSG)
+		return refuse(ret_error, BUNDLE_REFUSAL_BAD_MANIFEST, BUNDLE_MEMBER_MANIFEST,
+			      "manifest.json: %s", strna(why));
+	if (k < 0)
+		return failure(ret_error, k, BUNDLE_MEMBER_MANIFEST, "manifest.json: %s",
+			       strerror(-k));
+	if (policy) {
+		k = bundle_policy_check(policy, m, ret_error);
+		if (k < 0)
+			return k;
+	}
+	log_debug("bundle: %s %s for %s, signed by %s", m->name, m->version, m->compatible, signer);
+	if (sink && sink->begin) {
+		k = sink->begin(sink->userdata, m, signer, &sink_error);
+		if (k < 0)
+			return sink_failed(k, NULL, &sink_error, ret_error);
+	}
+	k = bundle_reader_read_payload(r, m, sink, ret_error);
+	if (k < 0)
+		return k;
+	k = bundle_reader_finish(r, &archive_bytes, ret_error);
+	if (k < 0)
+		return k;
+	*ret = (struct bundle_result){
+		.manifest = TAKE_PTR(m),
+		.signer = TAKE_PTR(signer),
+		.archive_bytes = archive_bytes,
+	};
+	return 0;
+}
+
+/* ---- the trusted keys -------------------------------------------------------------------------- */
+
+int bundle_key_files(const char *dir, char ***ret, char **ret_error)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	struct dirent **entries = NULL;
+	int n, r = 0;
+
+	n = scandir(dir, &entries, NULL, alphasort);
+	if (n < 0) {
+		r = -errno;
+		if (ret_error && asprintf(ret_error, "cannot read '%s': %s", dir, strerror(-r)) < 0)
+			*ret_error = NULL;
+		return r;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *name = entries[i]->d_name;
+
+		if (r >= 0 && name[0] != '.' &&
+		    (endswith(name, ".asc") || endswith(name, ".gpg"))) {
+			char *p = path_join(dir, name);
+			r = p ? strv_push(&l, p) : -ENOMEM;
+		}
+		free(entries[i]);
+	}
+	free(entries);
+	if (r < 0)
+		return r;
+	if (strv_length(l) == 0) {
+		if (ret_error &&
+		    asprintf(ret_error, "'%s' holds no key file (*.asc, *.gpg)", dir) < 0)
+			*ret_error = NULL;
+		return -ENOKEY;
+	}
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+int bundle_keyring_open(const char *path, struct sig_keyring **ret, char **ret_error)
+{
+	_cleanup_strv_free_ char **files = NULL;
+	struct stat st;
+	int r;
+
+	if (stat(path, &st) < 0) {
+		r = -errno;
+		if (ret_error && asprintf(ret_error, "'%s': %s", path, strerror(-r)) < 0)
+			*ret_error = NULL;
+		return r;
+	}
+	if (S_ISDIR(st.st_mode))
+		r = bundle_key_files(path, &files, ret_error);
+	else
+		r = strv_extend(&files, path);
+	if (r < 0)
+		return r;
+	return sig_keyring_open_many(files, SIG_KEYRING_IGNORE_TIME, ret, ret_error);
+}
