@@ -22,10 +22,9 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 TMPDIR=${BENCH_DIR:-/var/tmp}
 export TMPDIR
 source "$src/tests/lib.sh"
-source "$src/tests/e2e/lib.sh"
+source "$src/tests/integration/lib-install.sh"
 source "$src/tests/integration/swtpm.sh"
-need airlock-install airlock-build veritysetup openssl jq sfdisk swtpm
-need_root
+need airlock-install airlock-build swtpm
 ROOT_MIB=${ROOT_MIB:-512}
 RUNS=${BENCH_RUNS:-3}
 TOOL=$AIRLOCK_BUILD/tests/integration/tpmtool
@@ -41,25 +40,15 @@ to_mib() { # "243.1 MiB/s" -> 243.1
 }
 
 step "an installer medium with a ${ROOT_MIB} MiB root (incompressible), signed with the snakeoil key"
-e2e_kernel
-e2e_standin_initrd
-e2e_snakeoil "$T"
 head -c $((ROOT_MIB << 20)) /dev/zero | openssl enc -aes-128-ctr -nosalt \
 	-K 000102030405060708090a0b0c0d0e0f -iv 00000000000000000000000000000000 >"$T/root.img"
-hash=$(veritysetup format "$T/root.img" "$T/root.verity" | sed -n 's/^Root hash:[[:space:]]*//p')
-verity_mib=$((($(stat -c %s "$T/root.verity") >> 20) + 1))
-jq -n --arg h "$hash" --argjson root $(((ROOT_MIB + 1) << 20)) --argjson verity $((verity_mib << 20)) \
-	'{format: 1, name: "airlock", version: "1.0.0", verity: {root_hash: $h},
-	  disk: {esp_size: 67108864, root_size: $root, verity_size: $verity,
-		 data_min_size: 134217728}}' >"$T/manifest.json"
-airlock-build -q disk --name airlock --version 1.0.0 --kernel-cmdline "console=ttyS0" \
-	--stub /usr/lib/systemd/boot/efi/linuxx64.efi.stub \
-	--systemd-boot /usr/lib/systemd/boot/efi/systemd-bootx64.efi \
-	--os-release "$src/tests/e2e/standin/os-release" --kernel "$E2E_VMLINUZ" --initrd "$E2E_INITRD" \
-	--root "$T/root.img" --verity "$T/root.verity" --roothash "$hash" \
-	--key "$T/key.pem" --cert "$T/cert.pem" --manifest-json "$T/manifest.json" \
-	--source-date-epoch 1747699200 --out "$T/medium" >/dev/null
+verity_mib=$((ROOT_MIB / 64 + 2))
+install_kernel
+medium_build "$T/medium" "$T/root.img" "{\"esp_size\": 67108864, \"root_size\": $(((ROOT_MIB + 1) << 20)),
+	\"verity_size\": $((verity_mib << 20)), \"data_min_size\": 134217728}" >/dev/null ||
+	fail "building the medium failed"
 MEDIUM=$T/medium/airlock-1.0.0.img
+hash=$(cat "$T/medium/roothash")
 rm -f "$T/root.img"
 disk_mib=$((2 + 64 + 2 * (ROOT_MIB + 1 + verity_mib) + 128 + 64))
 

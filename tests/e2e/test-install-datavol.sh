@@ -16,7 +16,8 @@ need qemu-system-x86_64 busybox cpio depmod modprobe
 
 install_medium
 install_keys
-e2e_kernel
+KDIR=$INSTALL_KDIR
+KVER=$INSTALL_KVER
 
 W=$T/initramfs
 mkdir -p "$W"/{bin,dev,proc,sys,etc,tmp,run,mnt,usr/lib/x86_64-linux-gnu/gconv,lib/modules}
@@ -40,19 +41,18 @@ cp /usr/lib/x86_64-linux-gnu/gconv/IBM850.so /usr/lib/x86_64-linux-gnu/gconv/gco
 	"$W/usr/lib/x86_64-linux-gnu/gconv/"
 cp -r /usr/lib/x86_64-linux-gnu/gconv/gconv-modules.d "$W/usr/lib/x86_64-linux-gnu/gconv/" 2>/dev/null || true
 MODULES="virtio_pci virtio_blk dm_mod dm_crypt loop ext4 crc32c_generic xts aesni_intel algif_skcipher"
-kr=$T/kmods
-mkdir -p "$kr/lib/modules"
-cp -a "$E2E_KROOT/lib/modules/$E2E_KVER" "$kr/lib/modules/"
-depmod -b "$kr" "$E2E_KVER"
+kr=$KDIR
 echo "$MODULES" | tr ' ' '\n' >"$W/etc/modules"
 for m in $MODULES; do
-	modprobe -d "$kr" -S "$E2E_KVER" --show-depends "$m" 2>/dev/null | sed -n 's/^insmod \([^ ]*\).*/\1/p'
+	modprobe -d "$kr" -S "$KVER" --show-depends "$m" 2>/dev/null | sed -n 's/^insmod \([^ ]*\).*/\1/p'
 done | sort -u | while read -r k; do
-	mkdir -p "$W$(dirname "${k#"$kr"}")"
-	cp "$k" "$W${k#"$kr"}"
+	rel=${k#"$kr"}
+	case $rel in /usr/lib/*) rel=/lib${rel#/usr/lib} ;; esac # the initramfs: /lib/modules
+	mkdir -p "$W$(dirname "$rel")"
+	cp "$k" "$W$rel"
 done
-cp "$kr/lib/modules/$E2E_KVER"/modules.{order,builtin,builtin.modinfo} "$W/lib/modules/$E2E_KVER/"
-depmod -b "$W" "$E2E_KVER"
+cp "$kr/usr/lib/modules/$KVER"/modules.{order,builtin,builtin.modinfo} "$W/lib/modules/$KVER/"
+depmod -b "$W" "$KVER"
 cp "$T/vendor.pem" "$W/vendor.pem"
 echo "$ROOTHASH" >"$W/roothash"
 cat >"$W/init" <<'EOF'
@@ -104,7 +104,7 @@ chmod +x "$W/init"
 new_target "$T/target.img" 256M
 step "boot the guest: install onto a blank virtio disk, then check inside"
 timeout 600 qemu-system-x86_64 -accel tcg -machine q35 -cpu max -m 1024 -smp 1 -nographic \
-	-no-reboot -nic none -kernel "$E2E_VMLINUZ" -initrd "$T/initrd.cpio" \
+	-no-reboot -nic none -kernel "$KDIR/boot/vmlinuz-$KVER" -initrd "$T/initrd.cpio" \
 	-append "console=ttyS0 panic=-1 quiet" \
 	-drive if=none,id=t,format=raw,file="$T/target.img" -device virtio-blk-pci,drive=t \
 	-drive if=none,id=m,format=raw,file="$MEDIUM",readonly=on -device virtio-blk-pci,drive=m \

@@ -5,10 +5,15 @@
 # temporary socket; device-mapper is absent, so every install runs with
 # --no-filesystem (the data volume's ext4 is made in the QEMU e2e tests).
 #
-#   install_medium      the installer medium (built once per airlock-build and fixtures):
-#                       the e2e stand-in kernel, initramfs and root, signed with OVMF's
-#                       snakeoil key, with a small manifest.json on its ESP (esp 64M, root
-#                       32M, verity 8M, data-min 64M). Sets MEDIUM, ROOTHASH, MEDIUM_DIR.
+#   install_medium      the installer medium (built once per airlock-build and this file):
+#                       `airlock-build disk` with the test kernel, a small TEST-ONLY root
+#                       and initramfs (never booted here), signed with OVMF's snakeoil key,
+#                       with a small manifest.json on its ESP (esp 64M, root 32M, verity
+#                       8M, data-min 64M). Sets MEDIUM, ROOTHASH, MEDIUM_DIR.
+#   install_kernel      the test kernel (test_kernel_dir): INSTALL_KDIR, INSTALL_KVER
+#   medium_build DIR ROOT SIZES_JSON
+#                       the same from a given root image, after install_kernel
+#                       (bench/install.sh); writes DIR/airlock-1.0.0.img, DIR/roothash
 #   install_keys        a TEST-ONLY PCR-signing RSA key in $T (vendor.key, vendor.pem)
 #   new_target FILE SIZE   a fresh sparse image file
 #   install_run ARGS... airlock-install --source $MEDIUM --root-hash $ROOTHASH
@@ -19,9 +24,7 @@
 #   is_installed FILE   exit 0 if the data partition holds a LUKS2 header libcryptsetup
 #                       accepts (the install-complete marker)
 
-source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
-
-need sfdisk jq mdir mtype mcopy cryptsetup veritysetup openssl
+need sfdisk jq mdir mtype mcopy cryptsetup veritysetup openssl mksquashfs cpio
 # The installer reaches partitions inside an image file through loop devices.
 need_root
 [ -e /dev/loop-control ] || skip "no /dev/loop-control: loop devices are needed"
@@ -30,39 +33,62 @@ INSTALL_CACHE=$AIRLOCK_BUILD/test-cache/install
 
 install_medium() {
 	local key
-	e2e_kernel
-	e2e_standin_initrd
-	e2e_standin_root
-	key=$(cat "$AIRLOCK_BUILD/airlock-build" "$AIRLOCK_SRC/tests/integration/lib-install.sh" |
-		sha256sum | cut -c1-12)
-	MEDIUM_DIR=$INSTALL_CACHE/medium-$E2E_FIXTURES_KEY-$key
-	ROOTHASH=$E2E_ROOTHASH
-	if ! [ -f "$MEDIUM_DIR/ok" ]; then
-		mkdir -p "$INSTALL_CACHE"
-		e2e_lock install-medium _install_build_medium || fail "building the installer medium failed"
+	install_kernel
+	key=$({
+		cat "$AIRLOCK_BUILD/airlock-build" "$AIRLOCK_SRC/tests/integration/lib-install.sh"
+		echo "$INSTALL_KDIR"
+	} | sha256sum | cut -c1-12)
+	MEDIUM_DIR=$INSTALL_CACHE/medium-$key
+	mkdir -p "$INSTALL_CACHE"
+	(
+		flock 9
+		[ -f "$MEDIUM_DIR/ok" ] && exit 0
 		find "$INSTALL_CACHE" -maxdepth 1 -name 'medium-*' ! -path "$MEDIUM_DIR" -exec rm -rf {} +
-	fi
+		rm -rf "$MEDIUM_DIR" && mkdir -p "$MEDIUM_DIR/tree/usr/lib"
+		printf 'ID=airlock\nIMAGE_ID=airlock\nIMAGE_VERSION=1.0.0\n' >"$MEDIUM_DIR/tree/usr/lib/os-release"
+		head -c 262144 /dev/urandom >"$MEDIUM_DIR/tree/usr/lib/TEST-ONLY-data"
+		mksquashfs "$MEDIUM_DIR/tree" "$MEDIUM_DIR/root.squashfs" -noappend -all-root -quiet \
+			>/dev/null || exit 1
+		truncate -s %4096 "$MEDIUM_DIR/root.squashfs"
+		medium_build "$MEDIUM_DIR" "$MEDIUM_DIR/root.squashfs" \
+			'{"esp_size": 67108864, "root_size": 33554432, "verity_size": 8388608,
+			  "data_min_size": 67108864}' || exit 1
+		touch "$MEDIUM_DIR/ok"
+	) 9>"$INSTALL_CACHE/medium.lock" || fail "building the installer medium failed"
 	MEDIUM=$MEDIUM_DIR/airlock-1.0.0.img
+	ROOTHASH=$(cat "$MEDIUM_DIR/roothash")
 }
 
-_install_build_medium() {
-	[ -f "$MEDIUM_DIR/ok" ] && return 0
-	rm -rf "$MEDIUM_DIR" && mkdir -p "$MEDIUM_DIR/keys"
-	e2e_snakeoil "$MEDIUM_DIR/keys"
-	jq -n --arg h "$E2E_ROOTHASH" '{format: 1, name: "airlock", version: "1.0.0",
-		verity: {root_hash: $h},
-		disk: {esp_size: 67108864, root_size: 33554432, verity_size: 8388608,
-		       data_min_size: 67108864}}' >"$MEDIUM_DIR/manifest.json"
+# The test kernel (test_kernel_dir), looked up outside any subshell so that its skip
+# is a skip: sets INSTALL_KDIR and INSTALL_KVER.
+install_kernel() {
+	INSTALL_KDIR=$(test_kernel_dir) || exit $?
+	INSTALL_KVER=$(ls "$INSTALL_KDIR/usr/lib/modules")
+}
+
+medium_build() { # DIR ROOT SIZES_JSON (after install_kernel)
+	local dir=$1 root=$2 sizes=$3 kdir=${INSTALL_KDIR:?install_kernel first} kver=$INSTALL_KVER
+	mkdir -p "$dir/keys" "$dir/initrd"
+	openssl rsa -in /usr/share/ovmf/PkKek-1-snakeoil.key -passin pass:snakeoil \
+		-out "$dir/keys/key.pem" 2>/dev/null || return 1
+	cp /usr/share/ovmf/PkKek-1-snakeoil.pem "$dir/keys/cert.pem"
+	echo "TEST-ONLY: this initramfs is never booted" >"$dir/initrd/README"
+	printf 'ID=airlock\nIMAGE_ID=airlock\nIMAGE_VERSION=1.0.0\n' >"$dir/os-release"
+	(cd "$dir/initrd" && echo README | cpio -o -H newc --quiet) >"$dir/initrd.cpio"
+	veritysetup format "$root" "$dir/root.verity" \
+		--salt=0000000000000000000000000000000000000000000000000000000000000001 |
+		sed -n 's/^Root hash:[[:space:]]*//p' >"$dir/roothash"
+	jq -n --arg h "$(cat "$dir/roothash")" --argjson disk "$sizes" \
+		'{format: 1, name: "airlock", version: "1.0.0", verity: {root_hash: $h}, disk: $disk}' \
+		>"$dir/manifest.json"
 	airlock-build -q disk --name airlock --version 1.0.0 --kernel-cmdline "console=ttyS0,115200" \
 		--stub /usr/lib/systemd/boot/efi/linuxx64.efi.stub \
 		--systemd-boot /usr/lib/systemd/boot/efi/systemd-bootx64.efi \
-		--os-release "$AIRLOCK_SRC/tests/e2e/standin/os-release" \
-		--kernel "$E2E_VMLINUZ" --initrd "$E2E_INITRD" \
-		--root "$E2E_ROOT" --verity "$E2E_VERITY" --roothash "$E2E_ROOTHASH" \
-		--key "$MEDIUM_DIR/keys/key.pem" --cert "$MEDIUM_DIR/keys/cert.pem" \
-		--manifest-json "$MEDIUM_DIR/manifest.json" \
-		--source-date-epoch 1747699200 --out "$MEDIUM_DIR" || return 1
-	touch "$MEDIUM_DIR/ok"
+		--os-release "$dir/os-release" \
+		--kernel "$kdir/boot/vmlinuz-$kver" --initrd "$dir/initrd.cpio" \
+		--root "$root" --verity "$dir/root.verity" --roothash "$(cat "$dir/roothash")" \
+		--key "$dir/keys/key.pem" --cert "$dir/keys/cert.pem" \
+		--manifest-json "$dir/manifest.json" --source-date-epoch 1747699200 --out "$dir"
 }
 
 install_keys() {

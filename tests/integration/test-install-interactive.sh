@@ -27,20 +27,26 @@ SESSION=airlock-install-test-$$
 tmux() { command tmux -L "$SESSION" "$@"; }
 on_exit "command tmux -L $SESSION kill-server 2>/dev/null"
 START_ENV=()
+# The session the installer runs in: a new one per start, so that the server never
+# runs out of sessions between two (killing the last one makes it exit, and a client
+# that reaches it meanwhile fails with "server exited unexpectedly").
+WIN=
 
 # start NAME ARGS...: the installer in a fresh 80x24 tmux session
 start() {
 	local name=$1
 	shift
+	local old=$WIN
 	rm -f "$T/rc"
-	tmux kill-session -t "$SESSION" 2>/dev/null || true
-	tmux new-session -d -s "$SESSION" -x 80 -y 24 -e TERM=vt220 "${START_ENV[@]}" \
+	WIN=$name
+	tmux new-session -d -s "$WIN" -x 80 -y 24 -e TERM=vt220 "${START_ENV[@]}" \
 		"$(printf '%q ' airlock-install --source "$MEDIUM" --root-hash "$ROOTHASH" \
 			--pcr-public-key "$T/vendor.pem" --no-filesystem --pbkdf pbkdf2 \
 			--pbkdf-time-cost 1000 "$@") 2>$T/$name.stderr; echo \$? >$T/rc; sleep 600"
+	[ -z "$old" ] || tmux kill-session -t "$old"
 }
 
-screen() { tmux capture-pane -p -t "$SESSION"; }
+screen() { tmux capture-pane -p -t "$WIN"; }
 
 # shot NAME TEXT: wait (10 s at most) until TEXT is on the screen, keep the screen as NAME
 shot() {
@@ -58,8 +64,8 @@ shot() {
 	fail "'$2' did not appear on the screen (kept as $SHOTS/$1.txt)"
 }
 
-keys() { tmux send-keys -t "$SESSION" "$@"; }
-type_text() { tmux send-keys -t "$SESSION" -l "$1"; }
+keys() { tmux send-keys -t "$WIN" "$@"; }
+type_text() { tmux send-keys -t "$WIN" -l "$1"; }
 
 exit_status() {
 	local i
