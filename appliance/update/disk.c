@@ -124,20 +124,19 @@ int update_disk_open(const char *path, bool writable, const char *running_versio
 	    !(d->root[1] = find_part(d, "root-b", GPT_TYPE_ROOT_X86_64)) ||
 	    !(d->verity[1] = find_part(d, "verity-b", GPT_TYPE_ROOT_X86_64_VERITY)))
 		return -ENODEV;
-	d->esp_volume = (struct fat_volume){ .path = d->path,
-					     .offset_bytes = d->esp->start_bytes };
+	d->esp_volume = (struct fat_volume){ .path = d->path, .offset_bytes = d->esp->start_bytes };
 	r = update_disk_reload(d);
 	if (r < 0)
 		return r;
 	if (running_version) {
 		d->running = slot_table_find_version(&d->slots, running_version);
 		if (!d->running)
-			return log_error_errno(ENOENT,
-					       "%s: no single slot's boot entry carries the running "
-					       "version %s (a: %s, b: %s)",
-					       path, running_version,
-					       d->slots.slots[0].file ?: "no entry",
-					       d->slots.slots[1].file ?: "no entry");
+			return log_error_errno(
+				ENOENT,
+				"%s: no single slot's boot entry carries the running "
+				"version %s (a: %s, b: %s)",
+				path, running_version, d->slots.slots[0].file ?: "no entry",
+				d->slots.slots[1].file ?: "no entry");
 	}
 	*ret = TAKE_PTR(d);
 	return 0;
@@ -152,8 +151,8 @@ int update_disk_sync(struct update_disk *d, const char *what)
 
 int update_disk_rename_entry(struct update_disk *d, const char *from, const char *to)
 {
-	_cleanup_free_ char *a = path_join(SLOT_ENTRY_DIR, from), *b = path_join(SLOT_ENTRY_DIR, to),
-			    *error = NULL;
+	_cleanup_free_ char *a = path_join(SLOT_ENTRY_DIR, from),
+			    *b = path_join(SLOT_ENTRY_DIR, to), *error = NULL;
 	int r;
 
 	if (!a || !b)
@@ -273,6 +272,13 @@ int update_disk_verify_slot(struct update_disk *d, char slot, const uint8_t root
 	if (r < 0)
 		return log_error_errno(r, "%s: a loop device over root-%c/verity-%c: %m", d->path,
 				       slot, slot);
+	/* No superblock, or one of another tree (e.g. cleared by a refused import): the
+	 * slot does not hold the image. */
+	r = verity_check_root_hash(verity_node, root_hash);
+	if (r < 0 && r != -ENOMEM && r != -EIO) {
+		log_debug_errno(r, "%s: verity-%c: %m", d->path, slot);
+		return -EPERM;
+	}
 	r = verity_verify(root_node, verity_node, root_hash);
 	if (r < 0 && r != -EPERM)
 		return log_error_errno(r, "%s: checking root-%c against verity-%c: %m", d->path,

@@ -109,7 +109,8 @@ static int sink_begin(void *userdata, const struct bundle_manifest *m, const cha
 	    m->artifacts[1].size_bytes > verity->size_bytes) {
 		if (asprintf(ret_error,
 			     "root.squashfs (%" PRIu64 " bytes) and root.verity (%" PRIu64
-			     " bytes) do not fit root-%c (%" PRIu64 " bytes) and verity-%c (%" PRIu64
+			     " bytes) do not fit root-%c (%" PRIu64
+			     " bytes) and verity-%c (%" PRIu64
 			     " bytes): this image needs a new install",
 			     m->artifacts[0].size_bytes, m->artifacts[1].size_bytes, im->target,
 			     root->size_bytes, im->target, verity->size_bytes) < 0)
@@ -202,8 +203,8 @@ static int sink_member_end(void *userdata, const struct bundle_artifact *a, char
 	if (a->member == BUNDLE_MEMBER_ROOT || a->member == BUNDLE_MEMBER_VERITY) {
 		if (fdatasync(im->disk->fd) < 0) {
 			int r = -errno;
-			if (asprintf(ret_error, "%s: fdatasync: %s", im->disk->path,
-				     strerror(-r)) < 0)
+			if (asprintf(ret_error, "%s: fdatasync: %s", im->disk->path, strerror(-r)) <
+			    0)
 				*ret_error = NULL;
 			return r;
 		}
@@ -285,7 +286,8 @@ static int esp_commit(struct import *im, const struct bundle_result *res, char *
 		    json_add_string(o, "compatible", m->compatible) < 0 ||
 		    json_add_string(o, "slot", (char[]){ im->target, 0 }) < 0 ||
 		    json_add_string(o, "signer", res->signer) < 0 ||
-		    json_add_string(verity, "root_hash", hex) < 0 || json_add(o, "verity", verity) < 0)
+		    json_add_string(verity, "root_hash", hex) < 0 ||
+		    json_add(o, "verity", verity) < 0)
 			return log_oom();
 	}
 	r = json_write_file_atomic(rec_local, o);
@@ -502,15 +504,16 @@ int verb_import(int argc, char **argv)
 				   "slot %c, the running one, and the next boot are unchanged",
 				   im.target, d->running);
 		(void)record_append(ret == EXIT_REFUSED ? "update.refused" : "update.failed",
-				    refusal_payload(path, d, policy.running_version, im.target,
-						    &e, r));
+				    refusal_payload(path, d, policy.running_version, im.target, &e,
+						    r));
 		goto finish;
 	}
 	{
 		double secs = progress_now() - start;
 		char b[FORMAT_BYTES_MAX];
 
-		progress_end(im.progress, "%s written, %.1f MB/s", format_bytes(b, sizeof(b), im.done),
+		progress_end(im.progress, "%s written, %.1f MB/s",
+			     format_bytes(b, sizeof(b), im.done),
 			     secs > 0 ? (double)res.archive_bytes / secs / 1e6 : 0.0);
 		im.progress = NULL;
 	}
@@ -526,8 +529,9 @@ int verb_import(int argc, char **argv)
 		struct bundle_error ve = { .refusal = _BUNDLE_REFUSAL_INVALID,
 					   .member = _BUNDLE_MEMBER_INVALID,
 					   .message = (char *)"the written slot does not verify" };
-		(void)record_append("update.failed", refusal_payload(path, d, policy.running_version,
-								       im.target, &ve, r));
+		(void)record_append("update.failed",
+				    refusal_payload(path, d, policy.running_version, im.target, &ve,
+						    r));
 		goto finish;
 	}
 	if (!im.quiet)
@@ -557,8 +561,9 @@ int verb_import(int argc, char **argv)
 		struct bundle_error ve = { .refusal = _BUNDLE_REFUSAL_INVALID,
 					   .member = _BUNDLE_MEMBER_INVALID,
 					   .message = (char *)"installing the boot entry failed" };
-		(void)record_append("update.failed", refusal_payload(path, d, policy.running_version,
-								       im.target, &ve, r));
+		(void)record_append("update.failed",
+				    refusal_payload(path, d, policy.running_version, im.target, &ve,
+						    r));
 		goto finish;
 	}
 	{

@@ -47,7 +47,8 @@ int record_append(const char *type, struct json_object *payload)
 		return log_oom();
 	if (!record_up) {
 		log_info("ledger (not recorded): %s %s", type,
-			 json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
+			 json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
 		return 0;
 	}
 	r = ledger_client_append(record_socket, type, p, &seq, &error);

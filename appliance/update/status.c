@@ -198,8 +198,9 @@ int verb_rollback(int argc, char **argv)
 	e = slot_table_get(&d->slots, other);
 	r = slot_plan_rollback(&d->slots, other, &from, &to);
 	if (r == -ENOENT || r == -EPERM) {
-		const char *why = r == -ENOENT ? "has no boot entry (no image)" :
-						 "is bad (its tries were spent, or it was rolled back)";
+		const char *why = r == -ENOENT ?
+					  "has no boot entry (no image)" :
+					  "is bad (its tries were spent, or it was rolled back)";
 		log_error("rollback: refused: slot %c %s%s%s", other, why, e ? ": " : "",
 			  e ? e->file : "");
 		(void)record_append("update.rollback-refused",
