@@ -14,10 +14,11 @@
  *   3. the bundle must have ended well (every sha256, the end of the archive), then the
  *      slot is read back from the disk and checked block by block against the signed
  *      verity root hash;
- *   4. the ESP: the UKI as EFI/Linux/NAME-VERSION-SLOT+3.efi.tmp (systemd-boot reads
- *      only *.efi) and the slot's record, read back and compared; then the slot's old
- *      entry removed; then the new one renamed into place. Each step fdatasync'd. The
- *      rename is the switch: systemd-boot boots the newest entry with tries left.
+ *   4. the ESP: the slot's old entry removed (the ESP need hold two UKIs, not three);
+ *      the UKI written as EFI/Linux/NAME-VERSION-SLOT+3.efi.tmp (systemd-boot reads
+ *      only *.efi) with the slot's record, read back and compared; then renamed into
+ *      place. Each step fdatasync'd. The rename is the switch: systemd-boot boots the
+ *      newest entry with tries left.
  *
  * The ESP is not touched before step 4: a refused or interrupted import leaves it,
  * the running slot and the next boot byte for byte as they were.
@@ -276,6 +277,20 @@ static int esp_commit(struct import *im, const struct bundle_result *res, char *
 			(void)fat_remove(v, p, NULL);
 		}
 
+	/* The slot's old entry goes first (the ESP need hold two UKIs only): from here
+	 * the slot has none, and the running slot is the next boot whatever happens. */
+	if (old) {
+		_cleanup_free_ char *p = path_join(SLOT_ENTRY_DIR, old->file);
+		if (!p)
+			return log_oom();
+		r = fat_remove(v, p, &error);
+		if (r < 0)
+			return log_error_errno(r, "import: %s: removing %s: %s", d->path, p,
+					       strna(error));
+		r = update_disk_sync(d, "removing the slot's old entry");
+		if (r < 0)
+			return r;
+	}
 	/* The record: what the slot holds, for status. */
 	hex_to_buf(m->root_hash, 32, hex);
 	{
@@ -318,20 +333,6 @@ static int esp_commit(struct import *im, const struct bundle_result *res, char *
 		return log_error_errno(EIO, "import: %s: %s on the ESP differs from uki.efi",
 				       d->path, tmp_path);
 
-	/* The slot's old entry goes first: from here the slot has none, and the running
-	 * slot is the next boot whatever happens. */
-	if (old) {
-		_cleanup_free_ char *p = path_join(SLOT_ENTRY_DIR, old->file);
-		if (!p)
-			return log_oom();
-		r = fat_remove(v, p, &error);
-		if (r < 0)
-			return log_error_errno(r, "import: %s: removing %s: %s", d->path, p,
-					       strna(error));
-		r = update_disk_sync(d, "removing the slot's old entry");
-		if (r < 0)
-			return r;
-	}
 	/* The switch. */
 	r = fat_rename(v, tmp_path, entry_path, &error);
 	if (r < 0)
