@@ -6,11 +6,13 @@
 # b, its boot entry and record on the ESP; then every refusal of the issue's list,
 # each leaving the running slot, the GPT and the ESP byte for byte as they were; a
 # rollback refused over a slot a refused import overwrote; a second good import into
-# slot a; a rollback to slot b. The payloads are small TEST-ONLY roots (1 MiB of
+# slot a; a rollback to slot b; with a ledger daemon, the records in the ledger and a
+# refusal recorded with its reason. The payloads are small TEST-ONLY roots (1 MiB of
 # bytes with a real dm-verity tree), so that the whole test takes seconds.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib-install.sh"
 source "$(dirname "$0")/lib-update.sh"
+source "$(dirname "$0")/lib-ledger.sh"
 need veritysetup sha256sum
 
 install_medium
@@ -220,3 +222,24 @@ out=$(expect_ok upd status --disk "$DISK" --running-version 1.0.2)
 printf '%s\n' "$out"
 grep -q '^next:    b' <<<"$out" || fail "status: b is not next after the rollback"
 grep -q '^slot a:  airlock 1.0.2, bad' <<<"$out" || fail "status: slot a is not bad"
+
+step "with a ledger daemon: the records are in the ledger"
+ledger_policy "allow uid=$(id -u)"
+ledger_start
+# booted into slot a's 1.0.2 after all (a one-time boot of it), and it completed
+out=$(expect_ok upd mark-good --disk "$DISK" --running-version 1.0.2 --ledger-socket "$SOCK" 2>&1)
+printf '%s\n' "$out"
+grep -q 'NOT recorded' <<<"$out" && fail "the ledger daemon was not used"
+rec=$(last_record update.marked-good)
+printf '%s\n' "$rec"
+[ -n "$rec" ] && jq -e '.payload.slot == "a" and .payload.to == "airlock-1.0.2-a.efi"' <<<"$rec" \
+	>/dev/null || fail "update.marked-good is not in the ledger"
+rc=0
+upd import "$v2" --disk "$DISK" --keyring "$ka" --running-version 1.0.2 --ledger-socket "$SOCK" \
+	>/dev/null 2>&1 || rc=$?
+[ $rc -eq 3 ] || fail "a downgrade with the ledger: exit $rc"
+rec=$(last_record update.refused)
+printf '%s\n' "$rec"
+[ -n "$rec" ] && jq -e '.payload.reason == "downgrade" and (.payload.message | test("older"))' \
+	<<<"$rec" >/dev/null || fail "the refusal is not in the ledger with its reason"
+ledger_stop
