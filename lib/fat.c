@@ -116,6 +116,40 @@ int fat_copy_out(const struct fat_volume *v, const char *fat_path, const char *h
 	return mtool(argv, v, NULL, ret_error);
 }
 
+int fat_rename(const struct fat_volume *v, const char *from, const char *to, char **ret_error)
+{
+	_cleanup_free_ char *spec = NULL, *source = NULL, *target = NULL;
+	const char *slash_from = from ? strrchr(from, '/') : NULL;
+	const char *slash_to = to ? strrchr(to, '/') : NULL;
+
+	if (!fat_path_is_valid(from) || !fat_path_is_valid(to) || image_spec(v, &spec) < 0 ||
+	    asprintf(&source, "::/%s", from) < 0)
+		return fat_error(ret_error, -EINVAL, "bad FAT path '%s' or '%s'", strna(from),
+				 strna(to));
+	/* Within one directory: mren takes the new name without a directory. */
+	size_t dir_from = slash_from ? (size_t)(slash_from - from) : 0;
+	size_t dir_to = slash_to ? (size_t)(slash_to - to) : 0;
+	if (!slash_from != !slash_to || dir_from != dir_to || memcmp(from, to, dir_from) != 0)
+		return fat_error(ret_error, -EXDEV, "'%s' and '%s' are in different directories",
+				 from, to);
+	target = strdup(slash_to ? slash_to + 1 : to);
+	if (!target)
+		return -ENOMEM;
+	const char *argv[] = { "mren", "-i", spec, "-D", "o", source, target, NULL };
+	return mtool(argv, v, NULL, ret_error);
+}
+
+int fat_remove(const struct fat_volume *v, const char *fat_path, char **ret_error)
+{
+	_cleanup_free_ char *spec = NULL, *target = NULL;
+
+	if (!fat_path_is_valid(fat_path) || image_spec(v, &spec) < 0 ||
+	    asprintf(&target, "::/%s", fat_path) < 0)
+		return fat_error(ret_error, -EINVAL, "bad FAT path '%s'", strna(fat_path));
+	const char *argv[] = { "mdel", "-i", spec, target, NULL };
+	return mtool(argv, v, NULL, ret_error);
+}
+
 int fat_list(const struct fat_volume *v, char ***ret_paths, char **ret_error)
 {
 	_cleanup_free_ char *spec = NULL, *out = NULL;

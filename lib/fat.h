@@ -33,6 +33,14 @@ int fat_copy_in(const struct fat_volume *v, const char *host_path, const char *f
 int fat_copy_out(const struct fat_volume *v, const char *fat_path, const char *host_path,
 		 char **ret_error);
 /*
+ * Renames a file within its directory (mren; the target must not exist). On FAT this
+ * rewrites the directory entry in place: after a power cut the file has one name or
+ * the other.
+ */
+int fat_rename(const struct fat_volume *v, const char *from, const char *to, char **ret_error);
+/* Removes a file (mdel). */
+int fat_remove(const struct fat_volume *v, const char *fat_path, char **ret_error);
+/*
  * Every regular file in the volume, as paths relative to its root ("EFI/BOOT/BOOTX64.EFI"),
  * sorted. -EBADMSG (and a message) if there is no FAT file system there.
  */

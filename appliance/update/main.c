@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * airlock-update: the appliance's signed offline updates. `verify` streams a bundle
- * through lib/bundle and writes nothing; the verbs that install an update into the
- * inactive slot and switch slots join this table as they are written.
+ * through lib/bundle and writes nothing; `import` writes it into the inactive slot and
+ * switches to it; `status`, `rollback` and `mark-good` read and change the slots.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -19,6 +19,11 @@ static const struct verb {
 } verbs[] = {
 	{ "verify", verb_verify,
 	  "FILE|DEVICE  check a bundle as an import would, writing nothing" },
+	{ "import", verb_import,
+	  "FILE|DEVICE  install a bundle into the inactive slot; the next boot" },
+	{ "status", verb_status, "             the slots, their versions and tries; booted, next" },
+	{ "rollback", verb_rollback, "             make the other (good) slot the next boot" },
+	{ "mark-good", verb_mark_good, "             mark the booted slot good (boot complete)" },
 };
 
 static void help(void)
@@ -30,7 +35,7 @@ static void help(void)
 	       "\n"
 	       "Commands:\n");
 	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-		printf("  %-8s %s\n", verbs[i].name, verbs[i].summary);
+		printf("  %-9s %s\n", verbs[i].name, verbs[i].summary);
 	printf("\n"
 	       "'airlock-update COMMAND --help' describes a command's options.\n"
 	       "See airlock-update(8).\n");

@@ -3,13 +3,71 @@
 
 /* airlock-update: one file per verb; what they share. */
 
+#include <stdint.h>
+
 #include "core/macro.h"
+#include "ext/fdisk.h"
+#include "ext/json.h"
+#include "fat.h"
+#include "slot.h"
 
 /* Exit statuses (airlock-update(8)). */
 #define EXIT_USAGE 2 /* unknown option, missing argument */
-#define EXIT_REFUSED 3 /* the bundle was refused; the reason is printed */
+#define EXIT_REFUSED 3 /* the bundle (or the request) was refused; the reason is printed */
 
 int verb_verify(int argc, char **argv);
+int verb_import(int argc, char **argv);
+int verb_status(int argc, char **argv);
+int verb_rollback(int argc, char **argv);
+int verb_mark_good(int argc, char **argv);
 
 /* Logs a usage error naming the verb and returns EXIT_USAGE. */
 int usage_error(const char *verb, const char *fmt, ...) _printf_(2, 3);
+
+/* ---- disk.c: an installed disk (a disk image with --disk) ---------------------------- */
+
+/* Per slot: its records on the ESP, next to the boot entries. */
+#define UPDATE_RECORD_DIR "airlock"
+
+struct update_disk {
+	char *path;
+	int fd; /* the whole disk; writes and fdatasync() go through it */
+	struct disklabel *label;
+	const struct disklabel_part *esp;
+	const struct disklabel_part *root[2], *verity[2]; /* [0] a, [1] b */
+	struct fat_volume esp_volume;
+	char **entry_files; /* EFI/Linux/... as fat_list() gives them, sorted */
+	char **record_files; /* airlock/... */
+	struct slot_table slots;
+	char running; /* the booted slot, 0: not known */
+};
+
+/*
+ * Opens a disk laid out by airlock-install: the GPT's esp, root-a, verity-a, root-b and
+ * verity-b, and the boot entries on the ESP. running_version (may be NULL) names the
+ * booted slot: the one whose entry carries it. Errors are logged.
+ */
+int update_disk_open(const char *path, bool writable, const char *running_version,
+		     struct update_disk **ret);
+struct update_disk *update_disk_free(struct update_disk *d);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct update_disk *, update_disk_free);
+/* Re-reads the ESP's entries after a change. */
+int update_disk_reload(struct update_disk *d);
+/* Makes what was written to the disk durable (fdatasync of the disk). */
+int update_disk_sync(struct update_disk *d, const char *what);
+/* The root hash a slot's records on the ESP (airlock/NAME-VERSION-SLOT.json) give. */
+int update_disk_root_hash(struct update_disk *d, const struct slot_entry *e, uint8_t ret[32]);
+/* Renames an ESP file in EFI/Linux and syncs; logs errors. */
+int update_disk_rename_entry(struct update_disk *d, const char *from, const char *to);
+/* Checks a slot's root and verity partitions against a root hash (every block). */
+int update_disk_verify_slot(struct update_disk *d, char slot, const uint8_t root_hash[32]);
+
+/* ---- record.c: the audit ledger ----------------------------------------------------------- */
+
+/* Where the ledger daemon listens (NULL: the default); says so once when none runs. */
+int record_open(const char *socket_path);
+/*
+ * Appends a record "update.TYPE" with payload (taken). Where no ledger daemon runs the
+ * record is logged instead; where one runs, a record it does not take is an error.
+ */
+int record_append(const char *type, struct json_object *payload);

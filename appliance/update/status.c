@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * airlock-update status, rollback, mark-good: the slots as the ESP and the partitions
+ * show them, and the two renames that change the next boot (lib/slot decides them).
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "core/hex.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "ext/verity.h"
+#include "manifest.h"
+#include "update-tool.h"
+
+struct slot_options {
+	const char *disk;
+	const char *running_version;
+	const char *ledger;
+};
+
+static int parse_slot_options(const char *verb, int argc, char **argv, bool need_running,
+			      void (*help)(void), struct slot_options *ret)
+{
+	enum { ARG_DISK = 0x100, ARG_RUNNING_VERSION, ARG_LEDGER };
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "disk", required_argument, NULL, ARG_DISK },
+		{ "running-version", required_argument, NULL, ARG_RUNNING_VERSION },
+		{ "ledger-socket", required_argument, NULL, ARG_LEDGER },
+		{},
+	};
+	struct slot_options o = {};
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		switch (c) {
+		case 'h':
+			help();
+			return 1;
+		case ARG_DISK:
+			o.disk = optarg;
+			break;
+		case ARG_RUNNING_VERSION:
+			o.running_version = optarg;
+			break;
+		case ARG_LEDGER:
+			o.ledger = optarg;
+			break;
+		default:
+			return -EXIT_USAGE;
+		}
+	}
+	if (optind != argc)
+		return -usage_error(verb, "unexpected argument '%s'", argv[optind]);
+	if (!o.disk) {
+		if (o.running_version)
+			return -usage_error(verb, "--running-version goes with --disk only");
+		log_error("%s: on the running system: not implemented yet; use --disk", verb);
+		return -EXIT_FAILURE;
+	}
+	if (o.running_version && !version_is_valid(o.running_version))
+		return -usage_error(verb, "--running-version needs a version (digits and dots)");
+	if (need_running && !o.running_version)
+		return -usage_error(verb, "--running-version is required with --disk");
+	*ret = o;
+	return 0;
+}
+
+/* Whether the slot's verity superblock and top hash block agree with root_hash (quick). */
+static const char *superblock_state(struct update_disk *d, char slot, const uint8_t root_hash[32])
+{
+	int r, i = slot_index(slot);
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *node = NULL;
+
+	if (i < 0)
+		return "not checked";
+	const struct disklabel_part *v = d->verity[i];
+
+	r = loop_device_attach(d->path, v->start_bytes, v->size_bytes, true, &fd, &node);
+	if (r < 0)
+		return "not checked (no loop device)";
+	r = verity_check_root_hash(node, root_hash);
+	if (r >= 0)
+		return "matches the root hash";
+	if (r == -EPERM)
+		return "DOES NOT MATCH the root hash";
+	return "MISSING: the slot was overwritten (an import was refused or interrupted)";
+}
+
+static void status_help(void)
+{
+	printf("Usage: airlock-update status --disk IMAGE [--running-version V]\n"
+	       "\n"
+	       "The slots: each one's image and version, root hash, boot entry and its tries,\n"
+	       "whether its verity superblock matches; which slot is booted (the one whose entry\n"
+	       "carries the running version) and which one systemd-boot boots next.\n");
+}
+
+int verb_status(int argc, char **argv)
+{
+	_cleanup_(update_disk_freep) struct update_disk *d = NULL;
+	struct slot_options o;
+	char next;
+	int r;
+
+	r = parse_slot_options("status", argc, argv, false, status_help, &o);
+	if (r != 0)
+		return r > 0 ? EXIT_SUCCESS : -r;
+	r = update_disk_open(o.disk, false, o.running_version, &d);
+	if (r < 0)
+		return EXIT_FAILURE;
+	next = slot_table_next(&d->slots);
+	printf("disk:    %s\n", d->path);
+	if (d->running)
+		printf("booted:  %c (%s)\n", d->running, o.running_version);
+	else
+		printf("booted:  unknown (a disk image: give --running-version)\n");
+	if (next)
+		printf("next:    %c\n", next);
+	else
+		printf("next:    none: no boot entry on the ESP\n");
+	for (char s = 'a'; s <= 'b'; s++) {
+		const struct slot_entry *e = slot_table_get(&d->slots, s);
+		enum slot_state st = slot_entry_state(e);
+		uint8_t hash[32];
+		char hex[65];
+
+		if (!e) {
+			printf("slot %c:  empty (no boot entry)\n", s);
+			continue;
+		}
+		printf("slot %c:  %s %s, %s", s, e->name, e->version, slot_state_to_string(st));
+		if (st == SLOT_TRYING)
+			printf(", %" PRIu32 " tries left", e->tries_left);
+		if (st == SLOT_BAD)
+			printf(" (its %" PRIu32 " tries failed, or rolled back)", e->tries_done);
+		printf("%s%s\n", s == d->running ? ", booted" : "", s == next ? ", next" : "");
+		printf("         entry %s/%s\n", SLOT_ENTRY_DIR, e->file);
+		if (update_disk_root_hash(d, e, hash) < 0) {
+			printf("         root hash unknown (no record, no readable UKI command line)\n");
+			continue;
+		}
+		hex_to_buf(hash, 32, hex);
+		printf("         root hash %s\n", hex);
+		printf("         verity-%c superblock %s\n", s, superblock_state(d, s, hash));
+	}
+	return EXIT_SUCCESS;
+}
+
+static struct json_object *switch_payload(const struct update_disk *d, const char *from,
+					  const char *to, char slot, const char *running_version)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (o && (json_add_string(o, "disk", d->path) < 0 ||
+		  json_add_string(o, "running_version", running_version) < 0 ||
+		  json_add_string(o, "slot", (char[]){ slot, 0 }) < 0 ||
+		  (from && json_add_string(o, "from", from) < 0) ||
+		  (to && json_add_string(o, "to", to) < 0)))
+		o = (json_object_put(o), NULL);
+	return o;
+}
+
+static void rollback_help(void)
+{
+	printf("Usage: airlock-update rollback --disk IMAGE --running-version V\n"
+	       "\n"
+	       "Makes the other slot the next boot: it must hold a good image (every block is\n"
+	       "checked against its root hash first); the running slot's entry is marked bad\n"
+	       "(renamed NAME-VERSION-SLOT+0-N.efi) when it would still come first.\n"
+	       "\n"
+	       "Exit status: 0 done, 3 refused (the other slot is empty, bad or damaged), 1 failed.\n");
+}
+
+int verb_rollback(int argc, char **argv)
+{
+	_cleanup_(update_disk_freep) struct update_disk *d = NULL;
+	_cleanup_free_ char *from = NULL, *to = NULL;
+	const struct slot_entry *e;
+	struct slot_options o;
+	uint8_t hash[32];
+	char other;
+	int r;
+
+	r = parse_slot_options("rollback", argc, argv, true, rollback_help, &o);
+	if (r != 0)
+		return r > 0 ? EXIT_SUCCESS : -r;
+	if (record_open(o.ledger) < 0)
+		return EXIT_FAILURE;
+	r = update_disk_open(o.disk, true, o.running_version, &d);
+	if (r < 0)
+		return EXIT_FAILURE;
+	other = slot_other(d->running);
+	e = slot_table_get(&d->slots, other);
+	r = slot_plan_rollback(&d->slots, other, &from, &to);
+	if (r == -ENOENT || r == -EPERM) {
+		const char *why = r == -ENOENT ?
+					  "has no boot entry (no image)" :
+					  "is bad (its tries were spent, or it was rolled back)";
+		log_error("rollback: refused: slot %c %s%s%s", other, why, e ? ": " : "",
+			  e ? e->file : "");
+		(void)record_append("update.rollback-refused",
+				    switch_payload(d, NULL, NULL, other, o.running_version));
+		return EXIT_REFUSED;
+	}
+	if (r < 0)
+		return log_oom(), EXIT_FAILURE;
+	r = update_disk_root_hash(d, e, hash);
+	if (r < 0) {
+		log_error_errno(r, "rollback: refused: slot %c's root hash is unknown: %m", other);
+		return EXIT_REFUSED;
+	}
+	r = update_disk_verify_slot(d, other, hash);
+	if (r == -EPERM) {
+		log_error("rollback: refused: slot %c (%s) does not match its root hash: it was "
+			  "overwritten or is damaged",
+			  other, e->file);
+		(void)record_append("update.rollback-refused",
+				    switch_payload(d, NULL, NULL, other, o.running_version));
+		return EXIT_REFUSED;
+	}
+	if (r < 0)
+		return EXIT_FAILURE;
+	if (!from) {
+		printf("slot %c (%s) is the next boot already\n", other, e->version);
+		return EXIT_SUCCESS;
+	}
+	r = record_append("update.rollback", switch_payload(d, from, to, other, o.running_version));
+	if (r < 0)
+		return EXIT_FAILURE;
+	r = update_disk_rename_entry(d, from, to);
+	if (r < 0)
+		return EXIT_FAILURE;
+	printf("rolled back: slot %c (%s %s) is the next boot; %s/%s marked bad (%s)\n", other,
+	       e->name, e->version, SLOT_ENTRY_DIR, from, to);
+	return EXIT_SUCCESS;
+}
+
+static void mark_good_help(void)
+{
+	printf("Usage: airlock-update mark-good --disk IMAGE --running-version V\n"
+	       "\n"
+	       "Marks the booted slot good, as systemd-bless-boot does: its entry loses its try\n"
+	       "counter (NAME-VERSION-SLOT.efi). Run by the boot-complete unit.\n");
+}
+
+int verb_mark_good(int argc, char **argv)
+{
+	_cleanup_(update_disk_freep) struct update_disk *d = NULL;
+	_cleanup_free_ char *from = NULL, *to = NULL;
+	struct slot_options o;
+	int r;
+
+	r = parse_slot_options("mark-good", argc, argv, true, mark_good_help, &o);
+	if (r != 0)
+		return r > 0 ? EXIT_SUCCESS : -r;
+	if (record_open(o.ledger) < 0)
+		return EXIT_FAILURE;
+	r = update_disk_open(o.disk, true, o.running_version, &d);
+	if (r < 0)
+		return EXIT_FAILURE;
+	r = slot_plan_mark_good(&d->slots, d->running, &from, &to);
+	if (r < 0)
+		return log_oom(), EXIT_FAILURE;
+	if (!from) {
+		printf("slot %c is good already\n", d->running);
+		return EXIT_SUCCESS;
+	}
+	r = record_append("update.marked-good",
+			  switch_payload(d, from, to, d->running, o.running_version));
+	if (r < 0)
+		return EXIT_FAILURE;
+	r = update_disk_rename_entry(d, from, to);
+	if (r < 0)
+		return EXIT_FAILURE;
+	printf("marked good: slot %c, %s/%s\n", d->running, SLOT_ENTRY_DIR, to);
+	return EXIT_SUCCESS;
+}
