@@ -8,7 +8,8 @@
 # in the same run; and the sizes of the disk image, the UKI and the initramfs.
 #
 #   bench/boot.sh [IMAGE UKI]     default: out/airlock.img and out/uki.efi if they
-#                                 exist, else the e2e test image (TEST-ONLY stand-in init)
+#                                 exist, else the e2e test image (the default image plus a
+#                                 TEST-ONLY overlay)
 #   BENCH_RUNS=N                  boots of each kind (default 2), alternating
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +24,7 @@ if [ -z "$image" ]; then
 	else
 		e2e_image signed
 		image=$E2E_IMAGE uki=$E2E_DIR/uki.efi
-		what="e2e test image (TEST-ONLY stand-in init, handmade root)"
+		what="e2e test image (the default image plus a TEST-ONLY overlay)"
 	fi
 else
 	what=$image
