@@ -2,8 +2,9 @@
 /*
  * airlock-banner [--root DIR] TTY: writes the appliance's banner (image name and version, slot,
  * root hash) to a terminal. The slot is the one airlock-init booted (BOOT_SLOT_PATH), the
- * command line's airlock.slot= when that file is absent. It only writes: it never reads from the terminal and
- * never starts a shell or a login. Run by airlock-banner@.service on tty1 and ttyS0.
+ * command line's airlock.slot= when that file is absent. It only writes: it never reads
+ * from the terminal and never starts a shell or a login. Run by airlock-banner@.service
+ * on tty1 and ttyS0.
  */
 #include <fcntl.h>
 #include <stdio.h>

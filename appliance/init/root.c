@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Finding both slots' partitions (bounded wait, no udev), choosing the slot whose hash
- * tree matches the root hash (airlock.slot= first), verifying and mounting its root, and the writable places the read-only root needs.
+ * tree matches the root hash (airlock.slot= first), verifying and mounting its root,
+ * and the writable places the read-only root needs.
  */
 #include <assert.h>
 #include <fcntl.h>
