@@ -186,7 +186,7 @@ int main(int argc, char *argv[])
 	read_boot_args(&args);
 	if (args.debug)
 		log_set_max_level(LOG_DEBUG);
-	log_info("slot %c first, root hash %s", args.slot, args.root_hash_hex);
+	log_info("slot %c, root hash %s", args.slot, args.root_hash_hex);
 
 	n = init_load_modules(MODULE_LIST_PATH);
 	log_debug("%d kernel modules loaded in %.2f s", n, init_now() - t0);
