@@ -247,3 +247,26 @@ int boot_args_load(const char *path, struct boot_args *ret, char **ret_error)
 	}
 	return boot_args_parse(c, ret, ret_error, NULL);
 }
+
+int boot_slot_parse(const char *text, char *ret)
+{
+	if (!text || (text[0] != 'a' && text[0] != 'b') ||
+	    !(text[1] == '\0' || (text[1] == '\n' && text[2] == '\0')))
+		return -EINVAL;
+	*ret = text[0];
+	return 0;
+}
+
+int boot_slot_load(const char *path, char *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t size;
+	int r;
+
+	r = read_full_file(path, 16, &text, &size);
+	if (r < 0)
+		return r;
+	if (strlen(text) != size)
+		return -EINVAL;
+	return boot_slot_parse(text, ret);
+}

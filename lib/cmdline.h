@@ -76,3 +76,17 @@ int boot_args_parse(const struct cmdline *c, struct boot_args *ret, char **ret_e
 
 /* Reads a command-line file (normally /proc/cmdline) and parses it as above. */
 int boot_args_load(const char *path, struct boot_args *ret, char **ret_error);
+
+/*
+ * The slot airlock-init booted. airlock.slot= names the slot it tries first; when that
+ * slot is missing or does not match the root hash it boots the other one (see
+ * airlock-init(8)), and writes the slot it booted, "a\n" or "b\n", to this file on the
+ * /run it hands to systemd.
+ */
+#define BOOT_SLOT_PATH "/run/airlock/slot"
+
+/* "a" or "b", optionally followed by one newline; -EINVAL for anything else. */
+int boot_slot_parse(const char *text, char *ret);
+/* Reads and parses such a file: -ENOENT when it does not exist (then the command line's
+ * airlock.slot= is the slot booted: an initramfs that always boots it). */
+int boot_slot_load(const char *path, char *ret);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -149,6 +150,109 @@ int rootpart_select(struct disk_info *const *disks, size_t n_disks, char slot,
 					 .root = (size_t)root,
 					 .verity = (size_t)verity };
 	return 0;
+}
+
+char rootpart_other_slot(char slot)
+{
+	assert(slot == 'a' || slot == 'b');
+	return slot == 'a' ? 'b' : 'a';
+}
+
+size_t rootpart_slot_order(char named_slot, bool have_a, bool have_b, char ret[static 2])
+{
+	char other = rootpart_other_slot(named_slot);
+	bool have_named = named_slot == 'a' ? have_a : have_b,
+	     have_other = named_slot == 'a' ? have_b : have_a;
+	size_t n = 0;
+
+	if (have_named)
+		ret[n++] = named_slot;
+	if (have_other)
+		ret[n++] = other;
+	return n;
+}
+
+void rootpart_candidates_done(struct rootpart_candidates *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < ELEMENTSOF(c->why_not); i++)
+		c->why_not[i] = mfree(c->why_not[i]);
+	c->n = 0;
+}
+
+int rootpart_select_slots(struct disk_info *const *disks, size_t n_disks, char named_slot,
+			  const char *boot_part_uuid, struct rootpart_candidates *ret,
+			  char **ret_error)
+{
+	struct rootpart_candidates c = {};
+	struct rootpart_choice choice[2];
+	char *error[2] = {};
+	char order[2];
+	int r[2], named, other;
+
+	if (named_slot != 'a' && named_slot != 'b')
+		return fail(ret_error, -EINVAL, "slot '%c' is not a or b", named_slot);
+	named = named_slot - 'a';
+	other = 1 - named;
+	for (int i = 0; i < 2; i++)
+		r[i] = rootpart_select(disks, n_disks, (char)('a' + i), boot_part_uuid, &choice[i],
+				       &error[i]);
+
+	/* Ambiguity is never resolved by the other slot: refuse, naming the named one first. */
+	for (int k = 0; k < 2; k++) {
+		int i = k == 0 ? named : other;
+
+		if (r[i] == -ENOTUNIQ) {
+			if (ret_error)
+				*ret_error = TAKE_PTR(error[i]);
+			r[named] = -ENOTUNIQ;
+			goto finish;
+		}
+	}
+	if (r[0] == 0 && r[1] == 0 && choice[0].disk != choice[1].disk) {
+		r[named] = fail(ret_error, -ENOTUNIQ,
+				"slot a is on %s and slot b on %s and the boot loader did not say "
+				"which one we booted from (no EFI variable LoaderDevicePartUUID); "
+				"refusing to guess",
+				disks[choice[0].disk]->node, disks[choice[1].disk]->node);
+		goto finish;
+	}
+	if (r[0] < 0 && r[1] < 0) {
+		if (r[named] == -EAGAIN && r[other] == -EAGAIN) {
+			if (boot_part_uuid) {
+				if (ret_error)
+					*ret_error = TAKE_PTR(error[named]);
+			} else
+				fail(ret_error, -EAGAIN,
+				     "no disk has a partition root-a or root-b (type " GPT_ROOT_X86_64
+				     ") or verity-a or verity-b (type " GPT_ROOT_X86_64_VERITY ")");
+		} else if (r[named] != -EAGAIN && r[other] != -EAGAIN) {
+			fail(ret_error, r[named], "%s; and %s", strna(error[named]),
+			     strna(error[other]));
+		} else {
+			int i = r[named] != -EAGAIN ? named : other;
+
+			r[named] = r[i];
+			if (ret_error)
+				*ret_error = TAKE_PTR(error[i]);
+		}
+		goto finish;
+	}
+
+	c.n = rootpart_slot_order(named_slot, r[0] == 0, r[1] == 0, order);
+	for (size_t k = 0; k < c.n; k++)
+		c.c[k] = (struct rootpart_candidate){ .slot = order[k],
+						      .choice = choice[order[k] - 'a'] };
+	for (int i = 0; i < 2; i++)
+		if (r[i] < 0)
+			c.why_not[i] = TAKE_PTR(error[i]) ?: strdup("not found");
+	*ret = c;
+	r[named] = 0;
+finish:
+	free(error[0]);
+	free(error[1]);
+	return r[named];
 }
 
 int rootpart_parse_loader_uuid(const void *data, size_t size, char ret[static 37])

@@ -11,6 +11,11 @@
  * installed disk), the disk we booted from wins; that is the disk holding the
  * partition systemd-boot names in the EFI variable LoaderDevicePartUUID. Without that
  * variable, more than one candidate disk is refused: we never guess.
+ *
+ * airlock.slot= on the command line names the slot to try first, not the only one:
+ * an update carries one signed UKI (built for slot a) whatever slot it is imported
+ * into, so airlock-init looks for both slots' pairs on the boot disk and boots the
+ * one whose hash tree matches the command line's root hash, the named one first.
  */
 
 #include "core/macro.h"
@@ -41,6 +46,44 @@ struct rootpart_choice {
  */
 int rootpart_select(struct disk_info *const *disks, size_t n_disks, char slot,
 		    const char *boot_part_uuid, struct rootpart_choice *ret, char **ret_error);
+
+/* The other slot: 'b' for 'a', 'a' for 'b'. */
+char rootpart_other_slot(char slot);
+
+/*
+ * The order in which to try the slots: the named slot first, then the other, each
+ * only if its pair was found. Writes up to 2 slots to ret; returns how many (0: none
+ * was found). named_slot must be 'a' or 'b'.
+ */
+size_t rootpart_slot_order(char named_slot, bool have_a, bool have_b, char ret[static 2]);
+
+struct rootpart_candidate {
+	char slot;
+	struct rootpart_choice choice;
+};
+
+struct rootpart_candidates {
+	size_t n; /* 0, 1 or 2, in the order to try (rootpart_slot_order()) */
+	struct rootpart_candidate c[2];
+	/* Why slot a ([0]) or b ([1]) is not a candidate (missing, half there); NULL if it is. */
+	char *why_not[2];
+};
+void rootpart_candidates_done(struct rootpart_candidates *c);
+
+/*
+ * rootpart_select() for both slots. Returns 0 with at least one candidate;
+ * otherwise, with a one-line *ret_error:
+ *   -EAGAIN     neither slot found, and nothing was found yet (as rootpart_select());
+ *   -ENOENT     neither slot has both partitions where it should (the named slot's
+ *               reason first);
+ *   -ENOTUNIQ   either slot is ambiguous (as rootpart_select()), or, with no
+ *               boot_part_uuid, the two slots were found on different disks;
+ *   -EINVAL     named_slot is not a or b.
+ * *ret is written only on success; then ret->why_not says why a slot is absent.
+ */
+int rootpart_select_slots(struct disk_info *const *disks, size_t n_disks, char named_slot,
+			  const char *boot_part_uuid, struct rootpart_candidates *ret,
+			  char **ret_error);
 
 /*
  * Decodes an efivarfs file of LoaderDevicePartUUID: 4 bytes of attributes, then a

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * airlock-banner [--root DIR] TTY: writes the appliance's banner (image name and version, slot,
- * root hash) to a terminal. It only writes: it never reads from the terminal and
- * never starts a shell or a login. Run by airlock-banner@.service on tty1 and ttyS0.
+ * root hash) to a terminal. The slot is the one airlock-init booted (BOOT_SLOT_PATH), the
+ * command line's airlock.slot= when that file is absent. It only writes: it never reads
+ * from the terminal and never starts a shell or a login. Run by airlock-banner@.service
+ * on tty1 and ttyS0.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,15 +30,18 @@ static char *os_release_value(const char *text, const char *key)
 int main(int argc, char *argv[])
 {
 	_cleanup_free_ char *os = NULL, *id = NULL, *version = NULL, *error = NULL, *text = NULL;
-	_cleanup_free_ char *os_path = NULL, *cmdline_path = NULL;
+	_cleanup_free_ char *os_path = NULL, *cmdline_path = NULL, *slot_path = NULL;
+	_cleanup_free_ char *slot_text = NULL;
 	_cleanup_close_ int fd = -EBADF;
 	const char *root = "/", *tty;
 	struct boot_args a;
 	bool have_args;
+	char slot;
 	int r;
 
 	log_set_program_name(argv[0]);
-	/* --root DIR reads DIR/proc/cmdline and DIR/usr/lib/os-release (for tests). */
+	/* --root DIR reads DIR/proc/cmdline, DIR/run/airlock/slot and DIR/usr/lib/os-release
+	 * (for tests). */
 	if (argc == 4 && streq(argv[1], "--root")) {
 		root = argv[2];
 		argv += 2;
@@ -49,7 +54,8 @@ int main(int argc, char *argv[])
 	tty = argv[1];
 	os_path = path_join(root, OS_RELEASE);
 	cmdline_path = path_join(root, "/proc/cmdline");
-	if (!os_path || !cmdline_path)
+	slot_path = path_join(root, BOOT_SLOT_PATH);
+	if (!os_path || !cmdline_path || !slot_path)
 		return log_oom(), 1;
 	r = read_full_file(os_path, 64 * 1024, &os, NULL);
 	if (r < 0)
@@ -59,16 +65,30 @@ int main(int argc, char *argv[])
 	have_args = boot_args_load(cmdline_path, &a, &error) >= 0;
 	if (!id || !version)
 		return log_oom(), 1;
+	if (have_args) {
+		r = boot_slot_load(slot_path, &slot);
+		if (r == -ENOENT)
+			r = asprintf(&slot_text, "%c", a.slot);
+		else if (r < 0) {
+			log_warning_errno(
+				r, "cannot read the slot booted from %s: %m, showing 'unknown'",
+				slot_path);
+			r = asprintf(&slot_text, "unknown (%s: %s)", slot_path, strerror(-r));
+		} else
+			r = asprintf(&slot_text, "%c", slot);
+		if (r < 0)
+			return log_oom(), 1;
+	}
 
 	if (have_args)
 		r = asprintf(&text,
 			     "\n"
 			     "  %s %s\n"
-			     "  slot       %c\n"
+			     "  slot       %s\n"
 			     "  root hash  %s\n"
 			     "  This console offers no login.\n"
 			     "\n",
-			     id, version, a.slot, a.root_hash_hex);
+			     id, version, slot_text, a.root_hash_hex);
 	else
 		r = asprintf(&text,
 			     "\n"

@@ -7,7 +7,9 @@
  *
  *     AIRLOCK-BOOT-COMPLETE slot=<a|b> roothash=<hex>
  *
- * on the console. Failing here fails boot-complete.target, so systemd-bless-boot
+ * on the console. The slot is the one airlock-init booted (BOOT_SLOT_PATH), which is
+ * not airlock.slot= when that slot did not verify; the command line's when the file
+ * is absent. Failing here fails boot-complete.target, so systemd-bless-boot
  * does not mark the boot good and the boot counter keeps counting down.
  */
 #include <fcntl.h>
@@ -24,6 +26,7 @@ int main(int argc, char *argv[])
 	_cleanup_close_ int console = -EBADF;
 	struct boot_args a;
 	struct statvfs sv;
+	char slot;
 	int r;
 
 	log_set_program_name(argv[0]);
@@ -34,14 +37,22 @@ int main(int argc, char *argv[])
 	r = boot_args_load("/proc/cmdline", &a, &error);
 	if (r < 0)
 		return log_error("boot not complete: %s", strna(error)), 1;
+	r = boot_slot_load(BOOT_SLOT_PATH, &slot);
+	if (r == -ENOENT)
+		slot = a.slot;
+	else if (r < 0)
+		return log_error_errno(r,
+				       "boot not complete: cannot read the slot booted from %s: %m",
+				       BOOT_SLOT_PATH),
+		       1;
 	if (statvfs("/", &sv) < 0)
 		return log_error_errno(errno, "boot not complete: cannot stat /: %m"), 1;
 	if (!(sv.f_flag & ST_RDONLY))
 		return log_error("boot not complete: / is writable, it must be the read-only "
 				 "verified root"),
 		       1;
-	if (asprintf(&line, "AIRLOCK-BOOT-COMPLETE slot=%c roothash=%s\n", a.slot,
-		     a.root_hash_hex) < 0)
+	if (asprintf(&line, "AIRLOCK-BOOT-COMPLETE slot=%c roothash=%s\n", slot, a.root_hash_hex) <
+	    0)
 		return log_oom(), 1;
 
 	/* The console for tests and operators, stdout for the journal. */

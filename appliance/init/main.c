@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * airlock-init(8): finds the slot's root and verity partitions, verifies and mounts
- * the root read-only, gives the system its writable places and hands over to systemd.
+ * airlock-init(8): finds the root and verity partitions of both slots, verifies and
+ * mounts the root read-only from the slot whose hash tree matches the command line's
+ * root hash (airlock.slot= first), records that slot, gives the system its writable
+ * places and hands over to systemd.
  * Every failure is one line on the console, then halt or reboot (airlock.on_failure).
  */
+#include <assert.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/mount.h>
@@ -69,6 +72,24 @@ static void write_all_consoles(const char *line)
 		(void)loop_write(STDERR_FILENO, line, strlen(line));
 }
 
+void init_console_line(const char *fmt, ...)
+{
+	char line[1200];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	write_all_consoles(line);
+}
+
 _noreturn_ void init_fatal(const char *fmt, ...)
 {
 	char msg[1024], line[1200];
@@ -132,8 +153,10 @@ static void read_boot_args(struct boot_args *ret)
 int main(int argc, char *argv[])
 {
 	struct boot_args args;
-	struct init_root root = {};
+	struct init_roots roots = {};
+	const struct init_root *root = NULL;
 	double t0;
+	char slot;
 	int n;
 
 	log_set_program_name("airlock-init");
@@ -168,12 +191,17 @@ int main(int argc, char *argv[])
 	n = init_load_modules(MODULE_LIST_PATH);
 	log_debug("%d kernel modules loaded in %.2f s", n, init_now() - t0);
 
-	init_find_root(&args, &root);
-	init_mount_root(&args, &root);
+	init_find_roots(&args, &roots);
+	slot = init_mount_root(&args, &roots);
+	for (size_t i = 0; i < roots.n; i++)
+		if (roots.r[i].slot == slot)
+			root = &roots.r[i];
+	assert(root);
+	init_record_slot(slot);
 	init_setup_writable();
 	log_info("root-%c (%s) verified by verity-%c (%s), mounted read-only in %.2f s; "
 		 "starting " SYSTEMD_PATH,
-		 args.slot, root.root_node, args.slot, root.verity_node, init_now() - t0);
+		 slot, root->root_node, slot, root->verity_node, init_now() - t0);
 
 	unsetenv("DM_DISABLE_UDEV");
 	init_switch_root();

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Finding the slot's partitions (bounded wait, no udev), verifying and mounting the
- * root, and the writable places the read-only root needs.
+ * Finding both slots' partitions (bounded wait, no udev), choosing the slot whose hash
+ * tree matches the root hash (airlock.slot= first), verifying and mounting its root,
+ * and the writable places the read-only root needs.
  */
+#include <assert.h>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -62,7 +64,52 @@ static void disks_free(struct disk_info **disks, size_t n)
 	free(disks);
 }
 
-void init_find_root(const struct boot_args *a, struct init_root *ret)
+static void init_root_done(struct init_root *r)
+{
+	r->root_node = mfree(r->root_node);
+	r->verity_node = mfree(r->verity_node);
+	r->disk_node = mfree(r->disk_node);
+}
+
+static void init_roots_done(struct init_roots *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		init_root_done(&r->r[i]);
+	for (size_t i = 0; i < ELEMENTSOF(r->why_not); i++)
+		r->why_not[i] = mfree(r->why_not[i]);
+	r->n = 0;
+}
+
+/* The candidates' nodes, once they all exist; false if one has not appeared yet. */
+static bool take_roots(struct disk_info *const *disks, struct rootpart_candidates *c,
+		       struct init_roots *ret)
+{
+	struct init_roots roots = {};
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct disk_info *d = disks[c->c[i].choice.disk];
+		const struct partition_info *root = &d->partitions[c->c[i].choice.root],
+					    *verity = &d->partitions[c->c[i].choice.verity];
+
+		if (!root->node || !verity->node || access(root->node, F_OK) < 0 ||
+		    access(verity->node, F_OK) < 0) {
+			init_roots_done(&roots);
+			return false;
+		}
+		roots.r[roots.n++] = (struct init_root){ .slot = c->c[i].slot,
+							 .root_node = strdup(root->node),
+							 .verity_node = strdup(verity->node),
+							 .disk_node = strdup(d->node) };
+		if (!roots.r[i].root_node || !roots.r[i].verity_node || !roots.r[i].disk_node)
+			init_fatal("out of memory");
+	}
+	for (size_t i = 0; i < ELEMENTSOF(c->why_not); i++)
+		roots.why_not[i] = TAKE_PTR(c->why_not[i]);
+	*ret = roots;
+	return true;
+}
+
+void init_find_roots(const struct boot_args *a, struct init_roots *ret)
 {
 	_cleanup_free_ char *boot_uuid = read_loader_part_uuid();
 	_cleanup_strv_free_ char **last_nodes = NULL;
@@ -73,7 +120,7 @@ void init_find_root(const struct boot_args *a, struct init_root *ret)
 		_cleanup_strv_free_ char **nodes = NULL;
 		_cleanup_free_ char *error = NULL, *joined = NULL, *last_joined = NULL;
 		struct disk_info **disks = NULL;
-		struct rootpart_choice c;
+		struct rootpart_candidates c = {};
 		size_t n = 0;
 		double now;
 		int r;
@@ -108,27 +155,18 @@ void init_find_root(const struct boot_args *a, struct init_root *ret)
 			n++;
 		}
 
-		r = rootpart_select(disks, n, a->slot, boot_uuid, &c, &error);
-		if (r == 0) {
-			const struct disk_info *d = disks[c.disk];
-			const struct partition_info *root = &d->partitions[c.root],
-						    *verity = &d->partitions[c.verity];
-
-			if (root->node && verity->node && access(root->node, F_OK) == 0 &&
-			    access(verity->node, F_OK) == 0 &&
-			    (boot_uuid || now - last_change >= SETTLE_SEC)) {
-				*ret = (struct init_root){ .root_node = strdup(root->node),
-							   .verity_node = strdup(verity->node),
-							   .disk_node = strdup(d->node) };
-				disks_free(disks, n);
-				if (!ret->root_node || !ret->verity_node || !ret->disk_node)
-					init_fatal("out of memory");
+		r = rootpart_select_slots(disks, n, a->slot, boot_uuid, &c, &error);
+		if (r == 0 && (boot_uuid || now - last_change >= SETTLE_SEC) &&
+		    take_roots(disks, &c, ret)) {
+			rootpart_candidates_done(&c);
+			disks_free(disks, n);
+			for (size_t i = 0; i < ret->n; i++)
 				log_debug("found root-%c %s and verity-%c %s on %s after %.2f s",
-					  a->slot, ret->root_node, a->slot, ret->verity_node,
-					  ret->disk_node, now - start);
-				return;
-			}
+					  ret->r[i].slot, ret->r[i].root_node, ret->r[i].slot,
+					  ret->r[i].verity_node, ret->r[i].disk_node, now - start);
+			return;
 		}
+		rootpart_candidates_done(&c);
 		disks_free(disks, n);
 		if (r == -ENOTUNIQ || r == -ENOENT || r == -EINVAL)
 			init_fatal("%s", error ?: "cannot choose the root partitions");
@@ -137,29 +175,60 @@ void init_find_root(const struct boot_args *a, struct init_root *ret)
 		if (now - start >= a->device_timeout_sec)
 			init_fatal(
 				"%s after waiting %u s for block devices (airlock.device_timeout=)",
-				last_error ?: "the slot's partitions did not settle",
+				last_error ?: "the slots' partitions did not settle",
 				a->device_timeout_sec);
 		nanosleep(&(struct timespec){ .tv_nsec = POLL_NSEC }, NULL);
 	}
 }
 
-void init_mount_root(const struct boot_args *a, const struct init_root *root)
+/*
+ * Checks the slot's hash tree against the root hash without activating anything: 0 if
+ * it matches, otherwise -errno and *ret_why (one phrase) why this slot cannot be booted.
+ */
+static int check_slot(const struct boot_args *a, const struct init_root *root, char **ret_why)
+{
+	int r = verity_check_root_hash(root->verity_node, a->root_hash);
+
+	if (r == 0)
+		return 0;
+	if (r == -EPERM ?
+		    asprintf(ret_why, "verity-%c (%s) does not match airlock.roothash=%s",
+			     root->slot, root->verity_node, a->root_hash_hex) < 0 :
+		    asprintf(ret_why, "verity-%c (%s) has no readable dm-verity superblock: %s",
+			     root->slot, root->verity_node, strerror(-r)) < 0)
+		init_fatal("out of memory");
+	return r;
+}
+
+char init_mount_root(const struct boot_args *a, const struct init_roots *roots)
 {
 	const char *dm = "/dev/mapper/" VERITY_DM_NAME;
+	_cleanup_free_ char *why[2] = {};
+	const struct init_root *root = NULL;
 	int r;
 
-	r = verity_check_root_hash(root->verity_node, a->root_hash);
-	if (r == -EPERM)
-		init_fatal("verity-%c (%s) does not match airlock.roothash=%s", a->slot,
-			   root->verity_node, a->root_hash_hex);
-	if (r < 0)
-		init_fatal("verity-%c (%s) has no readable dm-verity superblock: %s", a->slot,
-			   root->verity_node, strerror(-r));
+	assert(roots->n >= 1 && roots->n <= 2);
+	for (size_t i = 0; i < roots->n && !root; i++)
+		if (check_slot(a, &roots->r[i], &why[i]) == 0)
+			root = &roots->r[i];
+	if (!root) {
+		/* One line naming every slot tried; with one slot, the line it always was. */
+		if (roots->n == 1)
+			init_fatal("%s", why[0]);
+		init_fatal("%s; and %s", why[0], why[1]);
+	}
+	if (root->slot != a->slot)
+		init_console_line("airlock-init: booting slot %c, not airlock.slot=%c: %s",
+				  root->slot, a->slot,
+				  why[0]				?:
+					  roots->why_not[a->slot - 'a'] ?:
+									  "it was not found");
 
 	r = verity_activate(VERITY_DM_NAME, root->root_node, root->verity_node, a->root_hash);
 	if (r < 0)
 		init_fatal("cannot activate dm-verity for root-%c (%s) with verity-%c (%s): %s",
-			   a->slot, root->root_node, a->slot, root->verity_node, strerror(-r));
+			   root->slot, root->root_node, root->slot, root->verity_node,
+			   strerror(-r));
 	if (access(dm, F_OK) < 0)
 		init_fatal("dm-verity was activated but %s did not appear: %m", dm);
 
@@ -168,12 +237,26 @@ void init_mount_root(const struct boot_args *a, const struct init_root *root)
 	if (mount(dm, SYSROOT, "squashfs", MS_RDONLY, NULL) < 0)
 		init_fatal("cannot mount the verified root-%c (%s, squashfs) read-only on " SYSROOT
 			   ": %m%s",
-			   a->slot, dm,
+			   root->slot, dm,
 			   errno == EIO ? " (a block failed verification: the partition was "
 					  "modified)" :
 					  "");
 	if (access(SYSROOT SYSTEMD_PATH, X_OK) < 0)
-		init_fatal("the verified root-%c has no executable " SYSTEMD_PATH ": %m", a->slot);
+		init_fatal("the verified root-%c has no executable " SYSTEMD_PATH ": %m",
+			   root->slot);
+	return root->slot;
+}
+
+void init_record_slot(char slot)
+{
+	char text[] = { slot, '\n' };
+	int r;
+
+	r = mkdir_p("/run/airlock", 0755);
+	if (r >= 0)
+		r = write_file_atomic(BOOT_SLOT_PATH, text, sizeof(text), 0644);
+	if (r < 0)
+		init_fatal("cannot record the slot booted in " BOOT_SLOT_PATH ": %s", strerror(-r));
 }
 
 static void mount_tmpfs(const char *where, const char *options)

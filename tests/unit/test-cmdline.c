@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+
 #include "cmdline.h"
 
 #define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -150,6 +152,42 @@ static void test_boot_args_refused(void **state)
 		     "airlock.device_timeout=1x", BOOT_FAILURE_HALT);
 }
 
+static void test_boot_slot(void **state)
+{
+	char path[] = "/tmp/airlock-test-slot.XXXXXX", slot = '?';
+	int fd;
+	(void)state;
+
+	assert_int_equal(boot_slot_parse("a", &slot), 0);
+	assert_int_equal(slot, 'a');
+	assert_int_equal(boot_slot_parse("b\n", &slot), 0);
+	assert_int_equal(slot, 'b');
+	slot = '?';
+	assert_int_equal(boot_slot_parse("", &slot), -EINVAL);
+	assert_int_equal(boot_slot_parse("c\n", &slot), -EINVAL);
+	assert_int_equal(boot_slot_parse("ab", &slot), -EINVAL);
+	assert_int_equal(boot_slot_parse("a\n\n", &slot), -EINVAL);
+	assert_int_equal(boot_slot_parse("A", &slot), -EINVAL);
+	assert_int_equal(boot_slot_parse(NULL, &slot), -EINVAL);
+	assert_int_equal(slot, '?');
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "b\n", 2), 2);
+	close(fd);
+	assert_int_equal(boot_slot_load(path, &slot), 0);
+	assert_int_equal(slot, 'b');
+	/* a NUL byte does not hide garbage */
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "a\0x", 3), 3);
+	close(fd);
+	assert_int_equal(boot_slot_load(path, &slot), -EINVAL);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(boot_slot_load(path, &slot), -ENOENT);
+	assert_int_equal(slot, 'b');
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_boot_args),
 		cmocka_unit_test(test_boot_args_refused),
+		cmocka_unit_test(test_boot_slot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

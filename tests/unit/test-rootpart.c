@@ -169,6 +169,142 @@ static void test_duplicates(void **state)
 	free_disks(d, 1);
 }
 
+static void test_slot_order(void **state)
+{
+	char o[2];
+	(void)state;
+
+	/* the named slot first, then the other, each only if found */
+	assert_int_equal(rootpart_slot_order('a', true, true, o), 2);
+	assert_int_equal(o[0], 'a');
+	assert_int_equal(o[1], 'b');
+	assert_int_equal(rootpart_slot_order('b', true, true, o), 2);
+	assert_int_equal(o[0], 'b');
+	assert_int_equal(o[1], 'a');
+	/* the update's UKI says a, the update is in b and a is gone */
+	assert_int_equal(rootpart_slot_order('a', false, true, o), 1);
+	assert_int_equal(o[0], 'b');
+	assert_int_equal(rootpart_slot_order('b', true, false, o), 1);
+	assert_int_equal(o[0], 'a');
+	assert_int_equal(rootpart_slot_order('a', true, false, o), 1);
+	assert_int_equal(o[0], 'a');
+	assert_int_equal(rootpart_slot_order('b', false, true, o), 1);
+	assert_int_equal(o[0], 'b');
+	assert_int_equal(rootpart_slot_order('a', false, false, o), 0);
+	assert_int_equal(rootpart_slot_order('b', false, false, o), 0);
+	assert_int_equal(rootpart_other_slot('a'), 'b');
+	assert_int_equal(rootpart_other_slot('b'), 'a');
+}
+
+static void expect_slots_error(struct disk_info **d, size_t n, char slot, const char *boot, int r,
+			       const char *fragment)
+{
+	struct rootpart_candidates c = { .n = 99 };
+	_cleanup_free_ char *error = NULL;
+
+	assert_int_equal(rootpart_select_slots(d, n, slot, boot, &c, &error), r);
+	assert_non_null(error);
+	if (!strstr(error, fragment))
+		fail_msg("'%s' does not contain '%s'", error, fragment);
+	assert_int_equal(c.n, 99);
+}
+
+static void test_select_slots(void **state)
+{
+	struct disk_info *both[] = { disk("/dev/vda", "eAaBb", "aaaaaaaa") };
+	struct disk_info *only_b[] = { disk("/dev/vda", "eBb", "aaaaaaaa") };
+	/* an import into b that lost power: root-b written, verity-b not yet */
+	struct disk_info *half_b[] = { disk("/dev/vda", "eAaB", "aaaaaaaa") };
+	struct disk_info *half_a[] = { disk("/dev/vda", "eA", "aaaaaaaa") };
+	struct disk_info *halves[] = { disk("/dev/vda", "eAb", "aaaaaaaa") };
+	struct disk_info *split[] = { disk("/dev/vda", "eAa", "aaaaaaaa"),
+				      disk("/dev/vdb", "eBb", "bbbbbbbb") };
+	struct disk_info *dup_b[] = { disk("/dev/vda", "eAaBbB", "aaaaaaaa") };
+	struct rootpart_candidates c = {};
+	(void)state;
+
+	assert_int_equal(rootpart_select_slots(both, 1, 'a', NULL, &c, NULL), 0);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.c[0].slot, 'a');
+	assert_string_equal(both[0]->partitions[c.c[0].choice.root].node, "/dev/vda2");
+	assert_int_equal(c.c[1].slot, 'b');
+	assert_string_equal(both[0]->partitions[c.c[1].choice.verity].node, "/dev/vda5");
+	assert_null(c.why_not[0]);
+	assert_null(c.why_not[1]);
+	rootpart_candidates_done(&c);
+
+	assert_int_equal(rootpart_select_slots(both, 1, 'b', "aaaaaaaa-0000-0000-0000-000000000001",
+					       &c, NULL),
+			 0);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.c[0].slot, 'b');
+	assert_int_equal(c.c[1].slot, 'a');
+	rootpart_candidates_done(&c);
+
+	/* named a, only b on the disk: b, and why a is not there */
+	assert_int_equal(rootpart_select_slots(only_b, 1, 'a', NULL, &c, NULL), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.c[0].slot, 'b');
+	assert_string_equal(only_b[0]->partitions[c.c[0].choice.root].node, "/dev/vda2");
+	assert_non_null(c.why_not[0]);
+	assert_non_null(strstr(c.why_not[0], "root-a"));
+	assert_null(c.why_not[1]);
+	rootpart_candidates_done(&c);
+	assert_int_equal(rootpart_select_slots(only_b, 1, 'a',
+					       "aaaaaaaa-0000-0000-0000-000000000001", &c, NULL),
+			 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.c[0].slot, 'b');
+	assert_non_null(strstr(c.why_not[0], "/dev/vda has neither root-a"));
+	rootpart_candidates_done(&c);
+
+	/* a half-written other slot is no candidate and no reason to refuse */
+	assert_int_equal(rootpart_select_slots(half_b, 1, 'a', NULL, &c, NULL), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.c[0].slot, 'a');
+	assert_non_null(strstr(c.why_not[1], "verity-b"));
+	rootpart_candidates_done(&c);
+	assert_int_equal(rootpart_select_slots(half_b, 1, 'b', NULL, &c, NULL), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.c[0].slot, 'a');
+	rootpart_candidates_done(&c);
+
+	/* nothing complete: the named slot's reason (the message the one-slot boot gave) */
+	expect_slots_error(half_a, 1, 'a', NULL, -ENOENT,
+			   "verity-a (type " GPT_ROOT_X86_64_VERITY
+			   ") is missing on /dev/vda, next to root-a (/dev/vda2)");
+	expect_slots_error(half_a, 1, 'b', NULL, -ENOENT, "verity-a (type");
+	expect_slots_error(half_a, 1, 'b', "aaaaaaaa-0000-0000-0000-000000000001", -ENOENT,
+			   "/dev/vda has neither root-b");
+	expect_slots_error(halves, 1, 'a', NULL, -ENOENT, "verity-a (type");
+	expect_slots_error(halves, 1, 'a', NULL, -ENOENT, "; and root-b (type");
+	/* nothing yet */
+	expect_slots_error(both, 0, 'a', NULL, -EAGAIN, "no disk has a partition root-a or root-b");
+	expect_slots_error(both, 1, 'a', "cccccccc-0000-0000-0000-000000000001", -EAGAIN,
+			   "LoaderDevicePartUUID=cccccccc");
+
+	/* never guess between disks or duplicates */
+	expect_slots_error(split, 2, 'a', NULL, -ENOTUNIQ,
+			   "slot a is on /dev/vda and slot b on /dev/vdb");
+	assert_int_equal(rootpart_select_slots(split, 2, 'a',
+					       "bbbbbbbb-0000-0000-0000-000000000001", &c, NULL),
+			 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.c[0].slot, 'b');
+	assert_int_equal(c.c[0].choice.disk, 1);
+	rootpart_candidates_done(&c);
+	expect_slots_error(dup_b, 1, 'a', NULL, -ENOTUNIQ, "more than one partition named root-b");
+	expect_slots_error(both, 1, 'x', NULL, -EINVAL, "slot");
+
+	free_disks(both, 1);
+	free_disks(only_b, 1);
+	free_disks(half_b, 1);
+	free_disks(half_a, 1);
+	free_disks(halves, 1);
+	free_disks(split, 2);
+	free_disks(dup_b, 1);
+}
+
 static size_t utf16(const char *s, uint8_t *out, bool nul)
 {
 	size_t n = 4;
@@ -219,7 +355,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_single_disk),   cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_several_disks), cmocka_unit_test(test_duplicates),
-		cmocka_unit_test(test_loader_uuid),
+		cmocka_unit_test(test_loader_uuid),   cmocka_unit_test(test_slot_order),
+		cmocka_unit_test(test_select_slots),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
