@@ -9,7 +9,8 @@
 #   ledger_stop                SIGTERM it and check it exited 0
 #   ledger_kill                SIGKILL it (a crash)
 #   L ARGS...                  airlock-ledger
-#   last_record [TYPE]         the last record (of TYPE) as JSON, from show --json
+#   last_record [TYPE]         the last record (of TYPE) as JSON, from show --json; fails
+#                              when there is none
 
 need airlock-ledger jq
 
@@ -77,9 +78,16 @@ _ledger_cleanup() {
 on_exit _ledger_cleanup
 
 last_record() {
+	local rec
 	if [ $# -gt 0 ]; then
-		L show --ledger "$LEDGER" --json --type "$1" | tail -n 1
+		rec=$(L show --ledger "$LEDGER" --json --type "$1" | tail -n 1)
 	else
-		L show --ledger "$LEDGER" --json | tail -n 1
+		rec=$(L show --ledger "$LEDGER" --json | tail -n 1)
 	fi
+	# (jq -e passes on empty input: no record must not look like a matching one)
+	[ -n "$rec" ] || {
+		echo "last_record: no ${1:-} record in $LEDGER" >&2
+		return 1
+	}
+	printf '%s\n' "$rec"
 }
