@@ -40,6 +40,15 @@ int main(int argc, char *argv[])
 	int r;
 
 	log_set_program_name(argv[0]);
+	if (argc == 2 && streq(argv[1], "--help")) {
+		printf("Usage: airlock-banner [--root DIR] /dev/TTY\n"
+		       "Writes the appliance's banner (image name and version, the slot booted, the\n"
+		       "root hash) to TTY. It never reads from TTY and never starts a login.\n"
+		       "  --root DIR  read DIR/proc/cmdline, DIR/run/airlock/slot and\n"
+		       "              DIR/usr/lib/os-release instead of the running system's\n"
+		       "See airlock-banner(8).\n");
+		return 0;
+	}
 	/* --root DIR reads DIR/proc/cmdline, DIR/run/airlock/slot and DIR/usr/lib/os-release
 	 * (for tests). */
 	if (argc == 4 && streq(argv[1], "--root")) {

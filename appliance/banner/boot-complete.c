@@ -30,6 +30,14 @@ int main(int argc, char *argv[])
 	int r;
 
 	log_set_program_name(argv[0]);
+	if (argc == 2 && streq(argv[1], "--help")) {
+		printf("Usage: airlock-boot-complete\n"
+		       "Checks that the system runs as airlock-init left it (a valid slot and root\n"
+		       "hash, / read-only) and prints \"AIRLOCK-BOOT-COMPLETE slot=<a|b> roothash=<hex>\"\n"
+		       "on the console. Exits 1 when the boot is not complete, so boot-complete.target\n"
+		       "is not reached and the boot is not marked good. See airlock-boot-complete(8).\n");
+		return 0;
+	}
 	if (argc != 1) {
 		log_error("usage: airlock-boot-complete (no arguments; see airlock-init(8))");
 		return 2;
