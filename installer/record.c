@@ -7,8 +7,6 @@
  * said once and the install goes on; where one runs, a record it does not take stops
  * the install, so that nothing happens without its record.
  */
-#include <sys/stat.h>
-
 #include "core/log.h"
 #include "installer.h"
 #include "ledger-client.h"
@@ -18,21 +16,12 @@ static bool record_up;
 
 int record_open(const struct install_settings *s)
 {
-	struct stat st;
-
-	record_socket = s->ledger_socket ?: LEDGER_SOCKET_DEFAULT;
-	if (stat(record_socket, &st) < 0) {
-		if (errno != ENOENT)
-			return log_error_errno(errno, "ledger: '%s': %m", record_socket);
-		log_notice("ledger: no socket at %s: this install is not recorded in an audit "
-			   "ledger (no ledger daemon runs here)",
-			   record_socket);
-		record_up = false;
-		return 0;
-	}
-	if (!S_ISSOCK(st.st_mode))
-		return log_error_errno(ENOTSOCK, "ledger: '%s' is not a socket", record_socket);
-	record_up = true;
+	int r = ledger_client_probe(s->ledger_socket,
+				    "this install is NOT recorded in an audit ledger",
+				    &record_socket);
+	if (r < 0)
+		return r;
+	record_up = r > 0;
 	return 0;
 }
 

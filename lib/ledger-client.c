@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdarg.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 
 #include "core/fd.h"
+#include "core/log.h"
 #include "ledger-client.h"
 
 static int reason(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
@@ -250,4 +252,22 @@ int ledger_client_append(const char *socket_path, const char *type, struct json_
 	if (r < 0)
 		return r;
 	return ledger_client_receive(c, ret_seq, ret_error);
+}
+
+int ledger_client_probe(const char *socket_path, const char *unrecorded, const char **ret_path)
+{
+	const char *path = socket_path ?: LEDGER_SOCKET_DEFAULT;
+	struct stat st;
+
+	if (ret_path)
+		*ret_path = path;
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT)
+			return log_error_errno(errno, "ledger: '%s': %m", path);
+		log_notice("ledger: no ledger daemon here (no socket at %s): %s", path, unrecorded);
+		return 0;
+	}
+	if (!S_ISSOCK(st.st_mode))
+		return log_error_errno(ENOTSOCK, "ledger: '%s' is not a socket", path);
+	return 1;
 }

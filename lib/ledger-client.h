@@ -61,6 +61,15 @@ struct ledger_client *ledger_client_free(struct ledger_client *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct ledger_client *, ledger_client_free);
 
 /*
+ * Whether a ledger daemon listens at socket_path (NULL: LEDGER_SOCKET_DEFAULT), for tools
+ * that record their steps: 1 if its socket is there; 0 if there is none (a build host, a
+ * --disk run), after logging once "no ledger daemon here (no socket at PATH): UNRECORDED";
+ * a negative errno, logged, if the path cannot be checked or is not a socket. *ret_path
+ * (optional) is the path used.
+ */
+int ledger_client_probe(const char *socket_path, const char *unrecorded, const char **ret_path);
+
+/*
  * Connects, appends one record, waits until it is durable. On refusal, the negative
  * errno and the daemon's reason in *ret_error (optional).
  */

@@ -7,7 +7,6 @@
  * take is an error, and the step it records does not happen.
  */
 #include <inttypes.h>
-#include <sys/stat.h>
 
 #include "core/log.h"
 #include "ledger-client.h"
@@ -18,21 +17,13 @@ static bool record_up;
 
 int record_open(const char *socket_path)
 {
-	struct stat st;
-
-	record_socket = socket_path ?: LEDGER_SOCKET_DEFAULT;
-	if (stat(record_socket, &st) < 0) {
-		if (errno != ENOENT)
-			return log_error_errno(errno, "ledger: '%s': %m", record_socket);
-		log_notice("ledger: no ledger daemon here (no socket at %s): this run is NOT "
-			   "recorded in an audit ledger; its records are logged instead",
-			   record_socket);
-		record_up = false;
-		return 0;
-	}
-	if (!S_ISSOCK(st.st_mode))
-		return log_error_errno(ENOTSOCK, "ledger: '%s' is not a socket", record_socket);
-	record_up = true;
+	int r = ledger_client_probe(socket_path,
+				    "this run is NOT recorded in an audit ledger; its records are "
+				    "logged instead",
+				    &record_socket);
+	if (r < 0)
+		return r;
+	record_up = r > 0;
 	return 0;
 }
 
