@@ -4,25 +4,10 @@
 # lib/pe.c's parser of untrusted PE images under libFuzzer (ASan + UBSan) for a few
 # seconds (FUZZ_SECONDS), from the committed seed and the real systemd-stub.
 source "$(dirname "$0")/../lib.sh"
-need clang make xxd
+source "$(dirname "$0")/lib-fuzz.sh"
 
-t=fuzz-pe
-seconds=${FUZZ_SECONDS:-8}
-fuzz_build=$AIRLOCK_SRC/build-fuzz
-make -C "$AIRLOCK_SRC" --no-print-directory -j2 FUZZ_BUILD="$fuzz_build" "$fuzz_build/$t" \
-	>"$T/build.log" 2>&1 || { cat "$T/build.log"; fail "build"; }
-mkdir -p "$T/corpus" "$T/artifacts"
-cp "$AIRLOCK_SRC/tests/fuzz/corpus/$t"/* "$T/corpus/"
+fuzz_build fuzz-pe
 stub=/usr/lib/systemd/boot/efi/linuxx64.efi.stub
-[ -f "$stub" ] && cp "$stub" "$T/corpus/stub.efi"
-rc=0
-(cd "$T/artifacts" && "$fuzz_build/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-	-max_len=100000 -print_final_stats=1 "$T/corpus") >"$T/$t.log" 2>&1 || rc=$?
-if [ $rc -ne 0 ] || ls "$T/artifacts" | grep -q .; then
-	tail -n 60 "$T/$t.log"
-	for a in "$T/artifacts"/*; do [ -e "$a" ] && { echo "--- $a:"; head -c 2000 "$a" | xxd | head -n 40; }; done
-	fail "$t found a problem (exit $rc)"
-fi
-runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$T/$t.log")
-echo "$t: $runs runs, $(grep -oE 'cov: [0-9]+' "$T/$t.log" | tail -n 1)"
-[ "${runs:-0}" -gt 100 ] || { tail -n 20 "$T/$t.log"; fail "$t hardly ran"; }
+extra=()
+[ -f "$stub" ] && extra=("$stub")
+fuzz_run fuzz-pe 8 100000 "${extra[@]}"
