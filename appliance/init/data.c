@@ -139,12 +139,14 @@ static size_t open_key_consoles(int fds[static 8])
 
 			if (n >= 8 || strchr(*name, '/') || asprintf(&dev, "/dev/%s", *name) < 0)
 				continue;
-			fd = open(dev, O_RDWR | O_NOCTTY | O_CLOEXEC);
+			/* O_NONBLOCK: a serial port without CLOCAL must not wait for carrier
+			 * here; secret_read_line() polls before it reads. */
+			fd = open(dev, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 			if (fd >= 0)
 				fds[n++] = fd;
 		}
 	if (n == 0) {
-		int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 
 		fds[n++] = fd >= 0 ? fd : STDIN_FILENO;
 	}

@@ -14,7 +14,7 @@
 #      /run/airlock/data says "recovery".
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.sh"
-need qemu-system-x86_64 swtpm jq sfdisk mdir mcopy mdel
+need qemu-system-x86_64 swtpm jq sfdisk mdir mcopy mdel cryptsetup
 
 e2e_installed
 KEY=$(head -n1 "$E2E_INSTALLED/recovery.key")
