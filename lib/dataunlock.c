@@ -118,6 +118,15 @@ static int try_tpm(const struct data_unlock_params *p, struct luks_volume *v,
 			 PCR_KERNEL_BOOT, strerror(-cap_r));
 }
 
+/* "2 tries left", "1 try left", "no tries left" */
+static const char *tries_left(unsigned left, char buf[static 32])
+{
+	if (left == 0)
+		return "no tries left";
+	snprintf(buf, 32, "%u %s left", left, left == 1 ? "try" : "tries");
+	return buf;
+}
+
 static bool blank(const char *s)
 {
 	return s[strspn(s, " \t")] == '\0';
@@ -132,7 +141,7 @@ static int ask_recovery_key(const struct data_unlock_params *p, struct luks_volu
 	while (failed < tries) {
 		_cleanup_secret_ char *line = NULL, *key = NULL;
 		_cleanup_free_ char *error = NULL;
-		unsigned left;
+		char left[32];
 		int r;
 
 		say(p,
@@ -141,11 +150,10 @@ static int ask_recovery_key(const struct data_unlock_params *p, struct luks_volu
 		    failed + 1, tries);
 		r = secret_read_line(p->key_fds, p->n_key_fds, DATA_KEY_LINE_MAX, &line, NULL);
 		if (r == -E2BIG) {
-			left = tries - ++failed;
+			failed++;
 			say(p,
-			    "that is not a recovery key: the line is longer than %d characters "
-			    "(%u %s left)",
-			    DATA_KEY_LINE_MAX, left, left == 1 ? "try" : "tries");
+			    "that is not a recovery key: the line is longer than %d characters (%s)",
+			    DATA_KEY_LINE_MAX, tries_left(tries - failed, left));
 			continue;
 		}
 		if (r < 0)
@@ -158,9 +166,9 @@ static int ask_recovery_key(const struct data_unlock_params *p, struct luks_volu
 		r = recovery_key_normalize(line, &key, &error);
 		line = secret_free(line);
 		if (r == -EINVAL || r == -ERANGE) {
-			left = tries - ++failed;
-			say(p, "that is not a recovery key: %s (%u %s left)", strna(error), left,
-			    left == 1 ? "try" : "tries");
+			failed++;
+			say(p, "that is not a recovery key: %s (%s)", strna(error),
+			    tries_left(tries - failed, left));
 			continue;
 		}
 		if (r < 0)
@@ -176,9 +184,9 @@ static int ask_recovery_key(const struct data_unlock_params *p, struct luks_volu
 					 "not be opened%s%s: %s",
 					 p->node, p->name ? " as /dev/mapper/" : "",
 					 strempty(p->name), strerror(-r));
-		left = tries - ++failed;
-		say(p, "wrong recovery key: it does not open the data volume (%u %s left)", left,
-		    left == 1 ? "try" : "tries");
+		failed++;
+		say(p, "wrong recovery key: it does not open the data volume (%s)",
+		    tries_left(tries - failed, left));
 	}
 	return set_error(ret_error, -EPERM, "no recovery key opened the data volume %s in %u tries",
 			 p->node, tries);

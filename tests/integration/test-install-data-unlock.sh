@@ -97,6 +97,8 @@ if printf '%s\n' "$wrong" "cbdefghi" "$wrong" "$KEY" |
 	fail "opened after three failures"
 fi
 grep -q '^FAILED: no recovery key opened the data volume .* in 3 tries' "$T/o4" || fail "no final failure"
+grep -q '^SAY: wrong recovery key: it does not open the data volume (no tries left)' "$T/o4" ||
+	fail "the last failure does not say no tries are left"
 [ "$(grep -c '^SAY: wrong recovery key' "$T/o4")" = 2 ] || fail "wrong keys not told twice"
 grep -q '^SAY: that is not a recovery key: 8 letters typed; a recovery key has 64' "$T/o4" ||
 	fail "too few letters not told"
