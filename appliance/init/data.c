@@ -181,6 +181,7 @@ void init_setup_var(const struct boot_args *a, const struct init_root *root)
 	size_t pcrsig_size, pcrpkey_size, idx, n_fds;
 	const char *tcti, *no_tpm = NULL, *node;
 	int fds[8], r;
+	double start;
 
 	r = mkdir_p("/run/airlock", 0755);
 	if (r < 0)
@@ -205,6 +206,7 @@ void init_setup_var(const struct boot_args *a, const struct init_root *root)
 	tcti = wait_for_tpm(&no_tpm);
 
 	n_fds = open_key_consoles(fds);
+	start = init_now();
 	r = data_unlock(
 		&(struct data_unlock_params){
 			.node = node,
@@ -242,7 +244,9 @@ void init_setup_var(const struct boot_args *a, const struct init_root *root)
 			   node, data_unlock_method_to_string(res.method));
 	}
 	record_data(res.method);
-	log_info("data volume %s opened by %s (keyslot %d) and mounted on /var%s", node,
+	/* With the TPM, the time is the unseal at boot and the activation; with the recovery
+	 * key it includes the typing. */
+	log_info("data volume %s opened by %s (keyslot %d) in %.2f s and mounted on /var%s", node,
 		 res.method == DATA_UNLOCK_TPM ? "the TPM" : "the recovery key", res.keyslot,
-		 res.capped ? "; PCR 11 capped" : "");
+		 init_now() - start, res.capped ? "; PCR 11 capped" : "");
 }
