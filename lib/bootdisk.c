@@ -56,8 +56,12 @@ static int read_line(const char *path, char **ret)
 	return 0;
 }
 
-/* The major:minor of the file system mounted on / (the last mount there wins). */
-static int root_devnum(const char *mountinfo, char **ret, char **ret_error)
+/*
+ * Scans mountinfo(5): with mount_point, the major:minor of the last mount there; with
+ * devnum, the first mount point of that device. *ret NULL: none.
+ */
+static int mountinfo_find(const char *mountinfo, const char *mount_point, const char *devnum,
+			  char **ret, char **ret_error)
 {
 	_cleanup_free_ char *text = NULL, *found = NULL;
 	_cleanup_strv_free_ char **lines = NULL;
@@ -75,13 +79,34 @@ static int root_devnum(const char *mountinfo, char **ret, char **ret_error)
 		r = strv_split(*l, " ", &f);
 		if (r < 0)
 			return r;
-		if (strv_length(f) < 5 || !streq(f[4], "/"))
+		if (strv_length(f) < 5)
 			continue;
-		free(found);
-		found = strdup(f[2]);
+		if (mount_point && streq(f[4], mount_point)) {
+			free(found);
+			found = strdup(f[2]);
+		} else if (devnum && streq(f[2], devnum)) {
+			found = strdup(f[4]);
+			if (!found)
+				return -ENOMEM;
+			break;
+		} else
+			continue;
 		if (!found)
 			return -ENOMEM;
 	}
+	*ret = TAKE_PTR(found);
+	return 0;
+}
+
+/* The major:minor of the file system mounted on / (the last mount there wins). */
+static int root_devnum(const char *mountinfo, char **ret, char **ret_error)
+{
+	_cleanup_free_ char *found = NULL;
+	int r;
+
+	r = mountinfo_find(mountinfo, "/", NULL, &found, ret_error);
+	if (r < 0)
+		return r;
 	if (!found)
 		return fail(ret_error, -ENODEV, "%s: nothing is mounted on /", mountinfo);
 	{
@@ -266,4 +291,52 @@ unsigned bootdisk_part_at(const struct bootdisk *d, uint64_t start_bytes)
 		if (d->parts[i].name && d->parts[i].start_bytes == start_bytes)
 			return d->parts[i].number;
 	return 0;
+}
+
+int bootdisk_part_mounted(const char *root, const struct bootdisk *d, unsigned number,
+			  char **ret_where)
+{
+	_cleanup_free_ char *dir = NULL, *mountinfo = NULL, *devnum = NULL, *where = NULL;
+	struct dirent *de;
+	DIR *dd;
+	int r = 0;
+
+	if (!root)
+		root = "/";
+	dir = path_join(root, "/sys/class/block", d->disk);
+	mountinfo = path_join(root, "/proc/self/mountinfo");
+	if (!dir || !mountinfo)
+		return -ENOMEM;
+	dd = opendir(dir);
+	if (!dd)
+		return -errno;
+	while ((de = readdir(dd)) && !devnum) {
+		_cleanup_free_ char *nf = NULL, *df = NULL, *n = NULL;
+		unsigned k;
+
+		if (de->d_name[0] == '.')
+			continue;
+		nf = path_join(dir, de->d_name, "partition");
+		df = path_join(dir, de->d_name, "dev");
+		if (!nf || !df) {
+			r = -ENOMEM;
+			break;
+		}
+		if (read_line(nf, &n) < 0 || safe_atou(n, &k) < 0 || k != number)
+			continue;
+		r = read_line(df, &devnum);
+		break;
+	}
+	closedir(dd);
+	if (r < 0)
+		return r;
+	if (!devnum)
+		return -ENOENT;
+	r = mountinfo_find(mountinfo, NULL, devnum, &where, NULL);
+	if (r < 0)
+		return r;
+	if (!where)
+		return 0;
+	*ret_where = TAKE_PTR(where);
+	return 1;
 }

@@ -40,3 +40,11 @@ int bootdisk_find(const char *root, struct bootdisk *ret, char **ret_error);
 
 /* Whether a partition of d starts at start_bytes (0 when none does): its number. */
 unsigned bootdisk_part_at(const struct bootdisk *d, uint64_t start_bytes);
+
+/*
+ * Where partition number of d's disk is mounted (below root): 1 and *ret_where (the
+ * first mount point in mountinfo), 0 when it is not mounted. The partition is found
+ * in ROOT/sys/class/block/DISK/ (its "partition" and "dev" files).
+ */
+int bootdisk_part_mounted(const char *root, const struct bootdisk *d, unsigned number,
+			  char **ret_where);

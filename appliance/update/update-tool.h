@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/macro.h"
+#include "bootdisk.h"
 #include "ext/fdisk.h"
 #include "ext/json.h"
 #include "fat.h"
@@ -61,6 +62,35 @@ int update_disk_root_hash(struct update_disk *d, const struct slot_entry *e, uin
 int update_disk_rename_entry(struct update_disk *d, const char *from, const char *to);
 /* Checks a slot's root and verity partitions against a root hash (every block). */
 int update_disk_verify_slot(struct update_disk *d, char slot, const uint8_t root_hash[32]);
+
+/* ---- system.c: the running system ------------------------------------------------------- */
+
+/* The running image's facts (below a root prefix, "/" on the appliance). */
+struct update_system {
+	const char *root;
+	struct bootdisk boot; /* the booted slot and the disk it lives on */
+	char *name; /* os-release IMAGE_ID */
+	char *version; /* os-release IMAGE_VERSION: the running version */
+	char *compatible; /* os-release AIRLOCK_COMPATIBLE: the product */
+	char *keyring; /* ROOT/usr/share/airlock/update-keys: the keys it trusts */
+};
+
+/*
+ * Loads what the running system is: its boot disk (lib/bootdisk), its version and
+ * product from its os-release, the path of its keyring. Errors are logged, naming the
+ * verb.
+ */
+int update_system_load(const char *verb, const char *root, struct update_system *ret);
+void update_system_done(struct update_system *s);
+/*
+ * Opens the boot disk as update_disk_open() does, checks that the booted slot's root
+ * and verity partitions are the ones / is verified from, and that the disk has both
+ * slots (the installer medium has one); writable also needs the ESP unmounted (mtools
+ * writes it through the whole disk, beside no kernel file system). Sets d->running to
+ * the booted slot. Errors are logged.
+ */
+int update_system_open_disk(const char *verb, struct update_system *s, bool writable,
+			    struct update_disk **ret);
 
 /* ---- record.c: the audit ledger ----------------------------------------------------------- */
 

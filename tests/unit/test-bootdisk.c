@@ -69,6 +69,11 @@ static int setup(void **state)
 	link_to(DM "/slaves/vda5", "../../../../pci0000:00/0000:00:04.0/virtio2/block/vda/vda5");
 	link_to(DM "/slaves/vda4", "../../../../pci0000:00/0000:00:04.0/virtio2/block/vda/vda4");
 	put(VDA "/size", "16777216\n");
+	link_to("sys/class/block/vda", "../../devices/pci0000:00/0000:00:04.0/virtio2/block/vda");
+	partition(VDA, "vda1", "1\n", "2048\n");
+	put(VDA "/vda1/dev", "253:1\n");
+	put(VDA "/vda4/dev", "253:4\n");
+	put(VDA "/vda5/dev", "253:5\n");
 	partition(VDA, "vda4", "4\n", "2621440\n");
 	partition(VDA, "vda5", "5\n", "4718592\n");
 	partition(VDB, "vdb2", "2\n", "526336\n");
@@ -119,6 +124,28 @@ static void test_found(void **state)
 	assert_int_equal(bootdisk_part_at(&d, UINT64_C(4718593) * 512), 0);
 	bootdisk_done(&d);
 	assert_null(d.disk);
+}
+
+static void test_mounted(void **state)
+{
+	struct bootdisk d = {};
+	char *where = NULL;
+
+	(void)state;
+	assert_int_equal(bootdisk_find(root, &d, NULL), 0);
+	assert_int_equal(bootdisk_part_mounted(root, &d, 1, &where), 0);
+	assert_null(where);
+	put("proc/self/mountinfo",
+	    "22 1 254:0 / / ro,relatime shared:1 - squashfs /dev/mapper/root ro\n"
+	    "30 22 0:40 / /efi rw - autofs systemd-1 rw\n"
+	    "31 30 253:1 / /efi rw,relatime - vfat /dev/vda1 rw\n"
+	    "32 22 253:1 / /mnt rw,relatime - vfat /dev/vda1 rw\n");
+	assert_int_equal(bootdisk_part_mounted(root, &d, 1, &where), 1);
+	assert_string_equal(where, "/efi");
+	free(where);
+	assert_int_equal(bootdisk_part_mounted(root, &d, 4, &where), 0);
+	assert_int_equal(bootdisk_part_mounted(root, &d, 9, &where), -ENOENT);
+	bootdisk_done(&d);
 }
 
 static void test_not_airlock_init(void **state)
@@ -181,6 +208,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_found, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mounted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_airlock_init, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_dm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_verity, setup, teardown),
