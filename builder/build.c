@@ -35,6 +35,7 @@ struct build_options {
 	char **extra_overlays; /* applied after overlay/ and units/, in order */
 	const char *sb_key; /* Secure Boot signing key and certificate (PEM) */
 	const char *sb_cert;
+	const char *pcr_key; /* PCR 11 signing key (PEM RSA private key) */
 	bool allow_unsigned;
 	bool debug;
 	bool keep_staging;
@@ -58,6 +59,9 @@ static void build_help(void)
 	       "                    sign systemd-boot and the UKI for UEFI Secure Boot (PEM)\n"
 	       "  --unsigned        no Secure Boot signatures (the image boots only with Secure\n"
 	       "                    Boot off; development)\n"
+	       "  --pcr-key FILE    sign the UKI's PCR 11 value with this RSA key (PEM); the\n"
+	       "                    installer seals the data volume's key to values it signs.\n"
+	       "                    Needed unless --unsigned\n"
 	       "  --debug           also enable the manifest's [units] debug-enable units (a root\n"
 	       "                    shell on the serial console): never for production\n"
 	       "  --update-keys DIR the public keys (*.asc, *.gpg) whose signatures the image\n"
@@ -290,6 +294,7 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 		.root_hash = vr.root_hash,
 		.kernel_cmdline = m->kernel_cmdline,
 		.key = { .key_path = o->sb_key, .cert_path = o->sb_cert },
+		.pcr_key_path = o->pcr_key,
 		.allow_unsigned = o->allow_unsigned,
 		.source_date_epoch = lf->source_date_epoch,
 		.work_dir = disk_work,
@@ -297,6 +302,10 @@ static int build_run(const struct build_options *o, const struct manifest *m,
 		.extra_esp_files = esp_extra,
 		.n_extra_esp_files = ELEMENTSOF(esp_extra),
 	};
+	if (!o->pcr_key)
+		log_warning("build: no PCR key: the UKI carries no signed PCR 11 value, so the "
+			    "installer cannot seal the data volume's key to the TPM (--unsigned); "
+			    "continuing.");
 	if (!o->sb_key && o->allow_unsigned)
 		log_warning("build: no Secure Boot key: the UKI and systemd-boot are NOT signed; "
 			    "this image boots only with Secure Boot off (--unsigned); continuing.");
@@ -387,6 +396,7 @@ int verb_build(int argc, char *argv[])
 		ARG_EXTRA_OVERLAY,
 		ARG_SB_KEY,
 		ARG_SB_CERT,
+		ARG_PCR_KEY,
 		ARG_UNSIGNED,
 		ARG_DEBUG,
 	};
@@ -403,6 +413,7 @@ int verb_build(int argc, char *argv[])
 		{ "extra-overlay", required_argument, NULL, ARG_EXTRA_OVERLAY },
 		{ "secure-boot-key", required_argument, NULL, ARG_SB_KEY },
 		{ "secure-boot-cert", required_argument, NULL, ARG_SB_CERT },
+		{ "pcr-key", required_argument, NULL, ARG_PCR_KEY },
 		{ "unsigned", no_argument, NULL, ARG_UNSIGNED },
 		{ "debug", no_argument, NULL, ARG_DEBUG },
 		{},
@@ -455,6 +466,9 @@ int verb_build(int argc, char *argv[])
 		case ARG_SB_CERT:
 			o.sb_cert = optarg;
 			break;
+		case ARG_PCR_KEY:
+			o.pcr_key = optarg;
+			break;
 		case ARG_UNSIGNED:
 			o.allow_unsigned = true;
 			break;
@@ -482,6 +496,11 @@ int verb_build(int argc, char *argv[])
 	}
 	if (o.sb_key && o.allow_unsigned) {
 		log_error("build: --unsigned contradicts --secure-boot-key");
+		return 2;
+	}
+	if (!o.pcr_key && !o.allow_unsigned) {
+		log_error("build: no --pcr-key: the UKI would carry no signed PCR 11 value, and "
+			  "the installer could not seal the data volume's key to the TPM");
 		return 2;
 	}
 

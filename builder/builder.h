@@ -40,6 +40,9 @@ struct uki_params {
 	const char *os_release_path; /* usr/lib/os-release of the image tree */
 	const char *cmdline; /* the whole kernel command line (uki_cmdline()) */
 	const char *uname; /* kernel version for .uname, or NULL for none */
+	/* The PCR-signing key (RSA, private): the UKI then carries .pcrpkey and a .pcrsig
+	 * for the PCR 11 value systemd-stub will measure (lib/pcr.h). NULL: neither. */
+	const struct rsa_key *pcr_key;
 };
 
 /*
@@ -111,6 +114,7 @@ struct disk_params {
 	const char *kernel_cmdline; /* manifest [image] kernel-cmdline, or NULL */
 
 	struct sign_key key; /* both NULL: unsigned (only with allow_unsigned) */
+	const char *pcr_key_path; /* PCR 11 signing key (PEM RSA private key), or NULL */
 	bool allow_unsigned;
 	uint64_t esp_size_bytes; /* 0: sized to fit the files */
 	int64_t source_date_epoch;

@@ -113,6 +113,7 @@ int disk_build_uki(const struct disk_params *p, struct disk_result *ret, char **
 {
 	_cleanup_free_ char *cmdline = NULL, *uki_unsigned = NULL, *uki_out = NULL,
 			    *boot_signed = NULL, *boot_efi = NULL;
+	_cleanup_rsa_key_ struct rsa_key *pcr_key = NULL;
 	char root_hex[2 * ROOT_HASH_SIZE + 1];
 	bool sign = p->key.key_path || p->key.cert_path;
 	int r;
@@ -131,6 +132,16 @@ int disk_build_uki(const struct disk_params *p, struct disk_result *ret, char **
 	if ((r = mkdir_p(p->work_dir, 0755)) < 0 || (r = mkdir_p(p->out_dir, 0755)) < 0)
 		return stage_error(ret_error, r, "disk: creating directories: %s", strerror(-r));
 	run_set_source_date_epoch(p->source_date_epoch);
+	if (p->pcr_key_path) {
+		r = rsa_key_load_private(p->pcr_key_path, &pcr_key);
+		if (r < 0)
+			return stage_error(ret_error, r, "disk: PCR key '%s': %s", p->pcr_key_path,
+					   r == -EKEYREJECTED || r == -EBADMSG ?
+						   "not an RSA private key in PEM" :
+					   r == -ENOKEY ? "encrypted with a passphrase; give an "
+							  "unencrypted key" :
+							  strerror(-r));
+	}
 
 	/* 1. The UKI. */
 	hex_to_buf(p->root_hash, ROOT_HASH_SIZE, root_hex);
@@ -151,6 +162,7 @@ int disk_build_uki(const struct disk_params *p, struct disk_result *ret, char **
 		.os_release_path = p->os_release_path,
 		.cmdline = cmdline,
 		.uname = p->uname,
+		.pcr_key = pcr_key,
 	};
 	r = uki_build(&up, uki_unsigned, ret_error);
 	if (r < 0)
@@ -332,6 +344,9 @@ static void disk_help(void)
 	       "  --roothash HEX       the root hash of --root\n"
 	       "  --key FILE --cert FILE   Secure Boot signing key (PEM) and certificate\n"
 	       "  --unsigned           build without Secure Boot signatures (development only)\n"
+	       "  --pcr-key FILE       sign the UKI's PCR 11 value with this RSA key (PEM): the\n"
+	       "                       UKI carries .pcrpkey and .pcrsig (default: neither, and\n"
+	       "                       the TPM releases no data volume key to this UKI)\n"
 	       "  --slot a|b           slot of the UKI (default a)\n"
 	       "  --esp-size SIZE      ESP size (default: sized to fit, at least 64M)\n"
 	       "  --source-date-epoch N   default: $SOURCE_DATE_EPOCH\n"
@@ -379,6 +394,7 @@ int verb_disk(int argc, char *argv[])
 		ARG_KEY,
 		ARG_CERT,
 		ARG_UNSIGNED,
+		ARG_PCR_KEY,
 		ARG_SLOT,
 		ARG_ESP_SIZE,
 		ARG_SDE,
@@ -403,6 +419,7 @@ int verb_disk(int argc, char *argv[])
 		{ "key", required_argument, NULL, ARG_KEY },
 		{ "cert", required_argument, NULL, ARG_CERT },
 		{ "unsigned", no_argument, NULL, ARG_UNSIGNED },
+		{ "pcr-key", required_argument, NULL, ARG_PCR_KEY },
 		{ "slot", required_argument, NULL, ARG_SLOT },
 		{ "esp-size", required_argument, NULL, ARG_ESP_SIZE },
 		{ "source-date-epoch", required_argument, NULL, ARG_SDE },
@@ -478,6 +495,9 @@ int verb_disk(int argc, char *argv[])
 			break;
 		case ARG_UNSIGNED:
 			p.allow_unsigned = true;
+			break;
+		case ARG_PCR_KEY:
+			p.pcr_key_path = optarg;
 			break;
 		case ARG_SLOT:
 			p.slot = optarg;

@@ -415,3 +415,12 @@ struct install_ctx {
 int interactive_run(struct install_ctx *c);
 /* Asks the machine to reboot (systemctl reboot). */
 int install_reboot(void);
+
+/*
+ * console.c: --console (airlock-install@.service). Interactively, waits for Enter on
+ * stdin (in), then takes lock_path (NULL: /run/airlock/install.lock) without waiting;
+ * unattended, takes it at once. -EBUSY (said on stdout, with where the installer
+ * runs) when another console holds it, -ECANCELED at the end of input; else the lock's
+ * descriptor, to keep open until exit, in *ret_fd.
+ */
+int console_claim(const char *lock_path, bool unattended, FILE *in, int *ret_fd);

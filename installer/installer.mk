@@ -9,3 +9,4 @@ $(BUILD)/tests/unit/test-install-select: $(BUILD)/installer/select.o $(BUILD)/in
 	$(BUILD)/installer/disks.o
 
 $(BUILD)/tests/unit/test-install-image: $(BUILD)/installer/image.o
+$(BUILD)/tests/unit/test-install-console: $(BUILD)/installer/console.o

@@ -39,6 +39,7 @@ static struct source_options arg_source = {
 static const char *arg_ledger_socket;
 static const char *arg_ledger_dir = LEDGER_DIR_RUNTIME;
 static bool arg_dry_run;
+static bool arg_console;
 static bool arg_no_filesystem;
 
 static void help(void)
@@ -66,6 +67,9 @@ static void help(void)
 	       "  --ledger-socket PATH  the ledger daemon (default: %s)\n"
 	       "  --ledger-dir DIR      the ledger moved onto the data volume (default: %s)\n"
 	       "  --dry-run             probe, plan and print; write nothing\n"
+	       "  --console             started on one of several consoles (airlock-install@.service):\n"
+	       "                        interactively, wait for Enter here; install only if no other\n"
+	       "                        console's installer runs\n"
 	       "  --no-filesystem       TEST-ONLY: no device-mapper here; leave the data volume\n"
 	       "                        without a file system\n"
 	       "  --version, -h --help\n",
@@ -90,6 +94,7 @@ static int parse_argv(int argc, char *argv[], struct install_answers *opts)
 		ARG_LEDGER_DIR,
 		ARG_DRY_RUN,
 		ARG_NO_FILESYSTEM,
+		ARG_CONSOLE,
 		ARG_VERSION,
 		ARG_KEY, /* options named as answer-file keys */
 	};
@@ -105,6 +110,7 @@ static int parse_argv(int argc, char *argv[], struct install_answers *opts)
 		{ "ledger-dir", required_argument, NULL, ARG_LEDGER_DIR },
 		{ "dry-run", no_argument, NULL, ARG_DRY_RUN },
 		{ "no-filesystem", no_argument, NULL, ARG_NO_FILESYSTEM },
+		{ "console", no_argument, NULL, ARG_CONSOLE },
 		{ "tcti", required_argument, NULL, ARG_KEY },
 		{ "pcr-public-key", required_argument, NULL, ARG_KEY },
 		{ "tpm", required_argument, NULL, ARG_KEY },
@@ -149,6 +155,9 @@ static int parse_argv(int argc, char *argv[], struct install_answers *opts)
 			break;
 		case ARG_LEDGER_DIR:
 			arg_ledger_dir = optarg;
+			break;
+		case ARG_CONSOLE:
+			arg_console = true;
 			break;
 		case ARG_DRY_RUN:
 			arg_dry_run = true;
@@ -518,9 +527,6 @@ int main(int argc, char *argv[])
 		strv_free(arg_disks);
 		return r < 0 ? EXIT_INSTALL_USAGE : 0;
 	}
-	(void)signal(SIGINT, on_signal);
-	(void)signal(SIGTERM, on_signal);
-	(void)signal(SIGHUP, on_signal);
 
 	arg_source.pcr_public_key = opts->pcr_public_key;
 	r = source_load(&arg_source, &c.source);
@@ -533,6 +539,23 @@ int main(int argc, char *argv[])
 		status = r == -EPERM ? EXIT_INSTALL_REFUSED : EXIT_INSTALL_USAGE;
 		goto out;
 	}
+	/* Before the signal handlers: Ctrl-C while waiting for Enter just ends it. */
+	if (arg_console && !arg_dry_run) {
+		int lock_fd; /* held until exit */
+
+		r = console_claim(NULL, unattended, stdin, &lock_fd);
+		if (r == -EBUSY || r == -ECANCELED) {
+			status = 0;
+			goto out;
+		}
+		if (r < 0) {
+			status = EXIT_INSTALL_FAILED;
+			goto out;
+		}
+	}
+	(void)signal(SIGINT, on_signal);
+	(void)signal(SIGTERM, on_signal);
+	(void)signal(SIGHUP, on_signal);
 	c.settings = (struct install_settings){
 		.tpm_mode = c.answers->tpm,
 		.tcti = c.answers->tcti,

@@ -198,6 +198,9 @@ _e2e_build_variant() {
 	[ -f "$E2E_DIR/ok" ] && return 0
 	rm -rf "$E2E_DIR" && mkdir -p "$E2E_DIR" "$keys" "$parts"
 	local sign=(--key "$base/keys/snakeoil.key" --cert /usr/share/ovmf/PkKek-1-snakeoil.pem)
+	# Every variant's PCR 11 is signed by the image's PCR key, but cmdline2's: that one is
+	# the foreign UKI the TPM must not unseal the data volume for.
+	local pcr=(--pcr-key "$base/keys/pcr-signing.key")
 	name=$(jq -r .name "$base/manifest.json")
 	version=$(jq -r .version "$base/manifest.json")
 	extra=$(sed -n 's/^kernel-cmdline = //p' "$AIRLOCK_SRC/manifests/airlock.manifest")
@@ -209,7 +212,7 @@ _e2e_build_variant() {
 			-keyout "$keys/key.pem" -out "$keys/cert.pem" 2>/dev/null
 		sign=(--key "$keys/key.pem" --cert "$keys/cert.pem")
 		;;
-	cmdline2) extra="$extra airlock_test=2" ;; # airlock-init refuses unknown airlock.* keys
+	cmdline2) extra="$extra airlock_test=2" && pcr=() ;; # airlock-init refuses unknown airlock.* keys
 	wronghash)
 		hash=$(printf '%s' "$E2E_ROOTHASH" | sed 's/^./f/;s/^ff/0f/')
 		[ "$hash" != "$E2E_ROOTHASH" ] || hash=0$(printf '%s' "$E2E_ROOTHASH" | cut -c2-)
@@ -222,7 +225,75 @@ _e2e_build_variant() {
 		--stub "$parts/stub" --systemd-boot "$parts/sd-boot" --os-release "$parts/os-release" \
 		--kernel "$parts/vmlinuz" --initrd "$base/initramfs.img" \
 		--root "$base/root.squashfs" --verity "$base/root.verity" --roothash "$hash" \
-		"${sign[@]}" --source-date-epoch "$(jq -r .source_date_epoch "$base/manifest.json")" \
+		"${sign[@]}" "${pcr[@]}" --source-date-epoch "$(jq -r .source_date_epoch "$base/manifest.json")" \
 		--out "$E2E_DIR" || return 1
 	touch "$E2E_DIR/ok"
+}
+
+# e2e_installed
+#   The e2e image installed as an operator would, in a guest, unattended: the USB image
+#   (e2e_image signed) with airlock-install.conf on its ESP boots with a blank 8 GiB
+#   virtio target disk (serial disk1), a FAT USB stick (removable, /dev/sda in the guest)
+#   that receives the recovery key, and an swtpm whose state is kept. The installer
+#   (airlock-install@.service) installs and reboots, which ends QEMU (-no-reboot).
+#   Built once per image and cached; sets E2E_INSTALLED, a directory holding
+#   target.img, tpm/ (the swtpm state the key is sealed in), recovery.key (the escrowed
+#   key, one line) and install.log (the install's console). Tests boot copies:
+#   e2e_installed_copy DIR puts DIR/target.img and DIR/tpm there.
+E2E_INSTALL_ANSWERS='# TEST-ONLY answers of the e2e install (tests/e2e/lib.sh)
+disk-serial = disk1
+confirm = yes
+recovery-key = disk
+recovery-key-disk = /dev/sda
+# fixed and small: TCG is slow, and the recovery prompt derives it again
+pbkdf = argon2id
+pbkdf-memory = 64M
+pbkdf-time-cost = 4
+pbkdf-parallel = 1
+reboot = yes
+'
+e2e_installed() {
+	e2e_image signed
+	E2E_INSTALLED=$E2E_CACHE/installed-$(printf '%s\n%s' "$E2E_ROOTHASH" "$E2E_INSTALL_ANSWERS" |
+		sha256sum | cut -c1-16)
+	e2e_lock installed _e2e_install "$E2E_INSTALLED" || fail "the e2e install failed"
+}
+_e2e_install() {
+	local dir=$1 w=$1.tmp esp
+	[ -f "$dir/ok" ] && return 0
+	find "$E2E_CACHE" -maxdepth 1 -name 'installed-*' ! -path "$dir" -exec rm -rf {} +
+	rm -rf "$w" && mkdir -p "$w/tpm"
+	cp --sparse=always "$E2E_IMAGE" "$w/medium.img"
+	esp=$(sfdisk -J "$w/medium.img" | jq -er '.partitiontable.partitions[] | select(.name == "esp") | .start')
+	printf '%s' "$E2E_INSTALL_ANSWERS" >"$w/airlock-install.conf"
+	mcopy -i "$w/medium.img@@$((esp * 512))" "$w/airlock-install.conf" ::airlock-install.conf ||
+		return 1
+	truncate -s 8G "$w/target.img"
+	truncate -s 32M "$w/key.img" && mkfs.vfat -n AIRLOCKKEY "$w/key.img" >/dev/null || return 1
+	echo "--- installing the e2e image unattended onto an 8 GiB disk (in a guest)" >&2
+	boot_image e2e-install "$w/medium.img" 1500 --expect "installed: " --settle 300 -- \
+		--tpm "$w/tpm" --disk "$w/target.img" -- \
+		-device qemu-xhci,id=xhci -drive "file=$w/key.img,if=none,id=key,format=raw" \
+		-device usb-storage,bus=xhci.0,drive=key,removable=on,serial=AIRLOCKKEY >&2 || return 1
+	cp "$BOOT_LOG" "$w/install.log"
+	local f
+	f=$(mdir -b -i "$w/key.img" :: | grep -o 'airlock-recovery-[^/]*\.txt$' | head -1)
+	[ -n "$f" ] || {
+		echo "the key disk holds no airlock-recovery-*.txt" >&2
+		return 1
+	}
+	mtype -i "$w/key.img" "::$f" | head -1 >"$w/recovery.key"
+	grep -Eq '^[a-z]{8}(-[a-z]{8}){7}$' "$w/recovery.key" || {
+		echo "the escrowed recovery key has an unexpected form" >&2
+		return 1
+	}
+	rm -f "$w/medium.img" "$w/key.img"
+	touch "$w/ok"
+	mv "$w" "$dir"
+}
+e2e_installed_copy() {
+	local to=$1
+	mkdir -p "$to"
+	cp --sparse=always "$E2E_INSTALLED/target.img" "$to/target.img" &&
+		rm -rf "$to/tpm" && cp -a "$E2E_INSTALLED/tpm" "$to/tpm"
 }

@@ -28,6 +28,7 @@ mkdir -p "$T/b-home" "$T/b-cwd" "$T/b-pool" "$T/b-keys"
 cp -al "$pool"/. "$T/b-pool"/ 2>/dev/null || cp -a "$pool"/. "$T/b-pool"/
 cp "$lock" "$T/b.lock"
 cp "$A/keys/snakeoil.key" "$T/b-keys/sb.key"
+cp "$A/keys/pcr-signing.key" "$T/b-keys/pcr.key"
 cp -r "$A/keys/update-keys" "$T/b-keys/update-keys"
 chmod -R a+rX "$T/b-pool" "$T/b.lock" "$T/b-keys"
 chown nobody "$T/b-home" "$T/b-cwd"
@@ -41,7 +42,7 @@ setpriv --reuid=nobody --regid=nogroup --clear-groups test -r "$AIRLOCK_SRC/mani
 	sh -c "umask 077 && exec '$AIRLOCK_BUILD/airlock-build' -q build \
 		'$AIRLOCK_SRC/manifests/airlock.manifest' --lock '$T/b.lock' --pool '$T/b-pool' \
 		--secure-boot-key '$T/b-keys/sb.key' --secure-boot-cert /usr/share/ovmf/PkKek-1-snakeoil.pem \
-		--update-keys '$T/b-keys/update-keys' \
+		--pcr-key '$T/b-keys/pcr.key' --update-keys '$T/b-keys/update-keys' \
 		--out '$T/b-cwd/out' --programs '$AIRLOCK_BUILD'") || fail "build B failed"
 
 step "the artifacts are byte-identical"
