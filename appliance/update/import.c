@@ -498,7 +498,7 @@ int verb_import(int argc, char **argv)
 	else {
 		r = update_system_load("import", root, &sys);
 		if (r >= 0)
-			r = update_system_open_disk("import", &sys, true, &d);
+			r = update_system_open_disk("import", &sys, true, false, &d);
 		keyring = sys.keyring;
 		policy.running_version = sys.version;
 		policy.compatible = sys.compatible;

@@ -87,12 +87,12 @@ static int parse_slot_options(const char *verb, int argc, char **argv, bool need
 }
 
 /* The disk a verb acts on: --disk, or the running system's boot disk. */
-static int slot_options_open(const char *verb, struct slot_options *o, bool writable,
+static int slot_options_open(const char *verb, struct slot_options *o, bool writable, bool one_slot,
 			     struct update_disk **ret)
 {
 	if (o->disk)
 		return update_disk_open(o->disk, writable, o->running_version, ret);
-	return update_system_open_disk(verb, &o->sys, writable, ret);
+	return update_system_open_disk(verb, &o->sys, writable, one_slot, ret);
 }
 
 /* Whether the slot's verity superblock and top hash block agree with root_hash (quick). */
@@ -102,7 +102,7 @@ static const char *superblock_state(struct update_disk *d, char slot, const uint
 	_cleanup_close_ int fd = -EBADF;
 	_cleanup_free_ char *node = NULL;
 
-	if (i < 0)
+	if (i < 0 || !d->verity[i])
 		return "not checked";
 	const struct disklabel_part *v = d->verity[i];
 
@@ -145,7 +145,7 @@ int verb_status(int argc, char **argv)
 	r = parse_slot_options("status", argc, argv, false, status_help, &o);
 	if (r != 0)
 		return r > 0 ? EXIT_SUCCESS : -r;
-	r = slot_options_open("status", &o, false, &d);
+	r = slot_options_open("status", &o, false, true, &d);
 	if (r < 0)
 		return EXIT_FAILURE;
 	next = slot_table_next(&d->slots);
@@ -164,6 +164,11 @@ int verb_status(int argc, char **argv)
 		uint8_t hash[32];
 		char hex[65];
 
+		if (!d->root[slot_index(s)]) {
+			printf("slot %c:  none: the disk has no root-%c (the installer medium)\n",
+			       s, s);
+			continue;
+		}
 		if (!e) {
 			printf("slot %c:  empty (no boot entry)\n", s);
 			continue;
@@ -249,7 +254,7 @@ int verb_rollback(int argc, char **argv)
 		return r > 0 ? EXIT_SUCCESS : -r;
 	if (record_open(o.ledger) < 0)
 		return EXIT_FAILURE;
-	r = slot_options_open("rollback", &o, true, &d);
+	r = slot_options_open("rollback", &o, true, false, &d);
 	if (r < 0)
 		return EXIT_FAILURE;
 	other = slot_other(d->running);
@@ -321,7 +326,7 @@ int verb_mark_good(int argc, char **argv)
 		return r > 0 ? EXIT_SUCCESS : -r;
 	if (record_open(o.ledger) < 0)
 		return EXIT_FAILURE;
-	r = slot_options_open("mark-good", &o, true, &d);
+	r = slot_options_open("mark-good", &o, true, true, &d);
 	if (r < 0)
 		return EXIT_FAILURE;
 	r = slot_plan_mark_good(&d->slots, d->running, &from, &to);

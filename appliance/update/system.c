@@ -106,7 +106,7 @@ static int check_part(const char *verb, const struct update_system *s,
 			       s->boot.parts[1].name, p->name, p->partno + 1, s->boot.node);
 }
 
-int update_system_open_disk(const char *verb, struct update_system *s, bool writable,
+int update_system_open_disk(const char *verb, struct update_system *s, bool writable, bool one_slot,
 			    struct update_disk **ret)
 {
 	_cleanup_(update_disk_freep) struct update_disk *d = NULL;
@@ -119,13 +119,13 @@ int update_system_open_disk(const char *verb, struct update_system *s, bool writ
 	if (r < 0)
 		return log_error_errno(r, "%s: the boot disk %s: cannot read its GPT: %m", verb,
 				       node);
-	if (!gpt_find(label, "root-b") || !gpt_find(label, "verity-b"))
+	if (!one_slot && (!gpt_find(label, "root-b") || !gpt_find(label, "verity-b")))
 		return log_error_errno(ENODEV,
 				       "%s: the system runs from %s, which has no slot b: the "
 				       "installer medium, not an installed disk; install first, "
 				       "then update the installed system",
 				       verb, node);
-	r = update_disk_open(node, writable, NULL, &d);
+	r = update_disk_open_full(node, writable, NULL, one_slot, &d);
 	if (r < 0)
 		return r;
 	r = check_part(verb, s, d->root[i]);

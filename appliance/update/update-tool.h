@@ -50,6 +50,10 @@ struct update_disk {
  */
 int update_disk_open(const char *path, bool writable, const char *running_version,
 		     struct update_disk **ret);
+/* The same; one_slot: a disk with slot a only (no root-b, verity-b: the installer
+ * medium) is opened too, with root[1] and verity[1] NULL. */
+int update_disk_open_full(const char *path, bool writable, const char *running_version,
+			  bool one_slot, struct update_disk **ret);
 struct update_disk *update_disk_free(struct update_disk *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct update_disk *, update_disk_free);
 /* Re-reads the ESP's entries after a change. */
@@ -83,13 +87,14 @@ struct update_system {
 int update_system_load(const char *verb, const char *root, struct update_system *ret);
 void update_system_done(struct update_system *s);
 /*
- * Opens the boot disk as update_disk_open() does, checks that the booted slot's root
- * and verity partitions are the ones / is verified from, and that the disk has both
- * slots (the installer medium has one); writable also needs the ESP unmounted (mtools
+ * Opens the boot disk as update_disk_open() does and checks that the booted slot's root
+ * and verity partitions are the ones / is verified from; unless one_slot, the disk must
+ * have both slots (the installer medium has slot a only: status and mark-good work
+ * there, import and rollback do not). writable also needs the ESP unmounted (mtools
  * writes it through the whole disk, beside no kernel file system). Sets d->running to
  * the booted slot. Errors are logged.
  */
-int update_system_open_disk(const char *verb, struct update_system *s, bool writable,
+int update_system_open_disk(const char *verb, struct update_system *s, bool writable, bool one_slot,
 			    struct update_disk **ret);
 
 /* ---- record.c: the audit ledger ----------------------------------------------------------- */

@@ -8,8 +8,9 @@
 # image's os-release and update keys. Checks: the boot disk and booted slot found from
 # them; the version, product and keys taken from the running image, never from the
 # caller; an import into the other slot; mark-good of a booted slot; refusals when
-# the ESP is mounted, when the slot file and / disagree, on the installer medium (no
-# slot b), when airlock-init did not boot the system; and status explaining a
+# the ESP is mounted, when the slot file and / disagree, of import and rollback on the
+# installer medium (no slot b; status and mark-good work there), when airlock-init did
+# not boot the system; and status explaining a
 # fallback after a slot's tries were spent. A ledger daemon records the run.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib-install.sh"
@@ -169,10 +170,15 @@ rm "$R/run/airlock/slot"
 expect_fail "run/airlock/slot does not exist: this system was not booted by airlock-init" \
 	upd status --root "$R"
 
-step "the installer medium: no slot b"
-fake_root a 1.0.0 "$MEDIUM"
-expect_fail "which has no slot b: the installer medium" upd status --root "$R"
-expect_fail "which has no slot b: the installer medium" upd mark-good --root "$R"
+step "the installer medium (slot a only): status and mark-good, no import, no rollback"
+cp --sparse=always "$MEDIUM" "$T/medium.img"
+fake_root a 1.0.0 "$T/medium.img"
+out=$(expect_ok upd status --root "$R")
+printf '%s\n' "$out"
+grep -q '^slot b:  none: the disk has no root-b (the installer medium)' <<<"$out" || fail "status: slot b"
+expect_fail "which has no slot b: the installer medium" upd import "$v2" --root "$R"
+expect_fail "which has no slot b: the installer medium" upd rollback --root "$R"
+expect_ok upd mark-good --root "$R" | grep -q 'marked good: slot a' || fail "mark-good on the medium"
 
 step "slot a's tries spent (as systemd-boot counts them), back on slot b: status says why"
 small_build "$T/v3" 1.0.2 1.0.0 "$A"
