@@ -330,6 +330,12 @@ int verb_mark_good(int argc, char **argv)
 	if (r < 0)
 		return EXIT_FAILURE;
 	r = slot_plan_mark_good(&d->slots, d->running, &from, &to);
+	if (r == -ENOENT) {
+		log_error("mark-good: slot %c, the booted one, has no boot entry on %s "
+			  "(%s/*-%c*.efi): nothing to mark good",
+			  d->running, d->path, SLOT_ENTRY_DIR, d->running);
+		return EXIT_FAILURE;
+	}
 	if (r < 0)
 		return log_oom(), EXIT_FAILURE;
 	if (!from) {

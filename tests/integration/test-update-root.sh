@@ -164,6 +164,13 @@ fake_root a 1.0.1 "$DISK" 4 5
 expect_fail "says slot a was booted, but / is verified from vda4 and vda5, not from its partition 'root-a'" \
 	upd status --root "$R"
 
+step "booted slot b, which has no boot entry: nothing to mark good"
+cp --sparse=always "$DISK" "$T/disk2.img"
+MTOOLS_SKIP_CHECK=1 mdel -i "$T/disk2.img@@$(($(part "$T/disk2.img" 1 start) * 512))" \
+	"::/EFI/Linux/$(esp_ls | tr ' ' '\n' | grep -- '-b' | head -n1)"
+fake_root b 1.0.1 "$T/disk2.img"
+expect_fail "slot b, the booted one, has no boot entry on $R/dev/vda" upd mark-good --root "$R"
+
 step "not booted by airlock-init"
 fake_root b 1.0.1 "$DISK"
 rm "$R/run/airlock/slot"
