@@ -31,6 +31,15 @@
  * pthread_exit()/cancellation unwinding (argon2 threads in libcryptsetup abort without it). */
 static const char *const extra_libraries[] = { "libgcc_s.so.1" };
 
+/* Libraries that a library loads with dlopen() (no DT_NEEDED names them): tpm2-tss's
+ * TCTI loader opens the TCTI named by "device:/dev/tpmrm0" by file name. */
+static const struct {
+	const char *library;
+	const char *loads;
+} dlopened_libraries[] = {
+	{ "libtss2-tctildr.so.0", "libtss2-tcti-device.so.0" },
+};
+
 /* Directories of the initramfs, whatever else it holds (mount points of airlock-init). */
 static const char *const base_directories[] = { "dev", "etc",	  "etc/airlock", "proc",
 						"run", "sys",	  "sysroot",	 "tmp",
@@ -283,6 +292,11 @@ static int add_libraries(struct entries *l, const struct initramfs_params *p,
 				r, "initramfs: %s is not a usable x86-64 ELF library: %m", source);
 		STRV_FOREACH(n, lib->needed)
 			if (!strv_contains(queue, *n) && strv_extend(&queue, *n) < 0)
+				return log_oom();
+		for (size_t j = 0; j < ELEMENTSOF(dlopened_libraries); j++)
+			if (streq(soname, dlopened_libraries[j].library) &&
+			    !strv_contains(queue, dlopened_libraries[j].loads) &&
+			    strv_extend(&queue, dlopened_libraries[j].loads) < 0)
 				return log_oom();
 		dest = path_join(LIBDIR, soname);
 		if (!dest || strv_extend(&done, soname) < 0)

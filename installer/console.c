@@ -9,7 +9,9 @@
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/file.h>
+#include <sys/klog.h>
 
 #include "core/fd.h"
 #include "core/fileio.h"
@@ -41,6 +43,39 @@ static int claim(const char *lock_path, const char *me, int *ret_fd, char **ret_
 	return 0;
 }
 
+/* The console log level before the screens, restored at exit; 0: unchanged. */
+/* klogctl(2) type SYSLOG_ACTION_CONSOLE_LEVEL; glibc names no constant for it. */
+#define KLOG_CONSOLE_LEVEL 8
+
+static int saved_console_level;
+
+static void restore_console_level(void)
+{
+	if (saved_console_level > 0)
+		(void)klogctl(KLOG_CONSOLE_LEVEL, NULL, saved_console_level);
+}
+
+/*
+ * Kernel messages (a loop device attached, a file system mounted) go to every console
+ * and would scribble over the screens: while the installer runs on a console, only
+ * emergencies reach it. They still go to the kernel log and the journal.
+ */
+static void quiet_kernel_console(void)
+{
+	_cleanup_free_ char *printk = NULL;
+	int level;
+
+	if (read_full_file("/proc/sys/kernel/printk", 256, &printk, NULL) < 0 ||
+	    sscanf(printk, "%d", &level) != 1 || level <= 1)
+		return;
+	if (klogctl(KLOG_CONSOLE_LEVEL, NULL, 1) < 0) {
+		log_debug_errno(errno, "lowering the console log level: %m");
+		return;
+	}
+	saved_console_level = level;
+	(void)atexit(restore_console_level);
+}
+
 int console_claim(const char *lock_path, bool unattended, FILE *in, int *ret_fd)
 {
 	_cleanup_free_ char *holder = NULL;
@@ -58,6 +93,8 @@ int console_claim(const char *lock_path, bool unattended, FILE *in, int *ret_fd)
 			return -ECANCELED;
 	}
 	r = claim(lock_path, me, ret_fd, &holder);
+	if (r == 0 && !unattended && in == stdin && isatty(STDIN_FILENO))
+		quiet_kernel_console();
 	if (r == -EBUSY)
 		printf("airlock-install: the %sinstaller already runs on %s; nothing is done "
 		       "here.\n",

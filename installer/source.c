@@ -24,6 +24,7 @@
 #include "core/path.h"
 #include "core/strv.h"
 #include "ext/json.h"
+#include "dataunlock.h"
 #include "fat.h"
 #include "gpt.h"
 #include "installer.h"
@@ -37,7 +38,7 @@
 
 /* Where the running UKI's .pcrpkey may already be, in order (airlock-init, systemd-stub). */
 static const char *const running_pcr_key_paths[] = {
-	"/run/airlock/tpm2-pcr-public-key.pem",
+	RUN_PCRPKEY_PATH,
 	"/.extra/tpm2-pcr-public-key.pem",
 	"/run/systemd/tpm2-pcr-public-key.pem",
 };

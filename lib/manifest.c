@@ -395,7 +395,7 @@ const char *const manifest_initramfs_modules_default[] = {
 	"uas",	       "dm_mod",     "dm_verity",    "squashfs",     "overlay",
 	"efivarfs",    "dm_crypt",   "ext4",	     "crc32c_intel", "crc32c_generic",
 	"aesni_intel", "xts",	     "sha256_ssse3", "algif_hash",   "algif_skcipher",
-	NULL,
+	"tpm_tis",     "tpm_crb",    NULL,
 };
 
 static int parse_initramfs(struct parser *p, struct manifest *m, const char *key, const char *value)

@@ -109,6 +109,19 @@ int pcr_uki_predict(const struct pcr_uki *u, const char *phase, uint8_t ret[SHA2
 	return 0;
 }
 
+int pcr_cap_digest(uint8_t ret[SHA256_DIGEST_SIZE])
+{
+	return sha256_buf(PCR_KERNEL_BOOT_CAP_WORD, strlen(PCR_KERNEL_BOOT_CAP_WORD), ret);
+}
+
+int pcr_cap_kernel_boot(struct tpm_context *t)
+{
+	uint8_t d[SHA256_DIGEST_SIZE];
+	int r = pcr_cap_digest(d);
+
+	return r < 0 ? r : tpm_pcr_extend(t, PCR_KERNEL_BOOT, d);
+}
+
 int pcr_policy_digest(unsigned pcr, const uint8_t value[SHA256_DIGEST_SIZE],
 		      uint8_t ret[SHA256_DIGEST_SIZE])
 {

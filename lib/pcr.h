@@ -63,6 +63,19 @@ int pcr_uki_add_file(struct pcr_uki *u, enum pcr_uki_section s, const char *path
  */
 int pcr_uki_predict(const struct pcr_uki *u, const char *phase, uint8_t ret[SHA256_DIGEST_SIZE]);
 
+/*
+ * The word airlock-init extends into PCR 11 once the data volume is open (or the TPM
+ * refused it), the way systemd-pcrphase extends its boot phases: SHA-256 of these
+ * ASCII bytes, no NUL. PCR 11 then holds pcr_uki_predict(u, PCR_KERNEL_BOOT_CAP_WORD),
+ * which no release signs, so nothing that runs after the initramfs can satisfy the
+ * signed policy and unseal the data volume's key again until the next boot.
+ */
+#define PCR_KERNEL_BOOT_CAP_WORD "airlock-initrd-done"
+/* SHA-256 of PCR_KERNEL_BOOT_CAP_WORD: the digest extended. */
+int pcr_cap_digest(uint8_t ret[SHA256_DIGEST_SIZE]);
+/* Extends PCR 11 of the TPM with pcr_cap_digest(). */
+int pcr_cap_kernel_boot(struct tpm_context *t);
+
 /* PolicyPCR(pcr = value) from a zero digest: the "pol" that is signed. */
 int pcr_policy_digest(unsigned pcr, const uint8_t value[SHA256_DIGEST_SIZE],
 		      uint8_t ret[SHA256_DIGEST_SIZE]);

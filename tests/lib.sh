@@ -165,7 +165,8 @@ test_kernel_dir() {
 # test_initramfs_tree PROGRAM DIR: a stand-in image tree for the initramfs stage until
 # tests can use a staged image: DIR/usr/lib/modules from test_kernel_dir (hard links),
 # and in DIR/usr/lib/x86_64-linux-gnu the shared libraries PROGRAM needs plus
-# libgcc_s.so.1, copied from this (Debian 12) build host as the image would ship them.
+# libgcc_s.so.1 and libtss2-tcti-device.so.0 (both dlopen()ed), copied from this
+# (Debian 12) build host as the image would ship them.
 # Sets TEST_KDIR (test_kernel_dir's directory) and TEST_KVER.
 test_initramfs_tree() {
 	local prog=$1 dir=$2 kdir lib
@@ -176,7 +177,7 @@ test_initramfs_tree() {
 	cp -al "$kdir/usr/lib/modules/$TEST_KVER" "$dir/usr/lib/modules/" 2>/dev/null ||
 		cp -a "$kdir/usr/lib/modules/$TEST_KVER" "$dir/usr/lib/modules/"
 	for lib in $(ldd "$prog" | awk '/=> \// { print $3 } /^\t\/lib64\// { print $1 }') \
-		/usr/lib/x86_64-linux-gnu/libgcc_s.so.1; do
+		/usr/lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0; do
 		cp -L "$lib" "$dir/usr/lib/x86_64-linux-gnu/$(basename "$lib")"
 	done
 	ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$dir/usr/lib64/ld-linux-x86-64.so.2"

@@ -56,8 +56,16 @@ char init_mount_root(const struct boot_args *a, const struct init_roots *roots);
 /* Records the slot booted in BOOT_SLOT_PATH for the banner and boot-complete; fatal on
  * failure. */
 void init_record_slot(char slot);
-/* Writable /tmp, /var and /etc over the read-only root; fatal on failure. */
+/* Writable /tmp and /etc over the read-only root; fatal on failure. */
 void init_setup_writable(void);
+
+/*
+ * data.c: /var. The data partition of root's disk opened (TPM, else the recovery key
+ * typed on a console) and mounted, or a tmpfs when there is none (the installer
+ * medium, then INSTALLER_MEDIUM_PATH exists); records which in DATA_METHOD_PATH and
+ * caps PCR 11 when there is a TPM. Fatal on failure: never a half-opened /var.
+ */
+void init_setup_var(const struct boot_args *a, const struct init_root *root);
 
 /* switch-root.c: moves the API file systems, frees the initramfs, execs systemd. */
 _noreturn_ void init_switch_root(void);

@@ -2,8 +2,9 @@
 /*
  * airlock-init(8): finds the root and verity partitions of both slots, verifies and
  * mounts the root read-only from the slot whose hash tree matches the command line's
- * root hash (airlock.slot= first), records that slot, gives the system its writable
- * places and hands over to systemd.
+ * root hash (airlock.slot= first), records that slot, opens the data volume as /var
+ * (TPM, else the recovery key; a tmpfs on the installer medium), gives the system its
+ * other writable places and hands over to systemd.
  * Every failure is one line on the console, then halt or reboot (airlock.on_failure).
  */
 #include <assert.h>
@@ -198,6 +199,7 @@ int main(int argc, char *argv[])
 			root = &roots.r[i];
 	assert(root);
 	init_record_slot(slot);
+	init_setup_var(&args, root);
 	init_setup_writable();
 	log_info("root-%c (%s) verified by verity-%c (%s), mounted read-only in %.2f s; "
 		 "starting " SYSTEMD_PATH,

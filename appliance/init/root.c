@@ -266,16 +266,6 @@ static void mount_tmpfs(const char *where, const char *options)
 			   where + strlen(SYSROOT));
 }
 
-/*
- * /var until the installer provisions the data volume. The data-volume issue replaces
- * this with: find the "data" partition, unseal or ask for its key, open it with
- * LUKS2 and mount it here.
- */
-static void setup_var(void)
-{
-	mount_tmpfs(SYSROOT "/var", "mode=0755,size=50%");
-}
-
 void init_setup_writable(void)
 {
 	const char *upper = "/run/airlock/etc-overlay/upper",
@@ -283,7 +273,6 @@ void init_setup_writable(void)
 	int r;
 
 	mount_tmpfs(SYSROOT "/tmp", "mode=1777,size=50%,nr_inodes=1m");
-	setup_var();
 
 	/* /etc: the image's files below, changes in memory (lost at power-off) above. */
 	r = mkdir_p(upper, 0755);

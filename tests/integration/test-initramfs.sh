@@ -37,8 +37,9 @@ has() { grep -qxF -- "$1" "$T/names" || fail "$1 is not in the initramfs"; }
 has init
 has dev/console
 has etc/airlock/modules
+# libtss2-tcti-device: the TCTI loader dlopen()s it by name for "device:/dev/tpmrm0"
 for lib in libc.so.6 libcryptsetup.so.12 libblkid.so.1 libcrypto.so.3 libdevmapper.so.1.02.1 \
-	libgcc_s.so.1 ld-linux-x86-64.so.2; do
+	libgcc_s.so.1 ld-linux-x86-64.so.2 libtss2-tctildr.so.0 libtss2-tcti-device.so.0; do
 	has usr/lib/x86_64-linux-gnu/$lib
 done
 has usr/lib64/ld-linux-x86-64.so.2
@@ -48,6 +49,10 @@ for mod in drivers/md/dm-mod.ko drivers/md/dm-verity.ko drivers/md/dm-bufio.ko \
 	drivers/block/virtio_blk.ko drivers/virtio/virtio_pci.ko fs/squashfs/squashfs.ko \
 	fs/overlayfs/overlay.ko drivers/usb/storage/usb-storage.ko drivers/nvme/host/nvme.ko; do
 	has $m/$mod
+done
+# the TPM drivers: built into Debian's kernel, else in the initramfs
+for mod in drivers/char/tpm/tpm_tis.ko drivers/char/tpm/tpm_crb.ko; do
+	grep -qxF "kernel/$mod" "$T/tree/usr/lib/modules/$kver/modules.builtin" || has $m/$mod
 done
 grep -qE '^-rwxr-xr-x +1 root +root .* init$' "$T/list" || fail "/init is not 0755 root:root"
 grep -vE ' root +root ' "$T/list" && fail "entries not owned by root:root"

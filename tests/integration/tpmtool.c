@@ -24,6 +24,10 @@
  *   luks-format IMG --passphrase-file F [--pbkdf pbkdf2:ITER | argon2id:KIB:ITER:PAR] [--label L]
  *   enroll IMG --unlock-file F [--pubkey F --pubkey-pcrs M] [--hash-pcrs M]
  *   unlock IMG [--pcrsig F] [--pcrpkey F]
+ *   data-unlock IMG [--pcrsig F] [--pcrpkey F]
+ *                                 airlock-init's way (lib/dataunlock): the TPM (none without
+ *                                 --tcti), PCR 11 capped, else the recovery key read from
+ *                                 stdin; what it says to the console as "SAY: " lines
  *   wipe IMG
  *   test-passphrase IMG --passphrase-file F
  *   token-roundtrip               JSON token on stdin -> parsed -> JSON on stdout
@@ -49,6 +53,7 @@
 #include "ext/crypto.h"
 #include "ext/luks.h"
 #include "ext/tpm.h"
+#include "dataunlock.h"
 #include "pcr.h"
 #include "recovery.h"
 #include "tpm2luks.h"
@@ -645,6 +650,57 @@ static int cmd_unlock(char **args)
 	return 0;
 }
 
+static void data_say(const char *line, void *userdata)
+{
+	(void)userdata;
+	printf("SAY: %s\n", line);
+	fflush(stdout);
+}
+
+static int cmd_data_unlock(char **args)
+{
+	_cleanup_free_ char *pcrsig = NULL, *pcrpkey = NULL, *error = NULL;
+	struct data_unlock_result res = {};
+	int fds[1] = { STDIN_FILENO };
+	struct data_unlock_params p = {
+		.tcti = arg_tcti,
+		.no_tpm_reason = "TEST: no --tcti given",
+		.cap_pcr = true,
+		.key_fds = fds,
+		.n_key_fds = 1,
+		.say = data_say,
+	};
+	size_t n;
+	int r;
+
+	if (strv_length(args) != 1)
+		return log_error_errno(EINVAL, "usage: data-unlock IMG [--pcrsig F] [--pcrpkey F]");
+	p.node = args[0];
+	if (arg_pcrsig) {
+		r = read_file(arg_pcrsig, &pcrsig, &n);
+		if (r < 0)
+			return r;
+		p.pcrsig = pcrsig;
+		p.pcrsig_size = n;
+	}
+	if (arg_pcrpkey) {
+		r = read_file(arg_pcrpkey, &pcrpkey, &n);
+		if (r < 0)
+			return r;
+		p.pcrpkey = pcrpkey;
+		p.pcrpkey_size = n;
+	}
+	r = data_unlock(&p, &res, &error);
+	if (r < 0) {
+		fprintf(stderr, "FAILED: %s (%s)\n", strna(error), strerror(-r));
+		return 1;
+	}
+	printf("opened by %s with keyslot %d, PCR 11 %s\n",
+	       data_unlock_method_to_string(res.method), res.keyslot,
+	       res.capped ? "capped" : "not capped");
+	return 0;
+}
+
 static int cmd_wipe(char **args)
 {
 	_cleanup_(luks_volume_freep) struct luks_volume *v = NULL;
@@ -757,6 +813,7 @@ static const struct {
 	{ "luks-format", cmd_luks_format },
 	{ "enroll", cmd_enroll },
 	{ "unlock", cmd_unlock },
+	{ "data-unlock", cmd_data_unlock },
 	{ "wipe", cmd_wipe },
 	{ "test-passphrase", cmd_test_passphrase },
 	{ "token-roundtrip", cmd_token_roundtrip },

@@ -275,6 +275,29 @@ static void test_signature_parse_errors(void **state)
 	assert_int_equal(e->n_entries, 0);
 }
 
+/* The cap airlock-init extends: SHA-256 of the documented word, as a phase word. */
+static void test_cap(void **state)
+{
+	struct pcr_uki u = {};
+	uint8_t d[SHA256_DIGEST_SIZE], want[SHA256_DIGEST_SIZE], a[SHA256_DIGEST_SIZE],
+		b[SHA256_DIGEST_SIZE];
+	(void)state;
+
+	assert_string_equal(PCR_KERNEL_BOOT_CAP_WORD, "airlock-initrd-done");
+	assert_int_equal(pcr_cap_digest(d), 0);
+	/* printf airlock-initrd-done | sha256sum */
+	assert_int_equal(unhex_exact("f341b554c90d448508d2ca77495a6032"
+				     "2588ccbdcadf7f7eb657fbec91a5668d",
+				     want, sizeof(want)),
+			 0);
+	assert_memory_equal(d, want, sizeof(d));
+	/* a capped PCR 11 is never the sections-only value that is signed */
+	assert_int_equal(pcr_uki_add_data(&u, PCR_UKI_LINUX, "kernel", 6), 0);
+	assert_int_equal(pcr_uki_predict(&u, NULL, a), 0);
+	assert_int_equal(pcr_uki_predict(&u, PCR_KERNEL_BOOT_CAP_WORD, b), 0);
+	assert_memory_not_equal(a, b, sizeof(a));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_sections_by_hand),
 		cmocka_unit_test(test_section_names),
 		cmocka_unit_test(test_policy_digest),
+		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_signature_round_trip),
 		cmocka_unit_test(test_signature_needs_private_key),
 		cmocka_unit_test(test_signature_parse_errors),

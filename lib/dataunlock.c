@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdarg.h>
+#include <stdio.h>
+#include <termios.h>
+
+#include "core/log.h"
+#include "core/secret.h"
+#include "dataunlock.h"
+#include "ext/luks.h"
+#include "ext/tpm.h"
+#include "gpt.h"
+#include "pcr.h"
+#include "recovery.h"
+#include "tpm2luks.h"
+
+static const char *const method_names[_DATA_UNLOCK_METHOD_MAX] = {
+	[DATA_UNLOCK_NONE] = "none",
+	[DATA_UNLOCK_TPM] = "tpm",
+	[DATA_UNLOCK_RECOVERY] = "recovery",
+};
+
+const char *data_unlock_method_to_string(enum data_unlock_method m)
+{
+	return m >= 0 && m < _DATA_UNLOCK_METHOD_MAX ? method_names[m] : NULL;
+}
+
+static int set_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
+static int set_error(char **ret_error, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ret_error) {
+		va_start(ap, fmt);
+		if (vasprintf(ret_error, fmt, ap) < 0)
+			*ret_error = NULL;
+		va_end(ap);
+	}
+	return r;
+}
+
+int data_partition_find(const struct disk_info *d, size_t *ret_index, char **ret_error)
+{
+	size_t found = SIZE_MAX;
+
+	for (size_t i = 0; i < d->n_partitions; i++) {
+		if (!streq_ptr(d->partitions[i].type_uuid, GPT_TYPE_VAR))
+			continue;
+		if (found != SIZE_MAX)
+			return set_error(ret_error, -ENOTUNIQ,
+					 "%s has two data partitions (%u and %u, type %s): "
+					 "cannot tell which holds /var",
+					 d->node, d->partitions[found].number,
+					 d->partitions[i].number, GPT_TYPE_VAR);
+		found = i;
+	}
+	if (found == SIZE_MAX)
+		return -ENOENT;
+	*ret_index = found;
+	return 0;
+}
+
+static void say(const struct data_unlock_params *p, const char *fmt, ...) _printf_(2, 3);
+static void say(const struct data_unlock_params *p, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (p->say)
+		p->say(line, p->userdata);
+}
+
+/* Asks the TPM; returns the keyslot opened, or -errno with *why (one phrase). */
+static int try_tpm(const struct data_unlock_params *p, struct luks_volume *v,
+		   struct data_unlock_result *res, char **why)
+{
+	_cleanup_(tpm_context_freep) struct tpm_context *t = NULL;
+	const struct tpm2luks_unlock_params up = {
+		.pcrsig = p->pcrsig,
+		.pcrsig_size = p->pcrsig_size,
+		.pcrpkey = p->pcrpkey,
+		.pcrpkey_size = p->pcrpkey_size,
+		.name = p->name,
+	};
+	int r, keyslot = -1, cap_r;
+
+	if (!p->tcti)
+		return set_error(why, -ENODEV, "%s", p->no_tpm_reason ?: "there is no TPM");
+	r = tpm_context_new(p->tcti, &t);
+	if (r < 0)
+		return set_error(why, r, "%s at %s (%s)", tpm_refusal_to_string(TPM_REFUSAL_NO_TPM),
+				 p->tcti, strerror(-r));
+	r = tpm2luks_unlock(v, t, &up, &keyslot, NULL, why);
+	if (!p->cap_pcr)
+		return r < 0 ? r : keyslot;
+
+	/* Whatever the TPM answered: nothing after us may satisfy the signed policy. */
+	cap_r = pcr_cap_kernel_boot(t);
+	if (cap_r >= 0) {
+		res->capped = true;
+		return r < 0 ? r : keyslot;
+	}
+	if (r < 0) {
+		say(p, "cannot cap PCR %d after the TPM refused (%s), continuing", PCR_KERNEL_BOOT,
+		    strerror(-cap_r));
+		return r;
+	}
+	/* The key was released and could be again: do not keep what it opened. */
+	if (p->name)
+		(void)luks_deactivate(p->name);
+	free(*why);
+	*why = NULL;
+	return set_error(why, -ENOLINK,
+			 "the TPM opened the data volume but PCR %d could not be capped (%s); "
+			 "the volume was closed again",
+			 PCR_KERNEL_BOOT, strerror(-cap_r));
+}
+
+/* "2 tries left", "1 try left", "no tries left" */
+static const char *tries_left(unsigned left, char buf[static 32])
+{
+	if (left == 0)
+		return "no tries left";
+	snprintf(buf, 32, "%u %s left", left, left == 1 ? "try" : "tries");
+	return buf;
+}
+
+static bool blank(const char *s)
+{
+	return s[strspn(s, " \t")] == '\0';
+}
+
+/* The recovery-key prompt; returns the keyslot opened or -errno with *ret_error. */
+static int ask_recovery_key(const struct data_unlock_params *p, struct luks_volume *v,
+			    char **ret_error)
+{
+	unsigned tries = p->tries ?: DATA_KEY_TRIES, failed = 0;
+
+	while (failed < tries) {
+		_cleanup_secret_ char *line = NULL, *key = NULL;
+		_cleanup_free_ char *error = NULL;
+		char left[32];
+		int r;
+
+		say(p,
+		    "type the recovery key of the data volume and press Enter (try %u of %u; "
+		    "it is not shown as you type)",
+		    failed + 1, tries);
+		r = secret_read_line(p->key_fds, p->n_key_fds, DATA_KEY_LINE_MAX, &line, NULL);
+		if (r == -E2BIG) {
+			failed++;
+			say(p,
+			    "that is not a recovery key: the line is longer than %d characters (%s)",
+			    DATA_KEY_LINE_MAX, tries_left(tries - failed, left));
+			continue;
+		}
+		if (r < 0)
+			return set_error(ret_error, r,
+					 "cannot read the recovery key from the console: %s",
+					 r == -EPIPE ? "the input was closed" : strerror(-r));
+		if (blank(line))
+			continue; /* Enter alone (waking a screen up) is not a try */
+
+		r = recovery_key_normalize(line, &key, &error);
+		line = secret_free(line);
+		if (r == -EINVAL || r == -ERANGE) {
+			failed++;
+			say(p, "that is not a recovery key: %s (%s)", strna(error),
+			    tries_left(tries - failed, left));
+			continue;
+		}
+		if (r < 0)
+			return set_error(ret_error, r, "cannot read the recovery key: %s",
+					 strerror(-r));
+
+		r = luks_activate(v, p->name, -1, key, strlen(key));
+		if (r >= 0)
+			return r;
+		if (r != -EPERM)
+			return set_error(ret_error, r,
+					 "the recovery key was typed but the data volume %s could "
+					 "not be opened%s%s: %s",
+					 p->node, p->name ? " as /dev/mapper/" : "",
+					 strempty(p->name), strerror(-r));
+		failed++;
+		say(p, "wrong recovery key: it does not open the data volume (%s)",
+		    tries_left(tries - failed, left));
+	}
+	return set_error(ret_error, -EPERM, "no recovery key opened the data volume %s in %u tries",
+			 p->node, tries);
+}
+
+int data_unlock(const struct data_unlock_params *p, struct data_unlock_result *ret,
+		char **ret_error)
+{
+	_cleanup_(luks_volume_freep) struct luks_volume *v = NULL;
+	struct data_unlock_result res = { .method = DATA_UNLOCK_TPM, .keyslot = -1 };
+	_cleanup_free_ char *why = NULL;
+	struct termios saved[8];
+	bool echo_off[8] = {};
+	int r;
+
+	r = luks_open(p->node, &v);
+	if (r == -EBADMSG || r == -EINVAL)
+		return set_error(ret_error, r,
+				 "the data partition %s holds no LUKS2 header (the install did not "
+				 "finish?)",
+				 p->node);
+	if (r < 0)
+		return set_error(ret_error, r, "cannot read the LUKS2 header of %s: %s", p->node,
+				 strerror(-r));
+
+	r = try_tpm(p, v, &res, &why);
+	if (r == -ENOLINK)
+		return set_error(ret_error, r, "%s", strna(why));
+	if (r >= 0) {
+		res.keyslot = r;
+		*ret = res;
+		return 0;
+	}
+	say(p, "the TPM did not open the data volume: %s", strna(why));
+
+	for (size_t i = 0; i < p->n_key_fds && i < ELEMENTSOF(saved); i++)
+		echo_off[i] = secret_echo_off(p->key_fds[i], &saved[i]) >= 0;
+	r = ask_recovery_key(p, v, ret_error);
+	for (size_t i = 0; i < p->n_key_fds && i < ELEMENTSOF(saved); i++)
+		if (echo_off[i])
+			(void)secret_echo_restore(p->key_fds[i], &saved[i]);
+	if (r < 0)
+		return r;
+	res.method = DATA_UNLOCK_RECOVERY;
+	res.keyslot = r;
+	*ret = res;
+	return 0;
+}

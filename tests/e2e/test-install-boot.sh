@@ -1,0 +1,73 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# The installed appliance boots from its own disk (e2e_installed: an unattended install
+# in a guest, swtpm state kept): UEFI + Secure Boot + TPM, the installer medium gone.
+#   1. airlock-init opens the data volume with the TPM, no passphrase asked: /var is
+#      /dev/mapper/data (ext4, rw, nosuid, nodev), /run/airlock/data says "tpm", the
+#      installer does not start, and the ledger on /var holds the install's records.
+#   2. A second boot: the same, and what the first wrote on /var is still there.
+#   3. A UKI with another command line, Secure Boot signed but its PCR 11 not signed
+#      (e2e_image cmdline2), put on the same disk: the TPM refuses, airlock-init says so
+#      in one line and asks for the recovery key; the escrowed key typed on the serial
+#      console (never echoed) opens the volume, /var still holds the counter, and
+#      /run/airlock/data says "recovery".
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/lib.sh"
+need qemu-system-x86_64 swtpm jq sfdisk mdir mcopy mdel cryptsetup
+
+e2e_installed
+KEY=$(head -n1 "$E2E_INSTALLED/recovery.key")
+D=$T/installed
+e2e_installed_copy "$D"
+PROMPT="type the recovery key of the data volume"
+
+check_facts() { # BOOT DATA BOOTS
+	local var
+	[ "$(boot_fact data)" = "$2" ] || fail "boot $1: /run/airlock/data is '$(boot_fact data)', not $2"
+	[ "$(boot_fact installer-medium)" = no ] || fail "boot $1: the installed disk looks like the installer medium"
+	var=$(boot_fact var-mount)
+	[[ $var =~ ^/dev/mapper/data\ ext4\ rw, ]] && [[ $var == *nosuid* ]] && [[ $var == *nodev* ]] ||
+		fail "boot $1: /var is not the data volume (rw, nosuid, nodev): '$var'"
+	[ "$(boot_fact var-boots)" = "$3" ] || fail "boot $1: /var's boot counter is '$(boot_fact var-boots)', not $3"
+	[[ ",$(boot_fact ledger-install)," == *,install.started,*,install.complete,* ]] ||
+		fail "boot $1: the ledger on /var lacks the install's records: '$(boot_fact ledger-install)'"
+	if grep -qF "$KEY" "$BOOT_LOG" || grep -qF "${KEY:0:17}" "$BOOT_LOG"; then
+		fail "boot $1: the recovery key appears on the console"
+	fi
+	echo "boot $1: /var = $var, opened by $(boot_fact data), boot $3 on it; ledger: $(boot_fact ledger-install)"
+}
+
+step "boot 1 from the installed disk alone: the TPM opens the data volume, no prompt"
+boot_image installed-boot1 "$D/target.img" 600 --writable --expect "$AIRLOCK_BOOT_MARKER" \
+	--refuse "$PROMPT" --refuse "airlock-init: FATAL" -- --tpm "$D/tpm" ||
+	fail "the installed disk did not boot with the TPM"
+check_facts 1 tpm 1
+
+step "boot 2: the same, and /var kept what boot 1 wrote"
+boot_image installed-boot2 "$D/target.img" 600 --writable --expect "$AIRLOCK_BOOT_MARKER" \
+	--refuse "$PROMPT" --refuse "airlock-init: FATAL" -- --tpm "$D/tpm" ||
+	fail "the second boot failed"
+check_facts 2 tpm 2
+
+step "a Secure Boot signed UKI with another command line (PCR 11 not signed) on the same disk"
+e2e_image cmdline2
+export MTOOLS_SKIP_CHECK=1
+esp="$D/target.img@@$(($(sfdisk -J "$D/target.img" | jq -er '.partitiontable.partitions[0].start') * 512))"
+mapfile -t ukis < <(mdir -b -i "$esp" ::/EFI/Linux | grep -i '\.efi$')
+[ ${#ukis[@]} = 1 ] || fail "the installed ESP does not hold exactly one UKI: ${ukis[*]}"
+echo "replacing ${ukis[0]} with $E2E_DIR/uki.efi"
+mdel -i "$esp" "${ukis[0]}" && mcopy -i "$esp" "$E2E_DIR/uki.efi" "${ukis[0]}" ||
+	fail "cannot put the cmdline2 UKI on the ESP"
+
+step "boot 3: the TPM refuses, the recovery prompt appears, the escrowed key typed on ttyS0 opens it"
+boot_image installed-boot3 "$D/target.img" 900 --writable --type "$PROMPT" "$KEY" \
+	--expect "$PROMPT" --expect "$AIRLOCK_BOOT_MARKER" \
+	--refuse "wrong recovery key" --refuse "not a recovery key" --refuse "airlock-init: FATAL" \
+	-- --tpm "$D/tpm" || fail "the recovery key did not open the data volume"
+[[ $(boot_fact cmdline) == *airlock_test=2* ]] || fail "boot 3 did not run the cmdline2 UKI"
+grep -q 'airlock-init: the TPM did not open the data volume: ' "$BOOT_LOG" ||
+	fail "no console line saying why the TPM refused"
+[ "$(grep -c "$PROMPT" "$BOOT_LOG")" = 1 ] || fail "the key was asked for more than once"
+check_facts 3 recovery 3
+echo "ok"
