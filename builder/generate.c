@@ -207,7 +207,8 @@ static int gen_os_release(struct gen *g, const struct manifest *m, bool debug)
 	if (!f)
 		return log_oom();
 	/* Keep the distribution's fields (scanners match on ID and VERSION_ID), replace
-	 * what names the product, add the image's identity. */
+	 * what names the product, add the image's identity; AIRLOCK_COMPATIBLE is the
+	 * product airlock-update takes updates for (the manifest's compatible). */
 	for (char *l = text, *next; l && *l; l = next) {
 		next = strchr(l, '\n');
 		if (next)
@@ -222,16 +223,17 @@ static int gen_os_release(struct gen *g, const struct manifest *m, bool debug)
 			continue;
 		}
 		if (startswith(l, "IMAGE_ID=") || startswith(l, "IMAGE_VERSION=") ||
-		    startswith(l, "VARIANT=") || startswith(l, "VARIANT_ID="))
+		    startswith(l, "VARIANT=") || startswith(l, "VARIANT_ID=") ||
+		    startswith(l, "AIRLOCK_COMPATIBLE="))
 			continue;
 		fprintf(f, "%s\n", l);
 	}
 	fprintf(f,
 		"PRETTY_NAME=\"%s %s%s (%s)\"\nVARIANT=\"Airlock appliance%s\"\nVARIANT_ID=%s\n"
-		"IMAGE_ID=%s\nIMAGE_VERSION=%s\n",
+		"IMAGE_ID=%s\nIMAGE_VERSION=%s\nAIRLOCK_COMPATIBLE=%s\n",
 		m->name, m->version, debug ? " DEBUG" : "", strna(pretty_base),
 		debug ? ", DEBUG build" : "", debug ? "airlock-debug" : "airlock", m->name,
-		m->version);
+		m->version, m->compatible);
 	if (fclose(f) != 0)
 		return log_oom();
 	(void)size;

@@ -9,7 +9,7 @@
  *
  * with systemd-boot's boot counter: "+3" is a fresh entry with three tries left,
  * "+1-2" one left after two failed tries, "+0-3" (or "+0") a bad entry, and no
- * counter a good one (systemd-bless-boot, airlock-update mark-good). loader.conf says
+ * counter a good one (airlock-update mark-good, as systemd-bless-boot would). loader.conf says
  * "default NAME-*" and is never rewritten: systemd-boot 252 sorts entries with no
  * tries left last and the others by version, newest first, and boots the first that
  * matches. So the next boot is the newest slot that is not bad; installing a newer

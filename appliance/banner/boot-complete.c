@@ -9,7 +9,7 @@
  *
  * on the console. The slot is the one airlock-init booted (BOOT_SLOT_PATH), which is
  * not airlock.slot= when that slot did not verify; the command line's when the file
- * is absent. Failing here fails boot-complete.target, so systemd-bless-boot
+ * is absent. Failing here fails boot-complete.target, so airlock-update-mark-good
  * does not mark the boot good and the boot counter keeps counting down.
  */
 #include <fcntl.h>

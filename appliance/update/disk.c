@@ -98,6 +98,12 @@ int update_disk_reload(struct update_disk *d)
 int update_disk_open(const char *path, bool writable, const char *running_version,
 		     struct update_disk **ret)
 {
+	return update_disk_open_full(path, writable, running_version, false, ret);
+}
+
+int update_disk_open_full(const char *path, bool writable, const char *running_version,
+			  bool one_slot, struct update_disk **ret)
+{
 	_cleanup_(update_disk_freep) struct update_disk *d = NULL;
 	struct stat st;
 	int r;
@@ -120,10 +126,13 @@ int update_disk_open(const char *path, bool writable, const char *running_versio
 		return log_error_errno(r, "%s: cannot read its GPT: %m", path);
 	if (!(d->esp = find_part(d, "esp", GPT_TYPE_ESP)) ||
 	    !(d->root[0] = find_part(d, "root-a", GPT_TYPE_ROOT_X86_64)) ||
-	    !(d->verity[0] = find_part(d, "verity-a", GPT_TYPE_ROOT_X86_64_VERITY)) ||
-	    !(d->root[1] = find_part(d, "root-b", GPT_TYPE_ROOT_X86_64)) ||
-	    !(d->verity[1] = find_part(d, "verity-b", GPT_TYPE_ROOT_X86_64_VERITY)))
+	    !(d->verity[0] = find_part(d, "verity-a", GPT_TYPE_ROOT_X86_64_VERITY)))
 		return -ENODEV;
+	/* one_slot: the image as airlock-build writes it (the installer medium) has no slot b */
+	if (!one_slot || gpt_find(d->label, "root-b") || gpt_find(d->label, "verity-b"))
+		if (!(d->root[1] = find_part(d, "root-b", GPT_TYPE_ROOT_X86_64)) ||
+		    !(d->verity[1] = find_part(d, "verity-b", GPT_TYPE_ROOT_X86_64_VERITY)))
+			return -ENODEV;
 	d->esp_volume = (struct fat_volume){ .path = d->path, .offset_bytes = d->esp->start_bytes };
 	r = update_disk_reload(d);
 	if (r < 0)
@@ -255,7 +264,7 @@ int update_disk_verify_slot(struct update_disk *d, char slot, const uint8_t root
 	_cleanup_free_ char *root_node = NULL, *verity_node = NULL;
 	int r;
 
-	if (i < 0)
+	if (i < 0 || !d->root[i])
 		return -EINVAL;
 	const struct disklabel_part *root = d->root[i], *verity = d->verity[i];
 

@@ -362,7 +362,8 @@ static int esp_commit(struct import *im, const struct bundle_result *res, char *
 
 static void import_help(void)
 {
-	printf("Usage: airlock-update import FILE|DEVICE --disk IMAGE --keyring FILE|DIR\n"
+	printf("Usage: airlock-update import FILE|DEVICE [OPTIONS]\n"
+	       "       airlock-update import FILE|DEVICE --disk IMAGE --keyring FILE|DIR\n"
 	       "                             --running-version V [OPTIONS]\n"
 	       "\n"
 	       "Installs an update bundle into the inactive slot: checks it as 'verify' does\n"
@@ -371,12 +372,20 @@ static void import_help(void)
 	       "with a fresh try counter (NAME-VERSION-SLOT+3.efi): the next boot. Until then\n"
 	       "the running slot, the next boot and the ESP are unchanged.\n"
 	       "\n"
+	       "Without --disk it acts on the running system: the disk it booted from, the slot\n"
+	       "airlock-init booted, the version and product of the running image\n"
+	       "(/usr/lib/os-release) and the keys it trusts ("
+	       "/" BUNDLE_KEYS_DIR ").\n"
+	       "\n"
 	       "  --disk IMAGE            a disk laid out by airlock-install (an image file or a\n"
 	       "                          block device) instead of the running system\n"
 	       "  --keyring FILE|DIR      the keys the running image trusts (with --disk)\n"
 	       "  --running-version V     the running version; its slot is the running one\n"
 	       "                          (with --disk)\n"
-	       "  --compatible PRODUCT    the running product (default " COMPATIBLE_DEFAULT ")\n"
+	       "  --compatible PRODUCT    the running product (with --disk; default\n"
+	       "                          " COMPATIBLE_DEFAULT ")\n"
+	       "  --root DIR              the running system's files are below DIR (tests, a\n"
+	       "                          rescue system; without --disk)\n"
 	       "  --ledger-socket PATH    the ledger daemon's socket (default /run/airlock/ledger.sock)\n"
 	       "  -q --quiet              print nothing but errors\n"
 	       "\n"
@@ -386,10 +395,18 @@ static void import_help(void)
 
 int verb_import(int argc, char **argv)
 {
-	enum { ARG_KEYRING = 0x100, ARG_RUNNING_VERSION, ARG_COMPATIBLE, ARG_DISK, ARG_LEDGER };
+	enum {
+		ARG_KEYRING = 0x100,
+		ARG_RUNNING_VERSION,
+		ARG_COMPATIBLE,
+		ARG_DISK,
+		ARG_ROOT,
+		ARG_LEDGER
+	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "disk", required_argument, NULL, ARG_DISK },
+		{ "root", required_argument, NULL, ARG_ROOT },
 		{ "keyring", required_argument, NULL, ARG_KEYRING },
 		{ "running-version", required_argument, NULL, ARG_RUNNING_VERSION },
 		{ "compatible", required_argument, NULL, ARG_COMPATIBLE },
@@ -401,9 +418,10 @@ int verb_import(int argc, char **argv)
 	_cleanup_(bundle_result_done) struct bundle_result res = {};
 	_cleanup_bundle_error_ struct bundle_error e = BUNDLE_ERROR_INIT;
 	_cleanup_(update_disk_freep) struct update_disk *d = NULL;
+	_cleanup_(update_system_done) struct update_system sys = {};
 	_cleanup_free_ char *error = NULL, *entry = NULL;
 	_cleanup_close_ int fd = -EBADF;
-	struct bundle_policy policy = { .compatible = COMPATIBLE_DEFAULT };
+	struct bundle_policy policy = {};
 	struct import im = { .stage_fd = -EBADF };
 	const struct bundle_sink sink = {
 		.begin = sink_begin,
@@ -412,7 +430,7 @@ int verb_import(int argc, char **argv)
 		.member_end = sink_member_end,
 		.userdata = &im,
 	};
-	const char *keyring = NULL, *disk = NULL, *ledger = NULL, *path;
+	const char *keyring = NULL, *disk = NULL, *root = NULL, *ledger = NULL, *path;
 	char hex[65];
 	double start;
 	int c, r, ret = EXIT_FAILURE;
@@ -425,6 +443,9 @@ int verb_import(int argc, char **argv)
 			return EXIT_SUCCESS;
 		case ARG_DISK:
 			disk = optarg;
+			break;
+		case ARG_ROOT:
+			root = optarg;
 			break;
 		case ARG_KEYRING:
 			keyring = optarg;
@@ -448,25 +469,40 @@ int verb_import(int argc, char **argv)
 	if (optind + 1 != argc)
 		return usage_error("import", "expected one FILE or DEVICE");
 	if (!disk) {
-		if (keyring || policy.running_version)
+		/* The running system: what it trusts and runs is its image's, never a
+		 * caller's. */
+		if (keyring || policy.running_version || policy.compatible)
+			return usage_error("import", "--keyring, --running-version and "
+						     "--compatible go with --disk only");
+	} else {
+		if (root)
+			return usage_error("import", "--root goes without --disk only");
+		if (!keyring)
+			return usage_error("import", "--keyring is required with --disk");
+		if (!version_is_valid(policy.running_version))
 			return usage_error("import",
-					   "--keyring and --running-version go with --disk only");
-		log_error("import: on the running system: not implemented yet; use --disk");
-		return EXIT_FAILURE;
+					   "--running-version needs a version (digits and dots)");
+		if (!policy.compatible)
+			policy.compatible = COMPATIBLE_DEFAULT;
+		if (isempty(policy.compatible))
+			return usage_error("import", "--compatible needs a product");
 	}
-	if (!keyring)
-		return usage_error("import", "--keyring is required with --disk");
-	if (!version_is_valid(policy.running_version))
-		return usage_error("import", "--running-version needs a version (digits and dots)");
-	if (isempty(policy.compatible))
-		return usage_error("import", "--compatible needs a product");
 	path = argv[optind];
 	progress_set_quiet(im.quiet);
 
 	r = record_open(ledger);
 	if (r < 0)
 		return EXIT_FAILURE;
-	r = update_disk_open(disk, true, policy.running_version, &d);
+	if (disk)
+		r = update_disk_open(disk, true, policy.running_version, &d);
+	else {
+		r = update_system_load("import", root, &sys);
+		if (r >= 0)
+			r = update_system_open_disk("import", &sys, true, false, &d);
+		keyring = sys.keyring;
+		policy.running_version = sys.version;
+		policy.compatible = sys.compatible;
+	}
 	if (r < 0)
 		return EXIT_FAILURE;
 	im.disk = d;

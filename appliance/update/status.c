@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "cmdline.h"
 #include "core/hex.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -16,17 +17,25 @@
 
 struct slot_options {
 	const char *disk;
+	const char *root;
 	const char *running_version;
 	const char *ledger;
+	struct update_system sys; /* without --disk: the running system */
 };
+
+static void slot_options_done(struct slot_options *o)
+{
+	update_system_done(&o->sys);
+}
 
 static int parse_slot_options(const char *verb, int argc, char **argv, bool need_running,
 			      void (*help)(void), struct slot_options *ret)
 {
-	enum { ARG_DISK = 0x100, ARG_RUNNING_VERSION, ARG_LEDGER };
+	enum { ARG_DISK = 0x100, ARG_ROOT, ARG_RUNNING_VERSION, ARG_LEDGER };
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "disk", required_argument, NULL, ARG_DISK },
+		{ "root", required_argument, NULL, ARG_ROOT },
 		{ "running-version", required_argument, NULL, ARG_RUNNING_VERSION },
 		{ "ledger-socket", required_argument, NULL, ARG_LEDGER },
 		{},
@@ -43,6 +52,9 @@ static int parse_slot_options(const char *verb, int argc, char **argv, bool need
 		case ARG_DISK:
 			o.disk = optarg;
 			break;
+		case ARG_ROOT:
+			o.root = optarg;
+			break;
 		case ARG_RUNNING_VERSION:
 			o.running_version = optarg;
 			break;
@@ -58,15 +70,29 @@ static int parse_slot_options(const char *verb, int argc, char **argv, bool need
 	if (!o.disk) {
 		if (o.running_version)
 			return -usage_error(verb, "--running-version goes with --disk only");
-		log_error("%s: on the running system: not implemented yet; use --disk", verb);
-		return -EXIT_FAILURE;
+		if (update_system_load(verb, o.root, &o.sys) < 0)
+			return -EXIT_FAILURE;
+		o.running_version = o.sys.version;
+		*ret = o;
+		return 0;
 	}
+	if (o.root)
+		return -usage_error(verb, "--root goes without --disk only");
 	if (o.running_version && !version_is_valid(o.running_version))
 		return -usage_error(verb, "--running-version needs a version (digits and dots)");
 	if (need_running && !o.running_version)
 		return -usage_error(verb, "--running-version is required with --disk");
 	*ret = o;
 	return 0;
+}
+
+/* The disk a verb acts on: --disk, or the running system's boot disk. */
+static int slot_options_open(const char *verb, struct slot_options *o, bool writable, bool one_slot,
+			     struct update_disk **ret)
+{
+	if (o->disk)
+		return update_disk_open(o->disk, writable, o->running_version, ret);
+	return update_system_open_disk(verb, &o->sys, writable, one_slot, ret);
 }
 
 /* Whether the slot's verity superblock and top hash block agree with root_hash (quick). */
@@ -76,7 +102,7 @@ static const char *superblock_state(struct update_disk *d, char slot, const uint
 	_cleanup_close_ int fd = -EBADF;
 	_cleanup_free_ char *node = NULL;
 
-	if (i < 0)
+	if (i < 0 || !d->verity[i])
 		return "not checked";
 	const struct disklabel_part *v = d->verity[i];
 
@@ -93,24 +119,33 @@ static const char *superblock_state(struct update_disk *d, char slot, const uint
 
 static void status_help(void)
 {
-	printf("Usage: airlock-update status --disk IMAGE [--running-version V]\n"
+	printf("Usage: airlock-update status [--root DIR]\n"
+	       "       airlock-update status --disk IMAGE [--running-version V]\n"
 	       "\n"
 	       "The slots: each one's image and version, root hash, boot entry and its tries,\n"
-	       "whether its verity superblock matches; which slot is booted (the one whose entry\n"
-	       "carries the running version) and which one systemd-boot boots next.\n");
+	       "whether its verity superblock matches; which slot is booted and which one\n"
+	       "systemd-boot boots next; why, when the booted slot is not the newer one.\n"
+	       "\n"
+	       "Without --disk: the running system's boot disk; the booted slot is the one\n"
+	       "airlock-init booted (" BOOT_SLOT_PATH "). With --disk, the slot whose entry\n"
+	       "carries --running-version.\n"
+	       "\n"
+	       "  --disk IMAGE            a disk laid out by airlock-install instead\n"
+	       "  --running-version V     with --disk: the booted slot's version\n"
+	       "  --root DIR              the running system's files are below DIR (tests)\n");
 }
 
 int verb_status(int argc, char **argv)
 {
 	_cleanup_(update_disk_freep) struct update_disk *d = NULL;
-	struct slot_options o;
+	_cleanup_(slot_options_done) struct slot_options o = {};
 	char next;
 	int r;
 
 	r = parse_slot_options("status", argc, argv, false, status_help, &o);
 	if (r != 0)
 		return r > 0 ? EXIT_SUCCESS : -r;
-	r = update_disk_open(o.disk, false, o.running_version, &d);
+	r = slot_options_open("status", &o, false, true, &d);
 	if (r < 0)
 		return EXIT_FAILURE;
 	next = slot_table_next(&d->slots);
@@ -129,6 +164,11 @@ int verb_status(int argc, char **argv)
 		uint8_t hash[32];
 		char hex[65];
 
+		if (!d->root[slot_index(s)]) {
+			printf("slot %c:  none: the disk has no root-%c (the installer medium)\n",
+			       s, s);
+			continue;
+		}
 		if (!e) {
 			printf("slot %c:  empty (no boot entry)\n", s);
 			continue;
@@ -136,8 +176,11 @@ int verb_status(int argc, char **argv)
 		printf("slot %c:  %s %s, %s", s, e->name, e->version, slot_state_to_string(st));
 		if (st == SLOT_TRYING)
 			printf(", %" PRIu32 " tries left", e->tries_left);
-		if (st == SLOT_BAD)
-			printf(" (its %" PRIu32 " tries failed, or rolled back)", e->tries_done);
+		if (st == SLOT_BAD && e->tries_done > 0)
+			printf(" (%" PRIu32 " boots did not complete, or rolled back)",
+			       e->tries_done);
+		else if (st == SLOT_BAD)
+			printf(" (rolled back)");
 		printf("%s%s\n", s == d->running ? ", booted" : "", s == next ? ", next" : "");
 		printf("         entry %s/%s\n", SLOT_ENTRY_DIR, e->file);
 		if (update_disk_root_hash(d, e, hash) < 0) {
@@ -147,6 +190,25 @@ int verb_status(int argc, char **argv)
 		hex_to_buf(hash, 32, hex);
 		printf("         root hash %s\n", hex);
 		printf("         verity-%c superblock %s\n", s, superblock_state(d, s, hash));
+	}
+	/* Why the booted slot is not the newest: a fallback or a rollback. */
+	if (d->running) {
+		const struct slot_entry *b = slot_table_get(&d->slots, d->running),
+					*x = slot_table_get(&d->slots, slot_other(d->running));
+
+		if (b && x && slot_entry_state(x) == SLOT_BAD &&
+		    version_compare(x->version, b->version) > 0) {
+			if (x->tries_done >= SLOT_ENTRY_TRIES)
+				printf("why:     slot %c (%s %s) did not complete a boot in its %" PRIu32
+				       " tries: systemd-boot fell back to slot %c (%s)\n",
+				       x->slot, x->name, x->version, x->tries_done, d->running,
+				       b->version);
+			else
+				printf("why:     slot %c (%s %s) was marked bad (a rollback, after %" PRIu32
+				       " tries): slot %c (%s) boots\n",
+				       x->slot, x->name, x->version, x->tries_done, d->running,
+				       b->version);
+		}
 	}
 	return EXIT_SUCCESS;
 }
@@ -167,7 +229,8 @@ static struct json_object *switch_payload(const struct update_disk *d, const cha
 
 static void rollback_help(void)
 {
-	printf("Usage: airlock-update rollback --disk IMAGE --running-version V\n"
+	printf("Usage: airlock-update rollback [--root DIR]\n"
+	       "       airlock-update rollback --disk IMAGE --running-version V\n"
 	       "\n"
 	       "Makes the other slot the next boot: it must hold a good image (every block is\n"
 	       "checked against its root hash first); the running slot's entry is marked bad\n"
@@ -181,7 +244,7 @@ int verb_rollback(int argc, char **argv)
 	_cleanup_(update_disk_freep) struct update_disk *d = NULL;
 	_cleanup_free_ char *from = NULL, *to = NULL;
 	const struct slot_entry *e;
-	struct slot_options o;
+	_cleanup_(slot_options_done) struct slot_options o = {};
 	uint8_t hash[32];
 	char other;
 	int r;
@@ -191,7 +254,7 @@ int verb_rollback(int argc, char **argv)
 		return r > 0 ? EXIT_SUCCESS : -r;
 	if (record_open(o.ledger) < 0)
 		return EXIT_FAILURE;
-	r = update_disk_open(o.disk, true, o.running_version, &d);
+	r = slot_options_open("rollback", &o, true, false, &d);
 	if (r < 0)
 		return EXIT_FAILURE;
 	other = slot_other(d->running);
@@ -242,17 +305,20 @@ int verb_rollback(int argc, char **argv)
 
 static void mark_good_help(void)
 {
-	printf("Usage: airlock-update mark-good --disk IMAGE --running-version V\n"
+	printf("Usage: airlock-update mark-good [--root DIR]\n"
+	       "       airlock-update mark-good --disk IMAGE --running-version V\n"
 	       "\n"
-	       "Marks the booted slot good, as systemd-bless-boot does: its entry loses its try\n"
-	       "counter (NAME-VERSION-SLOT.efi). Run by the boot-complete unit.\n");
+	       "Marks the booted slot good: its entry loses its try counter\n"
+	       "(NAME-VERSION-SLOT.efi). On the appliance airlock-update-mark-good.service runs\n"
+	       "it once boot-complete.target is reached; it replaces systemd-bless-boot, which\n"
+	       "the image masks (see airlock-update(8)).\n");
 }
 
 int verb_mark_good(int argc, char **argv)
 {
 	_cleanup_(update_disk_freep) struct update_disk *d = NULL;
 	_cleanup_free_ char *from = NULL, *to = NULL;
-	struct slot_options o;
+	_cleanup_(slot_options_done) struct slot_options o = {};
 	int r;
 
 	r = parse_slot_options("mark-good", argc, argv, true, mark_good_help, &o);
@@ -260,10 +326,16 @@ int verb_mark_good(int argc, char **argv)
 		return r > 0 ? EXIT_SUCCESS : -r;
 	if (record_open(o.ledger) < 0)
 		return EXIT_FAILURE;
-	r = update_disk_open(o.disk, true, o.running_version, &d);
+	r = slot_options_open("mark-good", &o, true, true, &d);
 	if (r < 0)
 		return EXIT_FAILURE;
 	r = slot_plan_mark_good(&d->slots, d->running, &from, &to);
+	if (r == -ENOENT) {
+		log_error("mark-good: slot %c, the booted one, has no boot entry on %s "
+			  "(%s/*-%c*.efi): nothing to mark good",
+			  d->running, d->path, SLOT_ENTRY_DIR, d->running);
+		return EXIT_FAILURE;
+	}
 	if (r < 0)
 		return log_oom(), EXIT_FAILURE;
 	if (!from) {

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/macro.h"
+#include "bootdisk.h"
 #include "ext/fdisk.h"
 #include "ext/json.h"
 #include "fat.h"
@@ -49,6 +50,10 @@ struct update_disk {
  */
 int update_disk_open(const char *path, bool writable, const char *running_version,
 		     struct update_disk **ret);
+/* The same; one_slot: a disk with slot a only (no root-b, verity-b: the installer
+ * medium) is opened too, with root[1] and verity[1] NULL. */
+int update_disk_open_full(const char *path, bool writable, const char *running_version,
+			  bool one_slot, struct update_disk **ret);
 struct update_disk *update_disk_free(struct update_disk *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct update_disk *, update_disk_free);
 /* Re-reads the ESP's entries after a change. */
@@ -61,6 +66,36 @@ int update_disk_root_hash(struct update_disk *d, const struct slot_entry *e, uin
 int update_disk_rename_entry(struct update_disk *d, const char *from, const char *to);
 /* Checks a slot's root and verity partitions against a root hash (every block). */
 int update_disk_verify_slot(struct update_disk *d, char slot, const uint8_t root_hash[32]);
+
+/* ---- system.c: the running system ------------------------------------------------------- */
+
+/* The running image's facts (below a root prefix, "/" on the appliance). */
+struct update_system {
+	const char *root;
+	struct bootdisk boot; /* the booted slot and the disk it lives on */
+	char *name; /* os-release IMAGE_ID */
+	char *version; /* os-release IMAGE_VERSION: the running version */
+	char *compatible; /* os-release AIRLOCK_COMPATIBLE: the product */
+	char *keyring; /* ROOT/usr/share/airlock/update-keys: the keys it trusts */
+};
+
+/*
+ * Loads what the running system is: its boot disk (lib/bootdisk), its version and
+ * product from its os-release, the path of its keyring. Errors are logged, naming the
+ * verb.
+ */
+int update_system_load(const char *verb, const char *root, struct update_system *ret);
+void update_system_done(struct update_system *s);
+/*
+ * Opens the boot disk as update_disk_open() does and checks that the booted slot's root
+ * and verity partitions are the ones / is verified from; unless one_slot, the disk must
+ * have both slots (the installer medium has slot a only: status and mark-good work
+ * there, import and rollback do not). writable also needs the ESP unmounted (mtools
+ * writes it through the whole disk, beside no kernel file system). Sets d->running to
+ * the booted slot. Errors are logged.
+ */
+int update_system_open_disk(const char *verb, struct update_system *s, bool writable, bool one_slot,
+			    struct update_disk **ret);
 
 /* ---- record.c: the audit ledger ----------------------------------------------------------- */
 

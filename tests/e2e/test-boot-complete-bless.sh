@@ -5,8 +5,9 @@
 # the slot-a UKI as a counted entry EFI/Linux/NAME-VERSION-a+3.efi), booted under OVMF
 # with Secure Boot enforced and a TPM, reaches multi-user.target, prints
 # AIRLOCK-BOOT-COMPLETE with its slot and root hash, shows the banner on ttyS0 without
-# any login prompt, and systemd-bless-boot marks the entry good: on the ESP it becomes
-# NAME-VERSION-a.efi. A full systemd boot under TCG: minutes on a loaded machine.
+# any login prompt, and airlock-update-mark-good.service (`airlock-update mark-good`,
+# which replaces the masked systemd-bless-boot) marks the entry good: on the ESP it
+# becomes NAME-VERSION-a.efi. A full systemd boot under TCG: minutes on a loaded machine.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.sh"
 need qemu-system-x86_64 swtpm mdir sfdisk jq
@@ -32,11 +33,12 @@ step "boot the default image, keeping its writes (the ESP must change)"
 boot_image bless "$disk" 600 --writable --settle 45 \
 	--expect "$AIRLOCK_BOOT_MARKER slot=a roothash=$rh" \
 	--expect "This console offers no login." \
-	--expect "Current Boot Loader Entry as Good" \
+	--expect "marked good: slot a, EFI/Linux/$name-$version-a.efi" \
 	--refuse "login:" --refuse "Password:" ||
-	fail "the default image did not boot to the marker, the banner and systemd-bless-boot"
+	fail "the default image did not boot to the marker, the banner and mark-good"
 echo "BOOT TIME (firmware start to the last marker): $BOOT_SECONDS s"
-grep -q "Failed to start.*Boot Loader Entry" "$BOOT_LOG" && fail "systemd-bless-boot failed"
+grep -q "Failed to start.*mark the booted slot good" "$BOOT_LOG" && fail "airlock-update-mark-good failed"
+grep -q "Boot Loader Entry as Good" "$BOOT_LOG" && fail "systemd-bless-boot ran: it is masked in the image"
 
 after=$(esp_entries)
 [ "$after" = "$name-$version-a.efi" ] || fail "the boot entry is '$after', not blessed as $name-$version-a.efi"

@@ -103,6 +103,8 @@ unsquashfs -cat "$T/a/root.squashfs" usr/lib/os-release >"$T/os-release"
 grep -qx 'IMAGE_ID=airlock' "$T/os-release" || fail "os-release has no IMAGE_ID"
 grep -qx "IMAGE_VERSION=$(jq -r .version "$T/a/manifest.json")" "$T/os-release" ||
 	fail "os-release's IMAGE_VERSION is not the manifest's version"
+grep -qx "AIRLOCK_COMPATIBLE=$(jq -r .compatible "$T/a/manifest.json")" "$T/os-release" ||
+	fail "os-release's AIRLOCK_COMPATIBLE is not the manifest's compatible"
 unsquashfs -q -d "$T/db" "$T/a/root.squashfs" var/lib/dpkg >/dev/null
 n_status=$(dpkg-query --admindir="$T/db/var/lib/dpkg" -W | wc -l)
 n_lock=$(grep -c '^Package:' "$lock_used")
