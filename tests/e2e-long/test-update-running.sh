@@ -2,6 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # airlock-update on the running appliance, in QEMU with OVMF, Secure Boot and swtpm.
+#
+# NOT YET IN `make check`: tests/e2e-long/ is run by hand (`tests/run-tests e2e-long`).
+# It takes about 20 minutes under TCG and, in this form (v1 from e2e_installed), has
+# not passed a whole run yet; it moves to tests/e2e/ once it has, and is made shorter.
 # The e2e image (v1, installed onto an 8 GiB disk; see below) and two updates of it built
 # with the same
 # keys: v2 (2.0.0) and v3 (3.0.0, whose boot never completes: a TEST-ONLY drop-in makes
@@ -24,7 +28,7 @@
 # Twelve boots with the default KILLS: about 20 minutes under TCG (each boot 75-135 s,
 # an import of the e2e image in the guest about 32 s), plus the two update images.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../e2e/lib.sh"
 need qemu-system-x86_64 swtpm jq sfdisk mdir
 
 KILLS=${KILLS:-5}
