@@ -8,6 +8,7 @@
 
 #include "bootdisk.h"
 #include "cmdline.h"
+#include "core/error.h"
 #include "core/fileio.h"
 #include "core/parse.h"
 #include "core/path.h"
@@ -26,20 +27,6 @@ void bootdisk_done(struct bootdisk *d)
 	for (size_t i = 0; i < ELEMENTSOF(d->parts); i++)
 		free(d->parts[i].name);
 	*d = (struct bootdisk){};
-}
-
-static int fail(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
-static int fail(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_error) {
-		va_start(ap, fmt);
-		if (vasprintf(ret_error, fmt, ap) < 0)
-			*ret_error = NULL;
-		va_end(ap);
-	}
-	return r;
 }
 
 /* A small sysfs (or /run) file's first line, without its newline. */
@@ -69,7 +56,7 @@ static int mountinfo_find(const char *mountinfo, const char *mount_point, const 
 
 	r = read_full_file(mountinfo, 16U << 20, &text, NULL);
 	if (r < 0)
-		return fail(ret_error, r, "%s: %s", mountinfo, strerror(-r));
+		return error_set(ret_error, r, "%s: %s", mountinfo, strerror(-r));
 	r = strv_split(text, "\n", &lines);
 	if (r < 0)
 		return r;
@@ -108,14 +95,14 @@ static int root_devnum(const char *mountinfo, char **ret, char **ret_error)
 	if (r < 0)
 		return r;
 	if (!found)
-		return fail(ret_error, -ENODEV, "%s: nothing is mounted on /", mountinfo);
+		return error_set(ret_error, -ENODEV, "%s: nothing is mounted on /", mountinfo);
 	{
 		unsigned major, minor;
 		char extra;
 
 		if (sscanf(found, "%u:%u%c", &major, &minor, &extra) != 2)
-			return fail(ret_error, -EINVAL, "%s: '%s' is not MAJOR:MINOR", mountinfo,
-				    found);
+			return error_set(ret_error, -EINVAL, "%s: '%s' is not MAJOR:MINOR",
+					 mountinfo, found);
 	}
 	*ret = TAKE_PTR(found);
 	return 0;
@@ -139,26 +126,26 @@ static int read_part(const char *slaves, const char *name, struct bootdisk_part 
 		return -ENOMEM;
 	real = realpath(link, NULL);
 	if (!real)
-		return fail(ret_error, -errno, "%s: %s", link, strerror(errno));
+		return error_set(ret_error, -errno, "%s: %s", link, strerror(errno));
 	number_file = path_join(real, "partition");
 	start_file = path_join(real, "start");
 	if (!number_file || !start_file)
 		return -ENOMEM;
 	r = read_line(number_file, &number);
 	if (r == -ENOENT)
-		return fail(ret_error, -ENODEV,
-			    "/ is verified from %s, which is not a partition of a disk", name);
+		return error_set(ret_error, -ENODEV,
+				 "/ is verified from %s, which is not a partition of a disk", name);
 	if (r < 0)
-		return fail(ret_error, r, "%s: %s", number_file, strerror(-r));
+		return error_set(ret_error, r, "%s: %s", number_file, strerror(-r));
 	if (safe_atou(number, &n) < 0 || n == 0)
-		return fail(ret_error, -EINVAL, "%s: '%s' is not a partition number", number_file,
-			    number);
+		return error_set(ret_error, -EINVAL, "%s: '%s' is not a partition number",
+				 number_file, number);
 	r = read_line(start_file, &start);
 	if (r < 0)
-		return fail(ret_error, r, "%s: %s", start_file, strerror(-r));
+		return error_set(ret_error, r, "%s: %s", start_file, strerror(-r));
 	if (safe_atou64(start, &sectors) < 0 || sectors > UINT64_MAX / 512)
-		return fail(ret_error, -EINVAL, "%s: '%s' is not a sector number", start_file,
-			    start);
+		return error_set(ret_error, -EINVAL, "%s: '%s' is not a sector number", start_file,
+				 start);
 	r = path_parent(real, &parent);
 	if (r < 0)
 		return r;
@@ -167,7 +154,7 @@ static int read_part(const char *slaves, const char *name, struct bootdisk_part 
 	if (!disk || !copy)
 		return -ENOMEM;
 	if (isempty(disk) || streq(disk, "block"))
-		return fail(ret_error, -ENODEV, "%s: no disk above partition %s", real, name);
+		return error_set(ret_error, -ENODEV, "%s: no disk above partition %s", real, name);
 	*ret_part = (struct bootdisk_part){ .name = TAKE_PTR(copy),
 					    .number = n,
 					    .start_bytes = sectors * 512 };
@@ -194,12 +181,12 @@ int bootdisk_find(const char *root, struct bootdisk *ret, char **ret_error)
 		return -ENOMEM;
 	r = boot_slot_load(slot_file, &d.slot);
 	if (r == -ENOENT)
-		return fail(ret_error, r,
-			    "%s does not exist: this system was not booted by airlock-init",
-			    slot_file);
+		return error_set(ret_error, r,
+				 "%s does not exist: this system was not booted by airlock-init",
+				 slot_file);
 	if (r < 0)
-		return fail(ret_error, r, "%s: %s", slot_file,
-			    r == -EINVAL ? "not 'a' or 'b'" : strerror(-r));
+		return error_set(ret_error, r, "%s: %s", slot_file,
+				 r == -EINVAL ? "not 'a' or 'b'" : strerror(-r));
 
 	r = root_devnum(mountinfo, &devnum, ret_error);
 	if (r < 0)
@@ -214,27 +201,28 @@ int bootdisk_find(const char *root, struct bootdisk *ret, char **ret_error)
 		return -ENOMEM;
 	r = read_line(dm_name_file, &d.dm_name);
 	if (r == -ENOENT)
-		r = fail(ret_error, -ENODEV,
-			 "/ (device %s) is not a device-mapper device: not a verified root",
-			 devnum);
+		r = error_set(ret_error, -ENODEV,
+			      "/ (device %s) is not a device-mapper device: not a verified root",
+			      devnum);
 	else if (r < 0)
-		r = fail(ret_error, r, "%s: %s", dm_name_file, strerror(-r));
+		r = error_set(ret_error, r, "%s: %s", dm_name_file, strerror(-r));
 	if (r >= 0) {
 		r = read_line(dm_uuid_file, &dm_uuid);
 		if (r < 0)
-			r = fail(ret_error, r, "%s: %s", dm_uuid_file, strerror(-r));
+			r = error_set(ret_error, r, "%s: %s", dm_uuid_file, strerror(-r));
 		else if (!startswith(dm_uuid, DM_UUID_VERITY_PREFIX))
-			r = fail(ret_error, -ENODEV,
-				 "/ is on device-mapper device '%s' (uuid %s), not a dm-verity "
-				 "device",
-				 d.dm_name, dm_uuid);
+			r = error_set(
+				ret_error, -ENODEV,
+				"/ is on device-mapper device '%s' (uuid %s), not a dm-verity "
+				"device",
+				d.dm_name, dm_uuid);
 	}
 	if (r < 0)
 		goto fail;
 
 	dir = opendir(slaves);
 	if (!dir) {
-		r = fail(ret_error, -errno, "%s: %s", slaves, strerror(errno));
+		r = error_set(ret_error, -errno, "%s: %s", slaves, strerror(errno));
 		goto fail;
 	}
 	while ((de = readdir(dir)))
@@ -247,10 +235,11 @@ int bootdisk_find(const char *root, struct bootdisk *ret, char **ret_error)
 	strv_sort(names);
 	if (strv_length(names) != 2) {
 		_cleanup_free_ char *joined = strv_join(names, " ");
-		r = fail(ret_error, -ENODEV,
-			 "dm-verity device '%s' on / has %zu underlying devices (%s), not a root "
-			 "and a verity partition",
-			 d.dm_name, strv_length(names), strempty(joined));
+		r = error_set(
+			ret_error, -ENODEV,
+			"dm-verity device '%s' on / has %zu underlying devices (%s), not a root "
+			"and a verity partition",
+			d.dm_name, strv_length(names), strempty(joined));
 		goto fail;
 	}
 	for (size_t i = 0; i < 2; i++) {
@@ -262,9 +251,10 @@ int bootdisk_find(const char *root, struct bootdisk *ret, char **ret_error)
 		if (!d.disk)
 			d.disk = TAKE_PTR(disk);
 		else if (!streq(d.disk, disk)) {
-			r = fail(ret_error, -ENODEV,
-				 "the root and verity partitions of / are on two disks: %s and %s",
-				 d.disk, disk);
+			r = error_set(
+				ret_error, -ENODEV,
+				"the root and verity partitions of / are on two disks: %s and %s",
+				d.disk, disk);
 			goto fail;
 		}
 	}

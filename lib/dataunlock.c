@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <termios.h>
 
+#include "core/error.h"
 #include "core/log.h"
 #include "core/secret.h"
 #include "dataunlock.h"
@@ -24,20 +25,6 @@ const char *data_unlock_method_to_string(enum data_unlock_method m)
 	return m >= 0 && m < _DATA_UNLOCK_METHOD_MAX ? method_names[m] : NULL;
 }
 
-static int set_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
-static int set_error(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_error) {
-		va_start(ap, fmt);
-		if (vasprintf(ret_error, fmt, ap) < 0)
-			*ret_error = NULL;
-		va_end(ap);
-	}
-	return r;
-}
-
 int data_partition_find(const struct disk_info *d, size_t *ret_index, char **ret_error)
 {
 	size_t found = SIZE_MAX;
@@ -46,7 +33,7 @@ int data_partition_find(const struct disk_info *d, size_t *ret_index, char **ret
 		if (!streq_ptr(d->partitions[i].type_uuid, GPT_TYPE_VAR))
 			continue;
 		if (found != SIZE_MAX)
-			return set_error(ret_error, -ENOTUNIQ,
+			return error_set(ret_error, -ENOTUNIQ,
 					 "%s has two data partitions (%u and %u, type %s): "
 					 "cannot tell which holds /var",
 					 d->node, d->partitions[found].number,
@@ -87,10 +74,10 @@ static int try_tpm(const struct data_unlock_params *p, struct luks_volume *v,
 	int r, keyslot = -1, cap_r;
 
 	if (!p->tcti)
-		return set_error(why, -ENODEV, "%s", p->no_tpm_reason ?: "there is no TPM");
+		return error_set(why, -ENODEV, "%s", p->no_tpm_reason ?: "there is no TPM");
 	r = tpm_context_new(p->tcti, &t);
 	if (r < 0)
-		return set_error(why, r, "%s at %s (%s)", tpm_refusal_to_string(TPM_REFUSAL_NO_TPM),
+		return error_set(why, r, "%s at %s (%s)", tpm_refusal_to_string(TPM_REFUSAL_NO_TPM),
 				 p->tcti, strerror(-r));
 	r = tpm2luks_unlock(v, t, &up, &keyslot, NULL, why);
 	if (!p->cap_pcr)
@@ -112,7 +99,7 @@ static int try_tpm(const struct data_unlock_params *p, struct luks_volume *v,
 		(void)luks_deactivate(p->name);
 	free(*why);
 	*why = NULL;
-	return set_error(why, -ENOLINK,
+	return error_set(why, -ENOLINK,
 			 "the TPM opened the data volume but PCR %d could not be capped (%s); "
 			 "the volume was closed again",
 			 PCR_KERNEL_BOOT, strerror(-cap_r));
@@ -157,7 +144,7 @@ static int ask_recovery_key(const struct data_unlock_params *p, struct luks_volu
 			continue;
 		}
 		if (r < 0)
-			return set_error(ret_error, r,
+			return error_set(ret_error, r,
 					 "cannot read the recovery key from the console: %s",
 					 r == -EPIPE ? "the input was closed" : strerror(-r));
 		if (blank(line))
@@ -172,14 +159,14 @@ static int ask_recovery_key(const struct data_unlock_params *p, struct luks_volu
 			continue;
 		}
 		if (r < 0)
-			return set_error(ret_error, r, "cannot read the recovery key: %s",
+			return error_set(ret_error, r, "cannot read the recovery key: %s",
 					 strerror(-r));
 
 		r = luks_activate(v, p->name, -1, key, strlen(key));
 		if (r >= 0)
 			return r;
 		if (r != -EPERM)
-			return set_error(ret_error, r,
+			return error_set(ret_error, r,
 					 "the recovery key was typed but the data volume %s could "
 					 "not be opened%s%s: %s",
 					 p->node, p->name ? " as /dev/mapper/" : "",
@@ -188,7 +175,7 @@ static int ask_recovery_key(const struct data_unlock_params *p, struct luks_volu
 		say(p, "wrong recovery key: it does not open the data volume (%s)",
 		    tries_left(tries - failed, left));
 	}
-	return set_error(ret_error, -EPERM, "no recovery key opened the data volume %s in %u tries",
+	return error_set(ret_error, -EPERM, "no recovery key opened the data volume %s in %u tries",
 			 p->node, tries);
 }
 
@@ -204,17 +191,17 @@ int data_unlock(const struct data_unlock_params *p, struct data_unlock_result *r
 
 	r = luks_open(p->node, &v);
 	if (r == -EBADMSG || r == -EINVAL)
-		return set_error(ret_error, r,
+		return error_set(ret_error, r,
 				 "the data partition %s holds no LUKS2 header (the install did not "
 				 "finish?)",
 				 p->node);
 	if (r < 0)
-		return set_error(ret_error, r, "cannot read the LUKS2 header of %s: %s", p->node,
+		return error_set(ret_error, r, "cannot read the LUKS2 header of %s: %s", p->node,
 				 strerror(-r));
 
 	r = try_tpm(p, v, &res, &why);
 	if (r == -ENOLINK)
-		return set_error(ret_error, r, "%s", strna(why));
+		return error_set(ret_error, r, "%s", strna(why));
 	if (r >= 0) {
 		res.keyslot = r;
 		*ret = res;

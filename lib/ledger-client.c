@@ -5,23 +5,10 @@
 #include <sys/time.h>
 #include <sys/un.h>
 
+#include "core/error.h"
 #include "core/fd.h"
 #include "core/log.h"
 #include "ledger-client.h"
-
-static int reason(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
-static int reason(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_error) {
-		va_start(ap, fmt);
-		if (vasprintf(ret_error, fmt, ap) < 0)
-			*ret_error = NULL;
-		va_end(ap);
-	}
-	return r;
-}
 
 int ledger_request_format(const char *type, struct json_object *payload, char **ret,
 			  size_t *ret_size)
@@ -58,46 +45,46 @@ int ledger_request_parse(const char *buf, size_t n, char **ret_type,
 	int r;
 
 	if (n > LEDGER_PACKET_MAX)
-		return reason(ret_error, -E2BIG, "request is larger than %u bytes",
-			      LEDGER_PACKET_MAX);
+		return error_set(ret_error, -E2BIG, "request is larger than %u bytes",
+				 LEDGER_PACKET_MAX);
 	if (memchr(buf, '\0', n))
-		return reason(ret_error, -EBADMSG, "request contains a NUL byte");
+		return error_set(ret_error, -EBADMSG, "request contains a NUL byte");
 	r = json_parse_strict(buf, n, &o, &jerr);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
-		return reason(ret_error, -EBADMSG, "request is not valid JSON: %s", strna(jerr));
+		return error_set(ret_error, -EBADMSG, "request is not valid JSON: %s", strna(jerr));
 	if (!json_object_is_type(o, json_type_object))
-		return reason(ret_error, -EBADMSG, "request is not a JSON object");
+		return error_set(ret_error, -EBADMSG, "request is not a JSON object");
 	json_object_object_foreach(o, k, v) {
 		(void)v;
 		if (streq(k, "type") || streq(k, "payload"))
 			continue;
-		return reason(ret_error, -EBADMSG,
-			      "request has a field '%.64s': only \"type\" and \"payload\" are "
-			      "accepted; who you are is taken from the kernel",
-			      k);
+		return error_set(ret_error, -EBADMSG,
+				 "request has a field '%.64s': only \"type\" and \"payload\" are "
+				 "accepted; who you are is taken from the kernel",
+				 k);
 	}
 	if (json_get_string(o, "type", &t) < 0)
-		return reason(ret_error, -EBADMSG, "request has no \"type\" string");
+		return error_set(ret_error, -EBADMSG, "request has no \"type\" string");
 	if (!ledger_type_is_valid(t))
-		return reason(ret_error, -EBADMSG,
-			      "type '%.64s' is not valid: 1 to %d of a-z, 0-9, '.', '_', '-', "
-			      "beginning with a letter or digit",
-			      t, LEDGER_TYPE_MAX);
+		return error_set(ret_error, -EBADMSG,
+				 "type '%.64s' is not valid: 1 to %d of a-z, 0-9, '.', '_', '-', "
+				 "beginning with a letter or digit",
+				 t, LEDGER_TYPE_MAX);
 	if (ledger_type_is_reserved(t))
-		return reason(
+		return error_set(
 			ret_error, -EPERM,
 			"type '%s' is reserved: types beginning with '" LEDGER_TYPE_PREFIX_RESERVED
 			"' are written by the ledger itself",
 			t);
 	if (json_get_object(o, "payload", &payload) < 0)
-		return reason(ret_error, -EBADMSG, "request has no \"payload\" object");
+		return error_set(ret_error, -EBADMSG, "request has no \"payload\" object");
 	r = ledger_payload_check(payload, &why);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
-		return reason(ret_error, r, "%s", strna(why));
+		return error_set(ret_error, r, "%s", strna(why));
 	type = strdup(t);
 	if (!type)
 		return -ENOMEM;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include "core/error.h"
 #include "core/parse.h"
 #include "gpt.h"
 #include "plan.h"
@@ -34,20 +35,6 @@ struct install_plan *plan_free(struct install_plan *p)
 	disklabel_free(p->layout);
 	free(p);
 	return NULL;
-}
-
-static int plan_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
-static int plan_error(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!ret_error)
-		return r;
-	va_start(ap, fmt);
-	if (vasprintf(ret_error, fmt, ap) < 0)
-		*ret_error = NULL;
-	va_end(ap);
-	return r;
 }
 
 static uint64_t align_up(uint64_t v)
@@ -91,55 +78,52 @@ int plan_build(const struct plan_input *in, struct install_plan **ret, char **re
 	int r;
 
 	if (in->sector_size != 512 && in->sector_size != 4096)
-		return plan_error(ret_error, -EINVAL,
-				  "logical sector size %" PRIu32 " is not supported (512 or 4096)",
-				  in->sector_size);
+		return error_set(ret_error, -EINVAL,
+				 "logical sector size %" PRIu32 " is not supported (512 or 4096)",
+				 in->sector_size);
 	r = plan_min_disk_bytes(s, &min_bytes);
 	if (r < 0)
-		return plan_error(ret_error, r,
-				  "the image's disk sizes are invalid: esp %" PRIu64
-				  ", root %" PRIu64 ", verity %" PRIu64 ", data-min %" PRIu64
-				  " bytes",
-				  s->esp_bytes, s->root_bytes, s->verity_bytes, s->data_min_bytes);
+		return error_set(ret_error, r,
+				 "the image's disk sizes are invalid: esp %" PRIu64
+				 ", root %" PRIu64 ", verity %" PRIu64 ", data-min %" PRIu64
+				 " bytes",
+				 s->esp_bytes, s->root_bytes, s->verity_bytes, s->data_min_bytes);
 	if (s->esp_bytes < PLAN_ESP_MIN_BYTES)
-		return plan_error(ret_error, -EINVAL,
-				  "the image's esp_size %s is below the %s a FAT32 ESP needs",
-				  fmt_size(a, s->esp_bytes), fmt_size(b, PLAN_ESP_MIN_BYTES));
+		return error_set(ret_error, -EINVAL,
+				 "the image's esp_size %s is below the %s a FAT32 ESP needs",
+				 fmt_size(a, s->esp_bytes), fmt_size(b, PLAN_ESP_MIN_BYTES));
 	if (s->data_min_bytes < PLAN_DATA_MIN_BYTES)
-		return plan_error(
-			ret_error, -EINVAL,
-			"the image's data_min_size %s is below %s (the LUKS2 header alone "
-			"takes %s)",
-			fmt_size(a, s->data_min_bytes), fmt_size(b, PLAN_DATA_MIN_BYTES),
-			fmt_size(c, PLAN_LUKS_HEADER_BYTES));
+		return error_set(ret_error, -EINVAL,
+				 "the image's data_min_size %s is below %s (the LUKS2 header alone "
+				 "takes %s)",
+				 fmt_size(a, s->data_min_bytes), fmt_size(b, PLAN_DATA_MIN_BYTES),
+				 fmt_size(c, PLAN_LUKS_HEADER_BYTES));
 	if (in->root_content_bytes > align_up(s->root_bytes))
-		return plan_error(
-			ret_error, -EFBIG,
-			"the medium's root-a holds %s, more than the image's root_size %s",
-			fmt_size(a, in->root_content_bytes), fmt_size(b, s->root_bytes));
+		return error_set(ret_error, -EFBIG,
+				 "the medium's root-a holds %s, more than the image's root_size %s",
+				 fmt_size(a, in->root_content_bytes), fmt_size(b, s->root_bytes));
 	if (in->verity_content_bytes > align_up(s->verity_bytes))
-		return plan_error(
+		return error_set(
 			ret_error, -EFBIG,
 			"the medium's verity-a holds %s, more than the image's verity_size %s",
 			fmt_size(a, in->verity_content_bytes), fmt_size(b, s->verity_bytes));
 
 	disk_bytes = in->disk_size_bytes - in->disk_size_bytes % PLAN_ALIGN_BYTES;
 	if (disk_bytes < min_bytes)
-		return plan_error(
-			ret_error, -ENOSPC,
-			"the disk is too small: it has %s (%" PRIu64
-			" bytes), the image needs at least %s (%" PRIu64
-			" bytes): ESP %s, two slots of root %s + verity %s, data at least "
-			"%s, and 2 MiB for the partition tables",
-			fmt_size(a, in->disk_size_bytes), in->disk_size_bytes,
-			fmt_size(b, min_bytes), min_bytes, fmt_size(c, s->esp_bytes),
-			fmt_size(d, s->root_bytes), fmt_size(e, s->verity_bytes),
-			fmt_size(f, s->data_min_bytes));
+		return error_set(ret_error, -ENOSPC,
+				 "the disk is too small: it has %s (%" PRIu64
+				 " bytes), the image needs at least %s (%" PRIu64
+				 " bytes): ESP %s, two slots of root %s + verity %s, data at least "
+				 "%s, and 2 MiB for the partition tables",
+				 fmt_size(a, in->disk_size_bytes), in->disk_size_bytes,
+				 fmt_size(b, min_bytes), min_bytes, fmt_size(c, s->esp_bytes),
+				 fmt_size(d, s->root_bytes), fmt_size(e, s->verity_bytes),
+				 fmt_size(f, s->data_min_bytes));
 
 	if (!gpt_uuid_is_valid(in->disk_uuid) || !gpt_uuid_is_valid(in->data_uuid))
-		return plan_error(ret_error, -EINVAL, "invalid disk or data partition GUID");
+		return error_set(ret_error, -EINVAL, "invalid disk or data partition GUID");
 	if (strcasecmp(in->disk_uuid, in->data_uuid) == 0)
-		return plan_error(ret_error, -EINVAL, "the disk and data GUIDs are the same");
+		return error_set(ret_error, -EINVAL, "the disk and data GUIDs are the same");
 
 	gpt_uuid_from_bytes(in->root_hash, root_uuid);
 	gpt_uuid_from_bytes(in->root_hash + 16, verity_uuid);
@@ -149,7 +133,7 @@ int plan_build(const struct plan_input *in, struct install_plan **ret, char **re
 				 root_b_uuid)) < 0 ||
 	    (r = gpt_uuid_derive(in->disk_uuid, strlen(in->disk_uuid), "airlock-verity-b",
 				 verity_b_uuid)) < 0)
-		return plan_error(ret_error, r, "deriving partition GUIDs: %s", strerror(-r));
+		return error_set(ret_error, r, "deriving partition GUIDs: %s", strerror(-r));
 
 	const struct gpt_spec specs[_PLAN_PART_MAX] = {
 		[PLAN_ESP] = { "esp", GPT_TYPE_ESP, esp_uuid, s->esp_bytes, 0 },
@@ -169,7 +153,7 @@ int plan_build(const struct plan_input *in, struct install_plan **ret, char **re
 		return -ENOMEM;
 	r = gpt_plan(in->disk_uuid, specs, _PLAN_PART_MAX, disk_bytes, &p->layout);
 	if (r < 0)
-		return plan_error(ret_error, r, "laying out the partitions: %s", strerror(-r));
+		return error_set(ret_error, r, "laying out the partitions: %s", strerror(-r));
 	p->layout->sector_size = in->sector_size;
 	p->disk_size_bytes = in->disk_size_bytes;
 	p->min_disk_bytes = min_bytes;
@@ -187,7 +171,7 @@ int plan_build(const struct plan_input *in, struct install_plan **ret, char **re
 		};
 	}
 	if (p->layout->parts[PLAN_DATA].size_bytes < align_up(s->data_min_bytes))
-		return plan_error(ret_error, -ENOSPC, "the data partition would be too small");
+		return error_set(ret_error, -ENOSPC, "the data partition would be too small");
 
 	*ret = TAKE_PTR(p);
 	return 0;

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "core/error.h"
 #include "core/secret.h"
 #include "ext/crypto.h"
 #include "recovery.h"
@@ -62,20 +63,6 @@ int recovery_key_generate(char **ret)
 	return recovery_key_from_bytes(bytes, ret);
 }
 
-static int normalize_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
-static int normalize_error(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_error) {
-		va_start(ap, fmt);
-		if (vasprintf(ret_error, fmt, ap) < 0)
-			*ret_error = NULL;
-		va_end(ap);
-	}
-	return r;
-}
-
 int recovery_key_normalize(const char *input, char **ret, char **ret_error)
 {
 	_cleanup_secret_ uint8_t *values = secret_alloc(RECOVERY_KEY_LETTERS);
@@ -90,18 +77,18 @@ int recovery_key_normalize(const char *input, char **ret, char **ret_error)
 			continue;
 		v = letter_value(input[i]);
 		if (v < 0)
-			return normalize_error(ret_error, -EINVAL,
-					       "character %zu is not one of the letters "
-					       "c b d e f g h i j k l n r t u v",
-					       i + 1);
+			return error_set(ret_error, -EINVAL,
+					 "character %zu is not one of the letters "
+					 "c b d e f g h i j k l n r t u v",
+					 i + 1);
 		if (n < RECOVERY_KEY_LETTERS)
 			values[n] = (uint8_t)v;
 		n++;
 	}
 	if (n != RECOVERY_KEY_LETTERS)
-		return normalize_error(ret_error, -ERANGE,
-				       "%zu letters typed; a recovery key has %d (8 groups of 8)",
-				       n, RECOVERY_KEY_LETTERS);
+		return error_set(ret_error, -ERANGE,
+				 "%zu letters typed; a recovery key has %d (8 groups of 8)", n,
+				 RECOVERY_KEY_LETTERS);
 	return format_letters(values, ret);
 }
 

@@ -5,21 +5,8 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include "core/error.h"
 #include "rootpart.h"
-
-static int fail(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
-static int fail(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_error) {
-		va_start(ap, fmt);
-		if (vasprintf(ret_error, fmt, ap) < 0)
-			*ret_error = NULL;
-		va_end(ap);
-	}
-	return r;
-}
 
 static const char *node_or_number(const struct disk_info *d, const struct partition_info *p,
 				  char *buf, size_t n)
@@ -65,25 +52,25 @@ static int check_disk(const struct disk_info *d, const char *root_name, const ch
 	char buf[64];
 
 	if (root == -2 || verity == -2)
-		return fail(ret_error, -ENOTUNIQ,
-			    "%s has more than one partition named %s; refusing to guess", d->node,
-			    root == -2 ? root_name : verity_name);
+		return error_set(ret_error, -ENOTUNIQ,
+				 "%s has more than one partition named %s; refusing to guess",
+				 d->node, root == -2 ? root_name : verity_name);
 	if (root < 0 && verity < 0)
-		return fail(ret_error, -ENOENT,
-			    "%s has neither %s (type " GPT_ROOT_X86_64
-			    ") nor %s (type " GPT_ROOT_X86_64_VERITY ")",
-			    d->node, root_name, verity_name);
+		return error_set(ret_error, -ENOENT,
+				 "%s has neither %s (type " GPT_ROOT_X86_64
+				 ") nor %s (type " GPT_ROOT_X86_64_VERITY ")",
+				 d->node, root_name, verity_name);
 	if (root < 0)
-		return fail(ret_error, -ENOENT,
-			    "%s (type " GPT_ROOT_X86_64 ") is missing on %s, next to %s (%s)",
-			    root_name, d->node, verity_name,
-			    node_or_number(d, &d->partitions[verity], buf, sizeof(buf)));
+		return error_set(ret_error, -ENOENT,
+				 "%s (type " GPT_ROOT_X86_64 ") is missing on %s, next to %s (%s)",
+				 root_name, d->node, verity_name,
+				 node_or_number(d, &d->partitions[verity], buf, sizeof(buf)));
 	if (verity < 0)
-		return fail(ret_error, -ENOENT,
-			    "%s (type " GPT_ROOT_X86_64_VERITY
-			    ") is missing on %s, next to %s (%s)",
-			    verity_name, d->node, root_name,
-			    node_or_number(d, &d->partitions[root], buf, sizeof(buf)));
+		return error_set(ret_error, -ENOENT,
+				 "%s (type " GPT_ROOT_X86_64_VERITY
+				 ") is missing on %s, next to %s (%s)",
+				 verity_name, d->node, root_name,
+				 node_or_number(d, &d->partitions[root], buf, sizeof(buf)));
 	*ret_root = root;
 	*ret_verity = verity;
 	return 0;
@@ -99,7 +86,7 @@ int rootpart_select(struct disk_info *const *disks, size_t n_disks, char slot,
 	int r;
 
 	if (slot != 'a' && slot != 'b')
-		return fail(ret_error, -EINVAL, "slot '%c' is not a or b", slot);
+		return error_set(ret_error, -EINVAL, "slot '%c' is not a or b", slot);
 	snprintf(root_name, sizeof(root_name), "root-%c", slot);
 	snprintf(verity_name, sizeof(verity_name), "verity-%c", slot);
 
@@ -115,9 +102,10 @@ int rootpart_select(struct disk_info *const *disks, size_t n_disks, char slot,
 							 .verity = (size_t)verity };
 			return 0;
 		}
-		return fail(ret_error, -EAGAIN,
-			    "the disk we booted from (LoaderDevicePartUUID=%s) has not appeared",
-			    boot_part_uuid);
+		return error_set(
+			ret_error, -EAGAIN,
+			"the disk we booted from (LoaderDevicePartUUID=%s) has not appeared",
+			boot_part_uuid);
 	}
 
 	for (size_t i = 0; i < n_disks; i++) {
@@ -133,11 +121,11 @@ int rootpart_select(struct disk_info *const *disks, size_t n_disks, char slot,
 		}
 	}
 	if (n_candidates == 0)
-		return fail(ret_error, -EAGAIN,
-			    "no disk has a partition %s (type " GPT_ROOT_X86_64 ") or %s",
-			    root_name, verity_name);
+		return error_set(ret_error, -EAGAIN,
+				 "no disk has a partition %s (type " GPT_ROOT_X86_64 ") or %s",
+				 root_name, verity_name);
 	if (n_candidates > 1)
-		return fail(
+		return error_set(
 			ret_error, -ENOTUNIQ,
 			"several disks carry slot %c (%s) and the boot loader did not say which "
 			"one we booted from (no EFI variable LoaderDevicePartUUID); refusing to "
@@ -192,7 +180,7 @@ int rootpart_select_slots(struct disk_info *const *disks, size_t n_disks, char n
 	int r[2], named, other;
 
 	if (named_slot != 'a' && named_slot != 'b')
-		return fail(ret_error, -EINVAL, "slot '%c' is not a or b", named_slot);
+		return error_set(ret_error, -EINVAL, "slot '%c' is not a or b", named_slot);
 	named = named_slot - 'a';
 	other = 1 - named;
 	for (int i = 0; i < 2; i++)
@@ -211,11 +199,12 @@ int rootpart_select_slots(struct disk_info *const *disks, size_t n_disks, char n
 		}
 	}
 	if (r[0] == 0 && r[1] == 0 && choice[0].disk != choice[1].disk) {
-		r[named] = fail(ret_error, -ENOTUNIQ,
-				"slot a is on %s and slot b on %s and the boot loader did not say "
-				"which one we booted from (no EFI variable LoaderDevicePartUUID); "
-				"refusing to guess",
-				disks[choice[0].disk]->node, disks[choice[1].disk]->node);
+		r[named] = error_set(
+			ret_error, -ENOTUNIQ,
+			"slot a is on %s and slot b on %s and the boot loader did not say "
+			"which one we booted from (no EFI variable LoaderDevicePartUUID); "
+			"refusing to guess",
+			disks[choice[0].disk]->node, disks[choice[1].disk]->node);
 		goto finish;
 	}
 	if (r[0] < 0 && r[1] < 0) {
@@ -224,12 +213,14 @@ int rootpart_select_slots(struct disk_info *const *disks, size_t n_disks, char n
 				if (ret_error)
 					*ret_error = TAKE_PTR(error[named]);
 			} else
-				fail(ret_error, -EAGAIN,
-				     "no disk has a partition root-a or root-b (type " GPT_ROOT_X86_64
-				     ") or verity-a or verity-b (type " GPT_ROOT_X86_64_VERITY ")");
+				error_set(
+					ret_error, -EAGAIN,
+					"no disk has a partition root-a or root-b (type " GPT_ROOT_X86_64
+					") or verity-a or verity-b (type " GPT_ROOT_X86_64_VERITY
+					")");
 		} else if (r[named] != -EAGAIN && r[other] != -EAGAIN) {
-			fail(ret_error, r[named], "%s; and %s", strna(error[named]),
-			     strna(error[other]));
+			error_set(ret_error, r[named], "%s; and %s", strna(error[named]),
+				  strna(error[other]));
 		} else {
 			int i = r[named] != -EAGAIN ? named : other;
 

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "core/error.h"
 #include "core/hex.h"
 #include "core/parse.h"
 #include "ext/crypto.h"
@@ -109,20 +110,6 @@ int tpm2_token_to_json(const struct tpm2_token *t, char **ret)
 	return 0;
 }
 
-static int field_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
-static int field_error(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_error) {
-		va_start(ap, fmt);
-		if (vasprintf(ret_error, fmt, ap) < 0)
-			*ret_error = NULL;
-		va_end(ap);
-	}
-	return r;
-}
-
 static int parse_pcrs(struct json_object *o, const char *key, bool required, uint32_t *ret,
 		      char **ret_error)
 {
@@ -137,20 +124,20 @@ static int parse_pcrs(struct json_object *o, const char *key, bool required, uin
 		return 0;
 	}
 	if (r < 0)
-		return field_error(ret_error, -EBADMSG, "\"%s\": %s", key,
-				   r == -ENOENT ? "missing" : "not an array");
+		return error_set(ret_error, -EBADMSG, "\"%s\": %s", key,
+				 r == -ENOENT ? "missing" : "not an array");
 	n = json_object_array_length(a);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *v = json_object_array_get_idx(a, i);
 		int64_t pcr;
 
 		if (!json_object_is_type(v, json_type_int))
-			return field_error(ret_error, -EBADMSG, "\"%s\": not a list of PCR numbers",
-					   key);
+			return error_set(ret_error, -EBADMSG, "\"%s\": not a list of PCR numbers",
+					 key);
 		pcr = json_object_get_int64(v);
 		if (pcr < 0 || pcr >= TPM_PCR_MAX)
-			return field_error(ret_error, -EBADMSG,
-					   "\"%s\": PCR %" PRId64 " out of range", key, pcr);
+			return error_set(ret_error, -EBADMSG,
+					 "\"%s\": PCR %" PRId64 " out of range", key, pcr);
 		mask |= UINT32_C(1) << pcr;
 	}
 	*ret = mask;
@@ -164,10 +151,10 @@ static int parse_base64(struct json_object *o, const char *key, uint8_t **ret, s
 	int r = json_get_string(o, key, &s);
 
 	if (r < 0)
-		return field_error(ret_error, -EBADMSG, "\"%s\": %s", key,
-				   r == -ENOENT ? "missing" : "not a string");
+		return error_set(ret_error, -EBADMSG, "\"%s\": %s", key,
+				 r == -ENOENT ? "missing" : "not a string");
 	if (base64_decode(s, ret, ret_size) < 0 || *ret_size == 0)
-		return field_error(ret_error, -EBADMSG, "\"%s\": not base64", key);
+		return error_set(ret_error, -EBADMSG, "\"%s\": not base64", key);
 	return 0;
 }
 
@@ -184,16 +171,16 @@ int tpm2_token_from_json(const char *json, size_t n, struct tpm2_token **ret, ch
 
 	r = json_parse(json, n, &o, &error);
 	if (r < 0)
-		return field_error(ret_error, -EBADMSG, "not JSON: %s", strna(error));
+		return error_set(ret_error, -EBADMSG, "not JSON: %s", strna(error));
 	if (!json_object_is_type(o, json_type_object))
-		return field_error(ret_error, -EBADMSG, "not a JSON object");
+		return error_set(ret_error, -EBADMSG, "not a JSON object");
 	if (json_get_string(o, "type", &s) < 0 || !streq(s, TPM2_TOKEN_TYPE))
-		return field_error(ret_error, -EBADMSG, "\"type\": not \"" TPM2_TOKEN_TYPE "\"");
+		return error_set(ret_error, -EBADMSG, "\"type\": not \"" TPM2_TOKEN_TYPE "\"");
 	for (size_t i = 0; i < ELEMENTSOF(newer); i++)
 		if (json_object_object_get_ex(o, newer[i], NULL))
-			return field_error(ret_error, -EOPNOTSUPP,
-					   "\"%s\": made by a newer systemd, not supported",
-					   newer[i]);
+			return error_set(ret_error, -EOPNOTSUPP,
+					 "\"%s\": made by a newer systemd, not supported",
+					 newer[i]);
 
 	t = new0(struct tpm2_token, 1);
 	if (!t)
@@ -204,7 +191,7 @@ int tpm2_token_from_json(const char *json, size_t n, struct tpm2_token **ret, ch
 	    json_object_array_length(keyslots) == 0 ||
 	    !json_object_is_type(v = json_object_array_get_idx(keyslots, 0), json_type_string) ||
 	    safe_atou(json_object_get_string(v), &slot) < 0 || slot >= LUKS2_KEYSLOTS_MAX)
-		return field_error(ret_error, -EBADMSG, "\"keyslots\": not a list of keyslots");
+		return error_set(ret_error, -EBADMSG, "\"keyslots\": not a list of keyslots");
 	t->keyslot = (int)slot;
 
 	r = parse_base64(o, "tpm2-blob", &t->blob, &t->blob_size, ret_error);
@@ -219,7 +206,7 @@ int tpm2_token_from_json(const char *json, size_t n, struct tpm2_token **ret, ch
 	if (r == -ENOENT)
 		s = "sha256";
 	else if (r < 0)
-		return field_error(ret_error, -EBADMSG, "\"tpm2-pcr-bank\": not a string");
+		return error_set(ret_error, -EBADMSG, "\"tpm2-pcr-bank\": not a string");
 	t->pcr_bank = strdup(s);
 	if (!t->pcr_bank)
 		return -ENOMEM;
@@ -229,19 +216,19 @@ int tpm2_token_from_json(const char *json, size_t n, struct tpm2_token **ret, ch
 	if (r == -ENOENT)
 		t->primary_alg = TPM_PRIMARY_ECC;
 	else if (r < 0 || (t->primary_alg = tpm_primary_alg_from_string(s)) < 0)
-		return field_error(ret_error, -EBADMSG,
-				   "\"tpm2-primary-alg\": not \"ecc\" or \"rsa\"");
+		return error_set(ret_error, -EBADMSG,
+				 "\"tpm2-primary-alg\": not \"ecc\" or \"rsa\"");
 
 	if (json_get_string(o, "tpm2-policy-hash", &s) < 0 ||
 	    unhexmem(s, strlen(s), &t->policy_hash, &t->policy_hash_size) < 0 ||
 	    t->policy_hash_size == 0)
-		return field_error(ret_error, -EBADMSG, "\"tpm2-policy-hash\": missing or not hex");
+		return error_set(ret_error, -EBADMSG, "\"tpm2-policy-hash\": missing or not hex");
 
 	r = json_get_bool(o, "tpm2-pin", &t->pin);
 	if (r == -ENOENT)
 		t->pin = false;
 	else if (r < 0)
-		return field_error(ret_error, -EBADMSG, "\"tpm2-pin\": not a boolean");
+		return error_set(ret_error, -EBADMSG, "\"tpm2-pin\": not a boolean");
 
 	r = parse_pcrs(o, "tpm2_pubkey_pcrs", false, &t->pubkey_pcr_mask, ret_error);
 	if (r < 0)
