@@ -608,6 +608,21 @@ static int cmd_enroll(char **args)
 	return print_hex(e.policy_hash, sizeof(e.policy_hash));
 }
 
+/* --pcrsig and --pcrpkey, as read: NULL and 0 for an option not given. */
+static int read_pcr_files(char **ret_sig, size_t *ret_sig_size, char **ret_pkey,
+			  size_t *ret_pkey_size)
+{
+	int r;
+
+	*ret_sig = *ret_pkey = NULL;
+	*ret_sig_size = *ret_pkey_size = 0;
+	if (arg_pcrsig && (r = read_file(arg_pcrsig, ret_sig, ret_sig_size)) < 0)
+		return r;
+	if (arg_pcrpkey && (r = read_file(arg_pcrpkey, ret_pkey, ret_pkey_size)) < 0)
+		return r;
+	return 0;
+}
+
 static int cmd_unlock(char **args)
 {
 	_cleanup_(luks_volume_freep) struct luks_volume *v = NULL;
@@ -615,26 +630,16 @@ static int cmd_unlock(char **args)
 	_cleanup_free_ char *pcrsig = NULL, *pcrpkey = NULL, *why = NULL;
 	enum tpm_refusal refusal = TPM_REFUSAL_NONE;
 	struct tpm2luks_unlock_params p = {};
-	size_t n;
 	uint64_t start;
 	int keyslot, r;
 
 	if (strv_length(args) != 1)
 		return log_error_errno(EINVAL, "usage: unlock IMG [--pcrsig F] [--pcrpkey F]");
-	if (arg_pcrsig) {
-		r = read_file(arg_pcrsig, &pcrsig, &n);
-		if (r < 0)
-			return r;
-		p.pcrsig = pcrsig;
-		p.pcrsig_size = n;
-	}
-	if (arg_pcrpkey) {
-		r = read_file(arg_pcrpkey, &pcrpkey, &n);
-		if (r < 0)
-			return r;
-		p.pcrpkey = pcrpkey;
-		p.pcrpkey_size = n;
-	}
+	r = read_pcr_files(&pcrsig, &p.pcrsig_size, &pcrpkey, &p.pcrpkey_size);
+	if (r < 0)
+		return r;
+	p.pcrsig = pcrsig;
+	p.pcrpkey = pcrpkey;
 	r = luks_open(args[0], &v);
 	if (r < 0)
 		return log_error_errno(r, "%s: %m", args[0]);
@@ -670,26 +675,16 @@ static int cmd_data_unlock(char **args)
 		.n_key_fds = 1,
 		.say = data_say,
 	};
-	size_t n;
 	int r;
 
 	if (strv_length(args) != 1)
 		return log_error_errno(EINVAL, "usage: data-unlock IMG [--pcrsig F] [--pcrpkey F]");
 	p.node = args[0];
-	if (arg_pcrsig) {
-		r = read_file(arg_pcrsig, &pcrsig, &n);
-		if (r < 0)
-			return r;
-		p.pcrsig = pcrsig;
-		p.pcrsig_size = n;
-	}
-	if (arg_pcrpkey) {
-		r = read_file(arg_pcrpkey, &pcrpkey, &n);
-		if (r < 0)
-			return r;
-		p.pcrpkey = pcrpkey;
-		p.pcrpkey_size = n;
-	}
+	r = read_pcr_files(&pcrsig, &p.pcrsig_size, &pcrpkey, &p.pcrpkey_size);
+	if (r < 0)
+		return r;
+	p.pcrsig = pcrsig;
+	p.pcrpkey = pcrpkey;
 	r = data_unlock(&p, &res, &error);
 	if (r < 0) {
 		fprintf(stderr, "FAILED: %s (%s)\n", strna(error), strerror(-r));
