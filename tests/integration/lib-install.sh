@@ -121,6 +121,21 @@ answers() {
 	printf '%s\n' "$@" >"$f"
 }
 
+# install_no_tpm DISK SIZE: a fresh DISK of SIZE installed unattended with no TPM (a
+# recovery-key-only volume, quick pbkdf2), the key escrowed to $T/recovery.key; fails
+# the test, with the installer's output, if it does not install.
+install_no_tpm() {
+	local disk=$1
+	new_target "$disk" "$2"
+	answers "$T/answers.conf" "disk = $disk" "confirm = yes" "recovery-key = file" \
+		"recovery-key-file = $T/recovery.key" "tpm = allow-missing" \
+		"tcti = swtpm:host=127.0.0.1,port=1" "pbkdf = pbkdf2" "pbkdf-time-cost = 1000"
+	install_run --answers "$T/answers.conf" --disk "$disk" >"$T/install.log" 2>&1 || {
+		cat "$T/install.log"
+		fail "the install failed"
+	}
+}
+
 part() {
 	case $3 in
 	start | size) sfdisk -J "$1" | jq -r ".partitiontable.partitions[$(($2 - 1))].$3" ;;
