@@ -14,6 +14,9 @@
 #include "core/path.h"
 #include "core/strv.h"
 
+/* Longer than any sysfs attribute read here. */
+#define SYSFS_LINE_MAX 4096
+
 /* libcryptsetup's device-mapper UUID prefix of a verity device. */
 #define DM_UUID_VERITY_PREFIX "CRYPT-VERITY-"
 
@@ -27,20 +30,6 @@ void bootdisk_done(struct bootdisk *d)
 	for (size_t i = 0; i < ELEMENTSOF(d->parts); i++)
 		free(d->parts[i].name);
 	*d = (struct bootdisk){};
-}
-
-/* A small sysfs (or /run) file's first line, without its newline. */
-static int read_line(const char *path, char **ret)
-{
-	_cleanup_free_ char *text = NULL;
-	int r;
-
-	r = read_full_file(path, 4096, &text, NULL);
-	if (r < 0)
-		return r;
-	text[strcspn(text, "\n")] = '\0';
-	*ret = TAKE_PTR(text);
-	return 0;
 }
 
 /*
@@ -131,7 +120,7 @@ static int read_part(const char *slaves, const char *name, struct bootdisk_part 
 	start_file = path_join(real, "start");
 	if (!number_file || !start_file)
 		return -ENOMEM;
-	r = read_line(number_file, &number);
+	r = read_line_file(number_file, SYSFS_LINE_MAX, &number);
 	if (r == -ENOENT)
 		return error_set(ret_error, -ENODEV,
 				 "/ is verified from %s, which is not a partition of a disk", name);
@@ -140,7 +129,7 @@ static int read_part(const char *slaves, const char *name, struct bootdisk_part 
 	if (safe_atou(number, &n) < 0 || n == 0)
 		return error_set(ret_error, -EINVAL, "%s: '%s' is not a partition number",
 				 number_file, number);
-	r = read_line(start_file, &start);
+	r = read_line_file(start_file, SYSFS_LINE_MAX, &start);
 	if (r < 0)
 		return error_set(ret_error, r, "%s: %s", start_file, strerror(-r));
 	if (safe_atou64(start, &sectors) < 0 || sectors > UINT64_MAX / 512)
@@ -199,7 +188,7 @@ int bootdisk_find(const char *root, struct bootdisk *ret, char **ret_error)
 	slaves = path_join(sysdev, "slaves");
 	if (!dm_name_file || !dm_uuid_file || !slaves)
 		return -ENOMEM;
-	r = read_line(dm_name_file, &d.dm_name);
+	r = read_line_file(dm_name_file, SYSFS_LINE_MAX, &d.dm_name);
 	if (r == -ENOENT)
 		r = error_set(ret_error, -ENODEV,
 			      "/ (device %s) is not a device-mapper device: not a verified root",
@@ -207,7 +196,7 @@ int bootdisk_find(const char *root, struct bootdisk *ret, char **ret_error)
 	else if (r < 0)
 		r = error_set(ret_error, r, "%s: %s", dm_name_file, strerror(-r));
 	if (r >= 0) {
-		r = read_line(dm_uuid_file, &dm_uuid);
+		r = read_line_file(dm_uuid_file, SYSFS_LINE_MAX, &dm_uuid);
 		if (r < 0)
 			r = error_set(ret_error, r, "%s: %s", dm_uuid_file, strerror(-r));
 		else if (!startswith(dm_uuid, DM_UUID_VERITY_PREFIX))
@@ -312,9 +301,10 @@ int bootdisk_part_mounted(const char *root, const struct bootdisk *d, unsigned n
 			r = -ENOMEM;
 			break;
 		}
-		if (read_line(nf, &n) < 0 || safe_atou(n, &k) < 0 || k != number)
+		if (read_line_file(nf, SYSFS_LINE_MAX, &n) < 0 || safe_atou(n, &k) < 0 ||
+		    k != number)
 			continue;
-		r = read_line(df, &devnum);
+		r = read_line_file(df, SYSFS_LINE_MAX, &devnum);
 		break;
 	}
 	closedir(dd);

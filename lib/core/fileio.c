@@ -58,6 +58,18 @@ int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_si
 	return read_full_fd(fd, max_size, ret, ret_size);
 }
 
+int read_line_file(const char *path, size_t max_size, char **ret)
+{
+	char *text;
+	int r = read_full_file(path, max_size, &text, NULL);
+
+	if (r < 0)
+		return r;
+	text[strcspn(text, "\n")] = '\0';
+	*ret = text;
+	return 0;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode)
 {
 	_cleanup_atomic_file_ struct atomic_file f = ATOMIC_FILE_INIT;

@@ -76,9 +76,8 @@ static char *partition_node(const char *disk_node, unsigned partno)
 		if (de->d_name[0] == '.')
 			continue;
 		pfile = path_join(dir, de->d_name, "partition");
-		if (!pfile || read_full_file(pfile, 64, &text, NULL) < 0)
+		if (!pfile || read_line_file(pfile, 64, &text) < 0)
 			continue;
-		text[strcspn(text, "\n")] = '\0';
 		if (safe_atou(text, &n) >= 0 && n == partno)
 			result = path_join("/dev", de->d_name);
 	}
@@ -271,9 +270,8 @@ int disk_list_nodes(const char *sysfs_root, char ***ret)
 		}
 		if (access(part, F_OK) == 0)
 			continue;
-		if (read_full_file(size_file, 64, &size_text, NULL) < 0)
+		if (read_line_file(size_file, 64, &size_text) < 0)
 			continue;
-		size_text[strcspn(size_text, "\n")] = '\0';
 		if (safe_atou64(size_text, &sectors) < 0 || sectors == 0)
 			continue;
 		r = strv_extendf(&nodes, "/dev/%s", de->d_name);

@@ -141,6 +141,11 @@ static void test_files(void **state)
 	assert_string_equal(content, "abc");
 	content = mfree(content);
 	assert_int_equal(read_full_file(f, 2, &content, &n), -EFBIG);
+	assert_int_equal(write_file_atomic(f, "8:16\nrest\n", 10, 0600), 0);
+	assert_int_equal(read_line_file(f, 100, &content), 0);
+	assert_string_equal(content, "8:16");
+	content = mfree(content);
+	assert_int_equal(read_line_file(f, 4, &content), -EFBIG);
 
 	sub = path_join(dir, "a/b/c");
 	assert_int_equal(mkdir_p(sub, 0755), 0);
