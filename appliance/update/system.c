@@ -15,7 +15,6 @@
 #include "core/fileio.h"
 #include "core/log.h"
 #include "core/path.h"
-#include "gpt.h"
 #include "manifest.h"
 #include "osrelease.h"
 #include "update-tool.h"
@@ -110,24 +109,21 @@ int update_system_open_disk(const char *verb, struct update_system *s, bool writ
 			    struct update_disk **ret)
 {
 	_cleanup_(update_disk_freep) struct update_disk *d = NULL;
-	_cleanup_(disklabel_freep) struct disklabel *label = NULL;
 	_cleanup_free_ char *where = NULL;
 	const char *node = s->boot.node;
 	int r, i = slot_index(s->boot.slot);
 
-	r = gpt_read(node, &label);
+	/* Opened as a one-slot disk may be (it has slot b, or neither root-b nor verity-b),
+	 * then refused here when the verb needs slot b: one read of the GPT. */
+	r = update_disk_open_full(node, writable, NULL, true, &d);
 	if (r < 0)
-		return log_error_errno(r, "%s: the boot disk %s: cannot read its GPT: %m", verb,
-				       node);
-	if (!one_slot && (!gpt_find(label, "root-b") || !gpt_find(label, "verity-b")))
+		return r;
+	if (!one_slot && !d->root[1])
 		return log_error_errno(ENODEV,
 				       "%s: the system runs from %s, which has no slot b: the "
 				       "installer medium, not an installed disk; install first, "
 				       "then update the installed system",
 				       verb, node);
-	r = update_disk_open_full(node, writable, NULL, one_slot, &d);
-	if (r < 0)
-		return r;
 	r = check_part(verb, s, d->root[i]);
 	if (r >= 0)
 		r = check_part(verb, s, d->verity[i]);
