@@ -4,7 +4,10 @@
  * slot A, copied from the medium's ESP: systemd-boot (signed, as EFI/BOOT/BOOTX64.EFI
  * and EFI/systemd/systemd-bootx64.efi), loader/loader.conf, and the slot-A UKI as
  * EFI/Linux/<name>-<version>-a+3.efi, with a fresh boot counter whatever the medium's
- * copy is called now (systemd-boot renames it as it counts). Nothing else of the
+ * copy is called now (systemd-boot renames it as it counts, airlock-update mark-good
+ * when the medium's boot completes). The medium's entry is therefore looked up again
+ * here, by its slot-A pattern, not taken by the name source_load() saw when the
+ * installer started, which may be minutes old on an interactive install. Nothing else of the
  * medium's ESP (its answer file, manifest.json) is copied. Every file is read back and
  * compared before the stage ends.
  */
@@ -14,6 +17,7 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/path.h"
+#include "core/strv.h"
 #include "ext/crypto.h"
 #include "fat.h"
 #include "installer.h"
@@ -47,7 +51,8 @@ int esp_write(const struct install_source *s, const struct install_disk *target,
 	      const struct install_plan *plan, int fd, char **ret_error)
 {
 	_cleanup_(rm_rf_freep) char *tmp = NULL;
-	_cleanup_free_ char *error = NULL, *uki_target = NULL;
+	_cleanup_free_ char *error = NULL, *uki_target = NULL, *uki_source = NULL;
+	_cleanup_strv_free_ char **files = NULL;
 	const struct disklabel_part *part = plan_partition(plan, PLAN_ESP);
 	const struct fat_volume from = { .path = s->path, .offset_bytes = s->esp->start_bytes };
 	const struct fat_volume to = { .path = target->node, .offset_bytes = part->start_bytes };
@@ -59,9 +64,25 @@ int esp_write(const struct install_source *s, const struct install_disk *target,
 	if (asprintf(&uki_target, "EFI/Linux/%s-%s-a+%u.efi", s->name, s->version,
 		     INSTALL_UKI_TRIES) < 0)
 		return -ENOMEM;
+	r = fat_list(&from, &files, &error);
+	if (r < 0)
+		return install_error(ret_error, r, "esp: the ESP of the medium %s: %s", s->path,
+				     strna(error));
+	r = source_pick_uki(files, s->name, s->version, &uki_source);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return install_error(ret_error, r,
+				     "esp: the ESP of the medium %s holds %s slot-A UKI of %s %s "
+				     "now (it held %s when the installer started)",
+				     s->path, r == -ENOTUNIQ ? "more than one" : "no", s->name,
+				     s->version, s->uki_path);
+	if (!streq(uki_source, s->uki_path))
+		log_info("esp: the medium's boot entry %s is now %s (boot counting renamed it)",
+			 s->uki_path, uki_source);
 	for (size_t i = 0; i < ELEMENTSOF(esp_slot_files); i++)
 		sources[i] = targets[i] = esp_slot_files[i];
-	sources[ELEMENTSOF(esp_slot_files)] = s->uki_path;
+	sources[ELEMENTSOF(esp_slot_files)] = uki_source;
 	targets[ELEMENTSOF(esp_slot_files)] = uki_target;
 
 	r = mkdtemp_in(NULL, "airlock-esp.", &tmp);

@@ -57,6 +57,10 @@ trap _run_on_exit EXIT
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/airlock-test.XXXXXX")
 on_exit "rm -rf '$T'"
+# What the programs under test leave in TMPDIR when a test kills them (the installer's
+# airlock-esp.*, airlock-install.*) goes with $T, not into the host's /tmp.
+mkdir "$T/tmp"
+export TMPDIR=$T/tmp
 
 expect_fail() {
 	local regex=$1 out rc=0

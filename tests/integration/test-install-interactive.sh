@@ -8,7 +8,10 @@
 #      out with Esc and leave with Ctrl-C: exit 4 and nothing written;
 #   2. with swtpm: a wrong device name is refused, the right one starts the install,
 #      the recovery key is shown once, a wrong key typed back is refused, the right one
-#      finishes it; the key opens the volume and the TPM token is there.
+#      finishes it; the key opens the volume and the TPM token is there. While the
+#      welcome screen is up, the medium's boot entry is renamed as airlock-update
+#      mark-good renames it on the real USB boot: the installer copies it by its new
+#      name, with a fresh counter on the target.
 # Every screen is kept as text under build/test-logs/install-interactive/.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib-install.sh"
@@ -122,8 +125,15 @@ mkdir -p "$T/tools"
 printf '#!/bin/sh\n# TEST-ONLY: slow\nsleep 0.2\nexec %q "$@"\n' "$(command -v mcopy)" >"$T/tools/mcopy"
 chmod +x "$T/tools/mcopy"
 START_ENV=(-e "AIRLOCK_TOOLS_DIR=$T/tools")
+# A copy of the medium (same name) whose ESP this step changes.
+mkdir "$T/medium"
+cp --sparse=always "$MEDIUM" "$T/medium/airlock-1.0.0.img"
+MEDIUM=$T/medium/airlock-1.0.0.img
 start install --disk "$MEDIUM" --disk "$T/target.img" --tcti "$SWTPM_TCTI"
 shot 4-welcome "TPM        found"
+esp=$MEDIUM@@$(($(part "$MEDIUM" 1 start) * 512))
+mren -i "$esp" ::/EFI/Linux/airlock-1.0.0-a+3.efi ::/EFI/Linux/airlock-1.0.0-a.efi ||
+	fail "renaming the medium's boot entry"
 keys Enter
 shot 4-disks "Choose the disk"
 keys Down Enter
@@ -168,6 +178,10 @@ printf '%s' "$KEY" | cryptsetup open --test-passphrase --key-slot 0 --key-file -
 	fail "the key shown does not open the volume"
 cryptsetup luksDump "$T/data.hdr" >"$T/dump.txt"
 grep -qE '^\s+0: systemd-tpm2$' "$T/dump.txt" || fail "no TPM token"
+grep -qF "the medium's boot entry EFI/Linux/airlock-1.0.0-a+3.efi is now EFI/Linux/airlock-1.0.0-a.efi" \
+	"$T/install.stderr" || fail "the installer did not say the medium's entry was renamed"
+entries=$(mdir -b -i "$T/target.img@@$(($(part "$T/target.img" 1 start) * 512))" ::/EFI/Linux | sed 's|.*/||')
+[ "$entries" = "airlock-1.0.0-a+3.efi" ] || fail "the target's boot entries: '$entries'"
 echo "screens kept in $SHOTS:"
 ls "$SHOTS"
 echo "ok"

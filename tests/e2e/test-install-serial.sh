@@ -8,14 +8,11 @@
 # recovery key shown once and typed back, the install done. The installed disk then
 # holds the six partitions and a LUKS2 header the shown key opens. Every screen is kept
 # as text under build/test-logs/install-serial/.
-#
-# NOT IN `make check` (tests/e2e-long, run by hand): it finds a bug not fixed yet. The
-# install fails at "esp: reading EFI/Linux/airlock-1.0.0-a+2-1.efi from the medium: ...
-# not found": the installer picked the medium's boot entry by the name it had before
-# airlock-update-mark-good renamed it to airlock-1.0.0-a.efi (boot counting on the
-# medium itself). It moves back to tests/e2e/ with the fix.
+# (Before its fix the install failed here: the installer copied the medium's boot entry
+# by the name it had when the installer started, and airlock-update-mark-good had
+# renamed it since.)
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../e2e/lib.sh"
+source "$(dirname "$0")/lib.sh"
 need qemu-system-x86_64 swtpm tmux cryptsetup sfdisk jq
 
 e2e_image signed
