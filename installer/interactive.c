@@ -115,8 +115,16 @@ int interactive_run(struct install_ctx *c)
 
 		screens_draw(&view);
 		r = tui_read(500, &ev.input);
-		if (r < 0)
+		if (r < 0) {
+			/* No operator can answer any more: leave as Ctrl-C would, and the
+			 * disk claims nothing (its data volume header is written last). */
+			log_error_errno(r, "the terminal is gone (%m); leaving");
+			if (flow_nothing_written(&f))
+				f.outcome = FLOW_OUTCOME_CANCELLED;
+			else if (f.outcome == FLOW_OUTCOME_NONE)
+				f.outcome = FLOW_OUTCOME_ABANDONED;
 			break;
+		}
 		if (install_interrupted && flow_nothing_written(&f)) {
 			f.outcome = FLOW_OUTCOME_CANCELLED;
 			break;

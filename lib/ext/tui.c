@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <curses.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "ext/tui.h"
 
@@ -137,8 +139,15 @@ int tui_read(int timeout_ms, struct tui_input *ret)
 		return -ENOTTY;
 	timeout(timeout_ms);
 	c = getch();
-	if (c == ERR)
+	if (c == ERR) {
+		/* A timeout, or a terminal that is gone (a serial line hung up, the tty
+		 * vhangup()ed): getch() then fails at once, for ever. */
+		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+
+		if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)))
+			return -EPIPE;
 		return 0;
+	}
 
 	*ret = (struct tui_input){ .key = TUI_KEY_NONE };
 	switch (c) {

@@ -57,6 +57,6 @@ void tui_cursor(bool visible, unsigned y, unsigned x);
 void tui_refresh(void);
 /*
  * Waits up to timeout_ms (-1: for ever) for a key. Returns 1 with *ret filled, 0 on
- * timeout, -errno on error.
+ * timeout, -EPIPE when the terminal hung up, -errno on other errors.
  */
 int tui_read(int timeout_ms, struct tui_input *ret);

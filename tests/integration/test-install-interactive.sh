@@ -11,7 +11,9 @@
 #      finishes it; the key opens the volume and the TPM token is there. While the
 #      welcome screen is up, the medium's boot entry is renamed as airlock-update
 #      mark-good renames it on the real USB boot: the installer copies it by its new
-#      name, with a fresh counter on the target.
+#      name, with a fresh counter on the target;
+#   3. the terminal hangs up at the recovery key: the installer leaves (it does not spin
+#      on a dead terminal) and the disk does not claim to be installed.
 # Every screen is kept as text under build/test-logs/install-interactive/.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib-install.sh"
@@ -182,6 +184,31 @@ grep -qF "the medium's boot entry EFI/Linux/airlock-1.0.0-a+3.efi is now EFI/Lin
 	"$T/install.stderr" || fail "the installer did not say the medium's entry was renamed"
 entries=$(mdir -b -i "$T/target.img@@$(($(part "$T/target.img" 1 start) * 512))" ::/EFI/Linux | sed 's|.*/||')
 [ "$entries" = "airlock-1.0.0-a+3.efi" ] || fail "the target's boot entries: '$entries'"
+step "3. the terminal hangs up at the recovery key (written, not complete): the installer leaves"
+new_target "$T/target.img" 256M
+START_ENV=()
+start hangup --disk "$MEDIUM" --disk "$T/target.img" --tcti "$SWTPM_TCTI"
+shot 8-welcome "TPM        found"
+keys Enter
+shot 8-disks "Choose the disk"
+keys Down Enter
+shot 8-summary "Type the device name  target.img"
+type_text "target.img"
+keys Enter
+shot 8-key "RECOVERY KEY - shown once"
+pid=$(pgrep -f "^airlock-install --source $MEDIUM .*--disk $T/target.img") || fail "no installer running"
+[[ $pid =~ ^[0-9]+$ ]] || fail "not one installer running: $pid"
+tmux kill-session -t "$WIN"
+WIN=
+for _ in $(seq 100); do
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$pid" 2>/dev/null && {
+	kill -9 "$pid"
+	fail "the installer still runs 10 s after its terminal hung up"
+}
+is_installed "$T/target.img" && fail "a disk whose install was left at the key claims to be installed"
 echo "screens kept in $SHOTS:"
 ls "$SHOTS"
 echo "ok"
