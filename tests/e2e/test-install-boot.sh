@@ -40,7 +40,7 @@ check_facts() { # BOOT DATA BOOTS
 
 step "boot 1 from the installed disk alone: the TPM opens the data volume, no prompt"
 boot_image installed-boot1 "$D/target.img" 600 --writable --expect "$AIRLOCK_BOOT_MARKER" \
-	--refuse "$PROMPT" --refuse "airlock-init: FATAL" -- --tpm "$D/tpm" ||
+	--expect "data       /var on the data volume, opened by the TPM" --refuse "$PROMPT" --refuse "airlock-init: FATAL" -- --tpm "$D/tpm" ||
 	fail "the installed disk did not boot with the TPM"
 check_facts 1 tpm 1
 
@@ -63,7 +63,7 @@ mdel -i "$esp" "${ukis[0]}" && mcopy -i "$esp" "$E2E_DIR/uki.efi" "${ukis[0]}" |
 step "boot 3: the TPM refuses, the recovery prompt appears, the escrowed key typed on ttyS0 opens it"
 boot_image installed-boot3 "$D/target.img" 900 --writable --type "$PROMPT" "$KEY" \
 	--expect "$PROMPT" --expect "$AIRLOCK_BOOT_MARKER" \
-	--refuse "wrong recovery key" --refuse "not a recovery key" --refuse "airlock-init: FATAL" \
+	--expect "data       /var on the data volume, opened with the RECOVERY KEY" --refuse "wrong recovery key" --refuse "not a recovery key" --refuse "airlock-init: FATAL" \
 	-- --tpm "$D/tpm" || fail "the recovery key did not open the data volume"
 [[ $(boot_fact cmdline) == *airlock_test=2* ]] || fail "boot 3 did not run the cmdline2 UKI"
 grep -q 'airlock-init: the TPM did not open the data volume: ' "$BOOT_LOG" ||
