@@ -4,8 +4,11 @@
  * (airlock-install@tty1 and airlock-install@ttyS0). One of them installs: the first to
  * take the lock /run/airlock/install.lock. Interactively, the console where Enter is
  * pressed first; unattended, the first instance to start. Every other console says
- * where the installer runs and ends without touching anything. The lock stays held
- * until the process exits, so a second installer can never write the same disks.
+ * where the installer runs, touches nothing, and waits: when the installer ends, its
+ * result is shown there too (the lock file holds the holder's console on its first
+ * line and, once it ends, the result on its second), so an unattended install that ran
+ * on tty1 still reports on the serial console. The lock stays held until the process
+ * exits, so a second installer can never write the same disks.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -35,9 +38,12 @@ static int claim(const char *lock_path, const char *me, int *ret_fd, char **ret_
 		holder[n > 0 ? n : 0] = 0;
 		holder[strcspn(holder, "\n")] = 0;
 		*ret_holder = strdup(isempty(holder) ? "another console" : holder);
-		return *ret_holder ? -EBUSY : -ENOMEM;
+		if (!*ret_holder)
+			return -ENOMEM;
+		*ret_fd = TAKE_FD(fd); /* for console_follow() */
+		return -EBUSY;
 	}
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, me, strlen(me), 0) < 0)
+	if (ftruncate(fd, 0) < 0 || dprintf(fd, "%s\n", me) < 0)
 		return log_error_errno(errno, "writing '%s': %m", lock_path);
 	*ret_fd = TAKE_FD(fd);
 	return 0;
@@ -95,9 +101,64 @@ int console_claim(const char *lock_path, bool unattended, FILE *in, int *ret_fd)
 	r = claim(lock_path, me, ret_fd, &holder);
 	if (r == 0 && !unattended && in == stdin && isatty(STDIN_FILENO))
 		quiet_kernel_console();
-	if (r == -EBUSY)
+	if (r == -EBUSY) {
 		printf("airlock-install: the %sinstaller already runs on %s; nothing is done "
-		       "here.\n",
+		       "here. Its result will show here when it ends.\n",
 		       unattended ? "unattended " : "", holder);
+		fflush(stdout);
+	}
 	return r;
+}
+
+void console_report(int lock_fd, const char *result)
+{
+	/* After the first line (the holder); a second report replaces the first. */
+	char first[64] = "";
+	ssize_t n = pread(lock_fd, first, sizeof(first) - 1, 0);
+	size_t at = n > 0 ? strcspn(first, "\n") + 1 : 0;
+
+	if (n <= 0 || at > (size_t)n || ftruncate(lock_fd, (off_t)at) < 0 ||
+	    lseek(lock_fd, (off_t)at, SEEK_SET) < 0 || dprintf(lock_fd, "%s\n", result) < 0)
+		log_debug_errno(errno, "recording the result in the install lock: %m");
+}
+
+/* The holder's console (first line) and result (second line, or empty) in text. */
+static void read_lock(int lock_fd, char *text, size_t size, char **ret_result)
+{
+	ssize_t n = pread(lock_fd, text, size - 1, 0);
+	char *result;
+
+	text[n > 0 ? n : 0] = 0;
+	result = strchr(text, '\n');
+	result = result ? result + 1 : text + strlen(text);
+	result[strcspn(result, "\n")] = 0;
+	text[strcspn(text, "\n")] = 0;
+	*ret_result = result;
+}
+
+int console_follow(int lock_fd, FILE *out)
+{
+	char text[512];
+	char *result;
+
+	/* Until the holder records its result (it may reboot right after), or exits
+	 * without one. */
+	for (;;) {
+		read_lock(lock_fd, text, sizeof(text), &result);
+		if (!isempty(result))
+			break;
+		if (flock(lock_fd, LOCK_SH | LOCK_NB) == 0) {
+			read_lock(lock_fd, text, sizeof(text), &result);
+			break;
+		}
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return log_error_errno(errno, "waiting for the installer: %m");
+		(void)usleep(200 * 1000);
+	}
+	fprintf(out, "airlock-install: the installer on %s ended: %s\n",
+		isempty(text) ? "another console" : text,
+		isempty(result) ? "it left no result (it was killed, or stopped by the system)" :
+				  result);
+	fflush(out);
+	return 0;
 }

@@ -424,3 +424,8 @@ int install_reboot(void);
  * descriptor, to keep open until exit, in *ret_fd.
  */
 int console_claim(const char *lock_path, bool unattended, FILE *in, int *ret_fd);
+/* The holder: its result (one line) for the consoles that follow it. */
+void console_report(int lock_fd, const char *result);
+/* After console_claim() returned -EBUSY with *ret_fd: wait until the holder ends, print
+ * its result to out. */
+int console_follow(int lock_fd, FILE *out);

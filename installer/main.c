@@ -29,6 +29,11 @@
 
 #define ESP_ANSWER_FILE "airlock-install.conf"
 
+/* --console: the install lock, held until exit; the other consoles read the result
+ * from it. */
+static int console_lock_fd = -EBADF;
+static bool console_reported;
+
 static char **arg_disks;
 static const char *arg_answers;
 static struct source_options arg_source = {
@@ -439,7 +444,14 @@ int install_reboot(void)
 	_cleanup_free_ char *error = NULL;
 	const char *argv[] = { "systemctl", "reboot", NULL };
 	const struct run_opts o = { .timeout_sec = 60 };
-	int r = run_argv(argv, &o, NULL, &error);
+	int r;
+
+	/* Before the reboot, which stops the consoles that follow this one. */
+	if (console_lock_fd >= 0) {
+		console_report(console_lock_fd, "installed; the machine reboots now");
+		console_reported = true;
+	}
+	r = run_argv(argv, &o, NULL, &error);
 
 	if (r < 0)
 		return log_error_errno(r, "reboot: %s", strna(error));
@@ -511,6 +523,25 @@ static int load_answers(struct install_ctx *c, const struct install_answers *opt
 	return 0;
 }
 
+/* One line for the other consoles (console_follow()); the details are on this console
+ * and in the journal. */
+static const char *result_text(int status)
+{
+	switch (status) {
+	case 0:
+		return "installed; the details are on that console and in the journal";
+	case EXIT_INSTALL_REFUSED:
+		return "refused, nothing was changed; why is on that console and in the journal";
+	case EXIT_INSTALL_CANCELLED:
+		return "cancelled before the confirmation, nothing was changed";
+	case EXIT_INSTALL_INTERRUPTED:
+		return "interrupted after writing began: the disk is not installed";
+	default:
+		return "FAILED: the disk is not installed; why is on that console and in the "
+		       "journal";
+	}
+}
+
 int main(int argc, char *argv[])
 {
 	_cleanup_(answers_freep) struct install_answers *opts = NULL;
@@ -541,10 +572,16 @@ int main(int argc, char *argv[])
 	}
 	/* Before the signal handlers: Ctrl-C while waiting for Enter just ends it. */
 	if (arg_console && !arg_dry_run) {
-		int lock_fd; /* held until exit */
-
-		r = console_claim(NULL, unattended, stdin, &lock_fd);
-		if (r == -EBUSY || r == -ECANCELED) {
+		r = console_claim(NULL, unattended, stdin, &console_lock_fd);
+		if (r == -EBUSY) {
+			/* Another console installs: its result is shown here too. */
+			(void)console_follow(console_lock_fd, stdout);
+			close(console_lock_fd);
+			console_lock_fd = -EBADF;
+			status = 0;
+			goto out;
+		}
+		if (r == -ECANCELED) {
 			status = 0;
 			goto out;
 		}
@@ -612,6 +649,8 @@ int main(int argc, char *argv[])
 		status = 0;
 	} else
 		status = interactive_run(&c);
+	if (console_lock_fd >= 0 && !console_reported)
+		console_report(console_lock_fd, result_text(status));
 out:
 	ctx_done(&c);
 	strv_free(arg_disks);

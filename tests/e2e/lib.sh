@@ -293,13 +293,19 @@ _e2e_install() {
 	truncate -s 32M "$w/key.img" && mkfs.vfat -n AIRLOCKKEY "$w/key.img" >/dev/null || return 1
 	echo "--- installing the e2e image unattended onto an 8 GiB disk (in a guest)" >&2
 	# The unattended install runs on whichever console's airlock-install@ instance starts
-	# first (tty1 or ttyS0), so its "installed: " line may never reach the serial console:
-	# judge by the reboot it asks for only on success, then check the disk on the host.
+	# first (tty1 or ttyS0); on the serial console either its own "installed: " line or,
+	# when tty1 won, the ttyS0 instance's report of its result. Then the reboot it asks
+	# for on success, and the disk checked on the host.
 	boot_image e2e-install "$w/medium.img" 1500 --expect "reboot: Restarting system" -- \
 		--tpm "$w/tpm" --disk "$w/target.img" -- \
 		-device qemu-xhci,id=xhci -drive "file=$w/key.img,if=none,id=key,format=raw" \
 		-device usb-storage,bus=xhci.0,drive=key,removable=on,serial=AIRLOCKKEY >&2 || return 1
 	cp "$BOOT_LOG" "$w/install.log"
+	grep -Eq "^installed: |the installer on tty1 ended: installed; the machine reboots now" \
+		"$w/install.log" || {
+		echo "the serial console shows no result of the unattended install" >&2
+		return 1
+	}
 	local f
 	f=$(mdir -b -i "$w/key.img" :: | grep -o 'airlock-recovery-[^/]*\.txt$' | head -1)
 	[ -n "$f" ] || {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * installer/console.c: of the installers started on several consoles, one takes the
- * lock; the others are told where it runs. Interactively, nothing is claimed before
- * Enter, and the end of input claims nothing.
+ * lock; the others are told where it runs and then show its result. Interactively,
+ * nothing is claimed before Enter, and the end of input claims nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,9 +41,12 @@ static void test_unattended_first_wins(void **state)
 
 	assert_int_equal(console_claim(lock, true, stdin, &fd1), 0);
 	assert_true(fd1 >= 0);
-	/* A second installer (its own open file description) is refused, not blocked. */
+	/* A second installer (its own open file description) is refused, not blocked,
+	 * and given the lock to follow. */
 	assert_int_equal(console_claim(lock, true, stdin, &fd2), -EBUSY);
-	assert_int_equal(fd2, -1);
+	assert_true(fd2 >= 0);
+	close(fd2);
+	fd2 = -1;
 	/* Once the first exits, the lock is free again. */
 	close(fd1);
 	assert_int_equal(console_claim(lock, true, stdin, &fd2), 0);
@@ -76,11 +79,51 @@ static void test_interactive_waits_for_enter(void **state)
 	(void)rm_rf(dir);
 }
 
+static char *follow(int fd)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+
+	assert_non_null(out);
+	assert_int_equal(console_follow(fd, out), 0);
+	fclose(out);
+	return text;
+}
+
+static void test_follower_shows_result(void **state)
+{
+	_cleanup_free_ char *dir = NULL, *lock = tmp_lock(&dir), *shown = NULL, *gone = NULL;
+	int holder = -1, follower = -1;
+	(void)state;
+
+	assert_int_equal(console_claim(lock, true, stdin, &holder), 0);
+	assert_int_equal(console_claim(lock, true, stdin, &follower), -EBUSY);
+	/* The result is shown once it is recorded, while the holder still runs (it may be
+	 * about to reboot); a second report replaces the first. */
+	console_report(holder, "first");
+	console_report(holder, "installed; the machine reboots now");
+	shown = follow(follower);
+	assert_non_null(strstr(shown, "ended: installed; the machine reboots now\n"));
+	assert_null(strstr(shown, "first"));
+	close(follower);
+
+	/* A holder that ends without a result: said so, not waited for forever. */
+	assert_int_equal(console_claim(lock, true, stdin, &follower), -EBUSY);
+	assert_int_equal(ftruncate(holder, 0), 0); /* as if killed before any report */
+	close(holder);
+	gone = follow(follower);
+	assert_non_null(strstr(gone, "it left no result"));
+	close(follower);
+	(void)rm_rf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unattended_first_wins),
 		cmocka_unit_test(test_interactive_waits_for_enter),
+		cmocka_unit_test(test_follower_shows_result),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
