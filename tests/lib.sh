@@ -62,6 +62,17 @@ on_exit "rm -rf '$T'"
 mkdir "$T/tmp"
 export TMPDIR=$T/tmp
 
+# tmux_shots NAME: a tmux server of this test's own (its own socket, nothing shared with
+# other sessions; `tmux` below talks to it), killed at exit, and SHOTS, the directory
+# the test keeps its screens in as text: build/test-logs/NAME.
+tmux_shots() {
+	SHOTS=${AIRLOCK_TEST_LOGS:-$AIRLOCK_SRC/build/test-logs}/$1
+	rm -rf "$SHOTS" && mkdir -p "$SHOTS"
+	TMUX_SOCKET=airlock-$1-$$
+	on_exit "command tmux -L $TMUX_SOCKET kill-server 2>/dev/null"
+}
+tmux() { command tmux -L "${TMUX_SOCKET:?tmux_shots first}" "$@"; }
+
 expect_fail() {
 	local regex=$1 out rc=0
 	shift

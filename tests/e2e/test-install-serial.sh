@@ -17,11 +17,7 @@ need qemu-system-x86_64 swtpm tmux cryptsetup sfdisk jq
 
 e2e_image signed
 cd "$T"
-SHOTS=${AIRLOCK_TEST_LOGS:-$AIRLOCK_SRC/build/test-logs}/install-serial
-rm -rf "$SHOTS" && mkdir -p "$SHOTS"
-SESSION=airlock-install-serial-$$
-tmux() { command tmux -L "$SESSION" "$@"; }
-on_exit "command tmux -L $SESSION kill-server 2>/dev/null"
+tmux_shots install-serial
 
 truncate -s 8G target.img
 mkdir tpm

@@ -25,12 +25,7 @@ TOOL=$AIRLOCK_BUILD/tests/integration/tpmtool
 install_medium
 install_keys
 cd "$T"
-SHOTS=${AIRLOCK_TEST_LOGS:-$AIRLOCK_SRC/build/test-logs}/install-interactive
-rm -rf "$SHOTS" && mkdir -p "$SHOTS"
-SESSION=airlock-install-test-$$
-# A tmux server of our own (its own socket): nothing shared with other sessions.
-tmux() { command tmux -L "$SESSION" "$@"; }
-on_exit "command tmux -L $SESSION kill-server 2>/dev/null"
+tmux_shots install-interactive
 START_ENV=()
 # The session the installer runs in: a new one per start, so that the server never
 # runs out of sessions between two (killing the last one makes it exit, and a client
