@@ -7,9 +7,9 @@
  * copy is called now (systemd-boot renames it as it counts, airlock-update mark-good
  * when the medium's boot completes). The medium's entry is therefore looked up again
  * here, by its slot-A pattern, not taken by the name source_load() saw when the
- * installer started, which may be minutes old on an interactive install. Nothing else of the
- * medium's ESP (its answer file, manifest.json) is copied. Every file is read back and
- * compared before the stage ends.
+ * installer started, which may be minutes old on an interactive install. Nothing else
+ * of the medium's ESP (its answer file, manifest.json) is copied. Every file is read
+ * back and compared before the stage ends.
  */
 #include <inttypes.h>
 #include <stdio.h>

@@ -649,9 +649,9 @@ int main(int argc, char *argv[])
 		status = 0;
 	} else
 		status = interactive_run(&c);
+out:
 	if (console_lock_fd >= 0 && !console_reported)
 		console_report(console_lock_fd, result_text(status));
-out:
 	ctx_done(&c);
 	strv_free(arg_disks);
 	return status;
