@@ -184,6 +184,10 @@ int tui_read(int timeout_ms, struct tui_input *ret)
 		break;
 	case 12: /* Ctrl-L */
 	case KEY_RESIZE:
+		/* The next refresh repaints every cell, not only what changed: whatever
+		 * else wrote to the terminal (a kernel or systemd line on the console) is
+		 * gone. */
+		clearok(curscr, TRUE);
 		ret->key = TUI_KEY_REDRAW;
 		break;
 	default:

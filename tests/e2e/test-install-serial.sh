@@ -34,6 +34,14 @@ shot() {
 	for i in $(seq $((${3:-60} * 2))); do
 		screen >screen.txt
 		if grep -qF -- "$2" screen.txt; then
+			# Once the screens are up: Ctrl-L, a full repaint, so that a console line
+			# written over the screen (systemd, the kernel) is not in the shot.
+			if [ "$1" != 0-enter ]; then
+				keys C-l
+				sleep 1
+				screen >screen.txt
+				grep -qF -- "$2" screen.txt || continue
+			fi
 			cp screen.txt "$SHOTS/$1.txt"
 			return 0
 		fi
