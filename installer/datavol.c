@@ -146,24 +146,24 @@ int datavol_format(struct datavol *v, const struct install_settings *s, const ch
 
 	v->header_fd = memfd_create("airlock-data-header", MFD_CLOEXEC);
 	if (v->header_fd < 0)
-		return install_error(ret_error, -errno, "data: memfd_create: %m");
+		return error_replace(ret_error, -errno, "data: memfd_create: %m");
 	if (ftruncate(v->header_fd, (off_t)PLAN_LUKS_HEADER_BYTES) < 0)
-		return install_error(ret_error, -errno, "data: sizing the header file: %m");
+		return error_replace(ret_error, -errno, "data: sizing the header file: %m");
 	snprintf(v->header_path, sizeof(v->header_path), "/proc/self/fd/%d", v->header_fd);
 
 	r = luks_format(v->header_path, &params, &v->luks);
 	if (r < 0)
-		return install_error(ret_error, r, "data: formatting the LUKS2 header: %s",
+		return error_replace(ret_error, r, "data: formatting the LUKS2 header: %s",
 				     strerror(-r));
 	if (luks_volume_data_offset(v->luks) != PLAN_LUKS_HEADER_BYTES)
-		return install_error(ret_error, -EPROTO,
+		return error_replace(ret_error, -EPROTO,
 				     "data: libcryptsetup put the data at %" PRIu64
 				     ", not at %" PRIu64,
 				     luks_volume_data_offset(v->luks), PLAN_LUKS_HEADER_BYTES);
 	r = luks_keyslot_add(v->luks, NULL, 0, recovery_key, strlen(recovery_key), &pbkdf,
 			     &v->e.recovery_keyslot);
 	if (r < 0)
-		return install_error(ret_error, r, "data: adding the recovery keyslot: %s",
+		return error_replace(ret_error, r, "data: adding the recovery keyslot: %s",
 				     strerror(-r));
 	snprintf(v->e.luks_uuid, sizeof(v->e.luks_uuid), "%s", strempty(luks_volume_uuid(v->luks)));
 	log_debug("data: LUKS2 %s, recovery keyslot %d (%s, %" PRIu32 " KiB, %" PRIu32
@@ -189,10 +189,10 @@ int datavol_enroll_tpm(struct datavol *v, const struct install_settings *s,
 	int r;
 
 	if (!src->pcr_pubkey)
-		return install_error(ret_error, -ENOKEY, "tpm: no PCR-signing key");
+		return error_replace(ret_error, -ENOKEY, "tpm: no PCR-signing key");
 	r = tpm_context_new(s->tcti, &t);
 	if (r < 0)
-		return install_error(ret_error, r, "tpm: %s at '%s': %s",
+		return error_replace(ret_error, r, "tpm: %s at '%s': %s",
 				     tpm_refusal_to_string(TPM_REFUSAL_NO_TPM),
 				     isempty(s->tcti) ? TPM_DEFAULT_TCTI : s->tcti, strerror(-r));
 	/* Unlocked with the volume key held since the format: no passphrase needed. */
@@ -200,7 +200,7 @@ int datavol_enroll_tpm(struct datavol *v, const struct install_settings *s,
 	/* tss2 keeps a copy of the sealed secret in its context: drop it now. */
 	t = tpm_context_free(t);
 	if (r < 0)
-		return install_error(ret_error, r, "tpm: sealing the data volume's key: %s",
+		return error_replace(ret_error, r, "tpm: sealing the data volume's key: %s",
 				     strerror(-r));
 	v->e.tpm = true;
 	v->e.tpm_keyslot = e.keyslot;
@@ -218,21 +218,21 @@ int datavol_make_filesystem(struct datavol *v, const struct install_disk *target
 	int r;
 
 	if (access("/dev/mapper/control", F_OK) < 0)
-		return install_error(ret_error, -ENODEV,
+		return error_replace(ret_error, -ENODEV,
 				     "data: device-mapper is not available (/dev/mapper/control), "
 				     "so the file system inside the data volume cannot be made");
 	r = loop_device_attach(target->node, data->start_bytes, data->size_bytes, false,
 			       &v->data_loop_fd, &v->data_loop_node);
 	if (r < 0)
-		return install_error(ret_error, r, "data: a loop device over %s: %s", target->node,
+		return error_replace(ret_error, r, "data: a loop device over %s: %s", target->node,
 				     strerror(-r));
 	r = luks_set_data_device(v->luks, v->data_loop_node);
 	if (r < 0)
-		return install_error(ret_error, r, "data: %s as the data device: %s",
+		return error_replace(ret_error, r, "data: %s as the data device: %s",
 				     v->data_loop_node, strerror(-r));
 	r = luks_activate_volume_key(v->luks, INSTALL_DM_NAME);
 	if (r < 0)
-		return install_error(ret_error, r, "data: mapping /dev/mapper/%s: %s",
+		return error_replace(ret_error, r, "data: mapping /dev/mapper/%s: %s",
 				     INSTALL_DM_NAME, strerror(-r));
 	v->mapped = true;
 	dm = path_join("/dev/mapper", INSTALL_DM_NAME);
@@ -245,7 +245,7 @@ int datavol_make_filesystem(struct datavol *v, const struct install_disk *target
 		const struct run_opts o = { .timeout_sec = MKFS_TIMEOUT_SEC };
 		r = run_argv(argv, &o, NULL, &error);
 		if (r < 0)
-			return install_error(ret_error, r, "data: mkfs.ext4 %s: %s", dm,
+			return error_replace(ret_error, r, "data: mkfs.ext4 %s: %s", dm,
 					     r == -ENOENT ? "not installed (e2fsprogs)" :
 							    strna(error));
 	}
@@ -253,9 +253,9 @@ int datavol_make_filesystem(struct datavol *v, const struct install_disk *target
 	if (r < 0)
 		r = mkdtemp_in(NULL, "airlock-install-var.", &v->mnt);
 	if (r < 0)
-		return install_error(ret_error, r, "data: a mount point: %s", strerror(-r));
+		return error_replace(ret_error, r, "data: a mount point: %s", strerror(-r));
 	if (mount(dm, v->mnt, "ext4", MS_NOSUID | MS_NODEV, NULL) < 0)
-		return install_error(ret_error, -errno, "data: mounting %s on %s: %m", dm, v->mnt);
+		return error_replace(ret_error, -errno, "data: mounting %s on %s: %m", dm, v->mnt);
 	v->mounted = true;
 	{
 		_cleanup_free_ char *dir = path_join(v->mnt, "lib/airlock");
@@ -263,7 +263,7 @@ int datavol_make_filesystem(struct datavol *v, const struct install_disk *target
 			return -ENOMEM;
 		r = mkdir_p(dir, 0755);
 		if (r < 0)
-			return install_error(ret_error, r, "data: creating /var/lib/airlock: %s",
+			return error_replace(ret_error, r, "data: creating /var/lib/airlock: %s",
 					     strerror(-r));
 	}
 	return 0;
@@ -288,7 +288,7 @@ static int migrate_ledger(struct datavol *v, const struct install_settings *s, c
 				       "airlock-ledger.service", NULL };
 		r = run_argv(argv, &o, NULL, &error);
 		if (r < 0)
-			return install_error(ret_error, r, "data: stopping the ledger daemon: %s",
+			return error_replace(ret_error, r, "data: stopping the ledger daemon: %s",
 					     strna(error));
 	}
 	to = path_join(v->mnt, "lib/airlock/ledger");
@@ -299,7 +299,7 @@ static int migrate_ledger(struct datavol *v, const struct install_settings *s, c
 	error = mfree(error);
 	r = run_argv(argv, &o, NULL, &error);
 	if (r < 0)
-		return install_error(ret_error, r, "data: airlock-ledger migrate %s: %s",
+		return error_replace(ret_error, r, "data: airlock-ledger migrate %s: %s",
 				     s->ledger_dir, strna(error));
 	return 0;
 }
@@ -310,20 +310,20 @@ int datavol_finish_filesystem(struct datavol *v, const struct install_settings *
 	int r;
 
 	if (!v->mounted)
-		return install_error(ret_error, -EINVAL, "data: the file system is not mounted");
+		return error_replace(ret_error, -EINVAL, "data: the file system is not mounted");
 	r = migrate_ledger(v, s, ret_error);
 	if (r < 0)
 		return r;
 	mfd = open(v->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (mfd < 0 || syncfs(mfd) < 0)
-		return install_error(ret_error, -errno, "data: syncing %s: %m", v->mnt);
+		return error_replace(ret_error, -errno, "data: syncing %s: %m", v->mnt);
 	mfd = safe_close(mfd);
 	if (umount2(v->mnt, 0) < 0)
-		return install_error(ret_error, -errno, "data: unmounting %s: %m", v->mnt);
+		return error_replace(ret_error, -errno, "data: unmounting %s: %m", v->mnt);
 	v->mounted = false;
 	r = luks_deactivate(INSTALL_DM_NAME);
 	if (r < 0)
-		return install_error(ret_error, r, "data: removing /dev/mapper/%s: %s",
+		return error_replace(ret_error, r, "data: removing /dev/mapper/%s: %s",
 				     INSTALL_DM_NAME, strerror(-r));
 	v->mapped = false;
 	unmap(v);
@@ -354,7 +354,7 @@ int datavol_commit(struct datavol *v, int fd, const struct install_disk *target,
 	r = luks_header_install(v->header_path, fd, data->start_bytes, target->sector_size,
 				header_step, NULL);
 	if (r < 0)
-		return install_error(ret_error, r, "header: writing the LUKS2 header to %s: %s",
+		return error_replace(ret_error, r, "header: writing the LUKS2 header to %s: %s",
 				     target->node, strerror(-r));
 
 	/* Read it back from the disk and open it with the recovery key. */
@@ -367,19 +367,19 @@ int datavol_commit(struct datavol *v, int fd, const struct install_disk *target,
 	if (pread(fd, area, PLAN_LUKS_HEADER_BYTES, (off_t)data->start_bytes) !=
 		    (ssize_t)PLAN_LUKS_HEADER_BYTES ||
 	    loop_write(back_fd, area, PLAN_LUKS_HEADER_BYTES) < 0)
-		return install_error(ret_error, -EIO, "header: reading it back from %s",
+		return error_replace(ret_error, -EIO, "header: reading it back from %s",
 				     target->node);
 	snprintf(back_path, sizeof(back_path), "/proc/self/fd/%d", back_fd);
 	r = luks_open(back_path, &back);
 	if (r < 0)
-		return install_error(ret_error, r, "header: %s does not read back as LUKS2: %s",
+		return error_replace(ret_error, r, "header: %s does not read back as LUKS2: %s",
 				     target->node, strerror(-r));
 	if (!streq_ptr(luks_volume_uuid(back), v->e.luks_uuid))
-		return install_error(ret_error, -EIO, "header: %s reads back another volume",
+		return error_replace(ret_error, -EIO, "header: %s reads back another volume",
 				     target->node);
 	r = luks_activate(back, NULL, v->e.recovery_keyslot, recovery_key, strlen(recovery_key));
 	if (r < 0)
-		return install_error(ret_error, r,
+		return error_replace(ret_error, r,
 				     "header: the recovery key does not open the header read "
 				     "back from %s: %s",
 				     target->node, strerror(-r));

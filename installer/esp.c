@@ -66,13 +66,13 @@ int esp_write(const struct install_source *s, const struct install_disk *target,
 		return -ENOMEM;
 	r = fat_list(&from, &files, &error);
 	if (r < 0)
-		return install_error(ret_error, r, "esp: the ESP of the medium %s: %s", s->path,
+		return error_replace(ret_error, r, "esp: the ESP of the medium %s: %s", s->path,
 				     strna(error));
 	r = source_pick_uki(files, s->name, s->version, &uki_source);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
-		return install_error(ret_error, r,
+		return error_replace(ret_error, r,
 				     "esp: the ESP of the medium %s holds %s slot-A UKI of %s %s "
 				     "now (it held %s when the installer started)",
 				     s->path, r == -ENOTUNIQ ? "more than one" : "no", s->name,
@@ -87,15 +87,15 @@ int esp_write(const struct install_source *s, const struct install_disk *target,
 
 	r = mkdtemp_in(NULL, "airlock-esp.", &tmp);
 	if (r < 0)
-		return install_error(ret_error, r, "esp: temporary directory: %s", strerror(-r));
+		return error_replace(ret_error, r, "esp: temporary directory: %s", strerror(-r));
 
 	r = fat_format(&to, part->size_bytes, volume_serial(plan), "ESP", &error);
 	if (r < 0)
-		return install_error(ret_error, r, "esp: %s", strna(error));
+		return error_replace(ret_error, r, "esp: %s", strna(error));
 	for (size_t i = 0; i < ELEMENTSOF(esp_dirs); i++) {
 		r = fat_mkdir(&to, esp_dirs[i], &error);
 		if (r < 0)
-			return install_error(ret_error, r, "esp: %s", strna(error));
+			return error_replace(ret_error, r, "esp: %s", strna(error));
 	}
 	for (size_t i = 0; i < ELEMENTSOF(sources); i++) {
 		_cleanup_free_ char *copy = NULL;
@@ -107,19 +107,19 @@ int esp_write(const struct install_source *s, const struct install_disk *target,
 			return -ENOMEM;
 		r = fat_copy_out(&from, sources[i], copy, &error);
 		if (r < 0)
-			return install_error(ret_error, r, "esp: reading %s from the medium: %s",
+			return error_replace(ret_error, r, "esp: reading %s from the medium: %s",
 					     sources[i], strna(error));
 		r = sha256_file(copy, digest[i], NULL);
 		if (r < 0)
-			return install_error(ret_error, r, "esp: %s: %s", copy, strerror(-r));
+			return error_replace(ret_error, r, "esp: %s: %s", copy, strerror(-r));
 		r = fat_copy_in(&to, copy, targets[i], &error);
 		if (r < 0)
-			return install_error(ret_error, r, "esp: writing %s: %s", targets[i],
+			return error_replace(ret_error, r, "esp: writing %s: %s", targets[i],
 					     strna(error));
 		(void)unlink(copy);
 	}
 	if (fdatasync(fd) < 0)
-		return install_error(ret_error, -errno, "esp: %s: fdatasync: %m", target->node);
+		return error_replace(ret_error, -errno, "esp: %s: fdatasync: %m", target->node);
 
 	/* Read back: what the ESP holds now is what the medium's held. */
 	for (size_t i = 0; i < ELEMENTSOF(targets); i++) {
@@ -132,10 +132,10 @@ int esp_write(const struct install_source *s, const struct install_disk *target,
 		if (r >= 0)
 			r = sha256_file(back, d, NULL);
 		if (r < 0)
-			return install_error(ret_error, r, "esp: reading back %s: %s", targets[i],
+			return error_replace(ret_error, r, "esp: reading back %s: %s", targets[i],
 					     error ?: strerror(-r));
 		if (memcmp(d, digest[i], sizeof(d)) != 0)
-			return install_error(ret_error, -EIO,
+			return error_replace(ret_error, -EIO,
 					     "esp: %s on %s differs from the medium's %s after "
 					     "writing",
 					     targets[i], target->node, sources[i]);

@@ -5,7 +5,6 @@
  * medium's ESP is the slot-A UKI.
  */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "core/hex.h"
@@ -34,21 +33,6 @@ int source_parse_cmdline_roothash(const char *cmdline, uint8_t ret[32])
 	return 0;
 }
 
-static int parse_error(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-static int parse_error(char **ret_error, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_error) {
-		free(*ret_error);
-		va_start(ap, fmt);
-		if (vasprintf(ret_error, fmt, ap) < 0)
-			*ret_error = NULL;
-		va_end(ap);
-	}
-	return -EBADMSG;
-}
-
 int source_parse_manifest(const char *text, size_t size, char **ret_name, char **ret_version,
 			  struct plan_sizes *ret_sizes, uint8_t ret_root_hash[32], char **ret_error)
 {
@@ -66,25 +50,28 @@ int source_parse_manifest(const char *text, size_t size, char **ret_name, char *
 
 	r = json_parse_strict(text, size, &doc, &error);
 	if (r < 0)
-		return parse_error(ret_error, "not JSON: %s", strna(error));
+		return error_replace(ret_error, -EBADMSG, "not JSON: %s", strna(error));
 	if (!json_object_is_type(doc, json_type_object))
-		return parse_error(ret_error, "not a JSON object");
+		return error_replace(ret_error, -EBADMSG, "not a JSON object");
 	if (json_get_string(doc, "name", &s) < 0 || isempty(s) || !(name = strdup(s)))
-		return parse_error(ret_error, "field 'name' is missing or not a string");
+		return error_replace(ret_error, -EBADMSG,
+				     "field 'name' is missing or not a string");
 	if (json_get_string(doc, "version", &s) < 0 || isempty(s) || !(version = strdup(s)))
-		return parse_error(ret_error, "field 'version' is missing or not a string");
+		return error_replace(ret_error, -EBADMSG,
+				     "field 'version' is missing or not a string");
 	if (json_get_object(doc, "disk", &disk) < 0)
-		return parse_error(ret_error, "object 'disk' is missing");
+		return error_replace(ret_error, -EBADMSG, "object 'disk' is missing");
 	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
 		if (json_get_uint64(disk, keys[i], fields[i]) < 0 || *fields[i] == 0)
-			return parse_error(ret_error,
-					   "field 'disk.%s' is missing or not a positive integer",
-					   keys[i]);
+			return error_replace(ret_error, -EBADMSG,
+					     "field 'disk.%s' is missing or not a positive integer",
+					     keys[i]);
 	if (json_get_object(doc, "verity", &verity) < 0 ||
 	    json_get_string(verity, "root_hash", &hash) < 0 || strlen(hash) != 64 ||
 	    unhex_exact(hash, h, sizeof(h)) < 0)
-		return parse_error(ret_error, "field 'verity.root_hash' is missing or not 64 hex "
-					      "digits");
+		return error_replace(ret_error, -EBADMSG,
+				     "field 'verity.root_hash' is missing or not 64 hex "
+				     "digits");
 
 	*ret_name = TAKE_PTR(name);
 	*ret_version = TAKE_PTR(version);

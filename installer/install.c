@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -60,20 +59,6 @@ const char *install_step_title(enum install_step s)
 	return s >= 0 && s < _STEP_MAX ? step_titles[s] : NULL;
 }
 
-int install_error(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!ret_error)
-		return r;
-	free(*ret_error);
-	va_start(ap, fmt);
-	if (vasprintf(ret_error, fmt, ap) < 0)
-		*ret_error = NULL;
-	va_end(ap);
-	return r;
-}
-
 void install_crash_point(const char *name)
 {
 	const char *at = getenv("AIRLOCK_INSTALL_CRASH_AT");
@@ -94,7 +79,7 @@ static void progress(const struct install_job *j, enum install_step s, uint64_t 
 static int step_begin(const struct install_job *j, enum install_step s, char **ret_error)
 {
 	if (install_interrupted)
-		return install_error(ret_error, -EINTR, "interrupted before %s",
+		return error_replace(ret_error, -EINTR, "interrupted before %s",
 				     install_step_to_string(s));
 	progress(j, s, 0, 1);
 	return 0;
@@ -166,7 +151,7 @@ static int record(const char *type, struct json_object *payload, char **ret_erro
 	int r;
 
 	if (!payload)
-		return install_error(ret_error, -ENOMEM, "ledger: %s: out of memory", type);
+		return error_replace(ret_error, -ENOMEM, "ledger: %s: out of memory", type);
 	r = record_append(type, payload, ret_error);
 	json_object_put(payload);
 	return r;
@@ -200,7 +185,7 @@ static int open_target(const struct install_disk *d, int *ret_fd, char **ret_err
 	if (!d->is_file) {
 		fd = open(d->node, O_RDWR | O_CLOEXEC | O_EXCL);
 		if (fd < 0)
-			return install_error(ret_error, -errno, "%s: %m%s", d->node,
+			return error_replace(ret_error, -errno, "%s: %m%s", d->node,
 					     errno == EBUSY ? " (in use: mounted, or held by "
 							      "another device)" :
 							      "");
@@ -208,12 +193,12 @@ static int open_target(const struct install_disk *d, int *ret_fd, char **ret_err
 	}
 	fd = open(d->node, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return install_error(ret_error, -errno, "%s: %m", d->node);
+		return error_replace(ret_error, -errno, "%s: %m", d->node);
 	if (fstat(fd, &st) < 0 ||
 	    (d->is_file ? (st.st_dev != d->file_dev || st.st_ino != d->file_ino) :
 			  (!S_ISBLK(st.st_mode) || st.st_rdev != d->devnum))) {
 		safe_close(fd);
-		return install_error(ret_error, -ESTALE,
+		return error_replace(ret_error, -ESTALE,
 				     "%s is no longer the disk that was probed and confirmed",
 				     d->node);
 	}
@@ -260,10 +245,10 @@ int install_write(struct install_job *j, char **ret_error)
 		return r;
 	r = gpt_write(j->target->node, j->plan->layout);
 	if (r < 0)
-		return install_error(ret_error, r, "table: writing the GPT to %s: %s",
+		return error_replace(ret_error, r, "table: writing the GPT to %s: %s",
 				     j->target->node, strerror(-r));
 	if (fdatasync(st->fd) < 0)
-		return install_error(ret_error, -errno, "table: %s: fdatasync: %m",
+		return error_replace(ret_error, -errno, "table: %s: fdatasync: %m",
 				     j->target->node);
 	step_end(j, STEP_TABLE);
 

@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/error.h"
 #include "core/macro.h"
 #include "ext/fdisk.h"
 #include "ext/json.h"
@@ -394,9 +395,6 @@ bool record_available(void);
 
 int keydest_deliver(const struct install_answers *a, const struct install_disk *target,
 		    const struct install_source *s, const char *recovery_key, char **ret_error);
-
-/* Formats a stage's error into *ret_error (if given) and returns r. */
-int install_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
 
 /* ---- main.c / interactive.c: one run of the installer ------------------------------------ */
 

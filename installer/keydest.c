@@ -84,17 +84,17 @@ static int write_key_disk(const struct install_answers *a, const struct install_
 
 	r = disk_probe(a->key_disk, &d);
 	if (r < 0)
-		return install_error(ret_error, r, "recovery-key-disk '%s': %s", a->key_disk,
+		return error_replace(ret_error, r, "recovery-key-disk '%s': %s", a->key_disk,
 				     strerror(-r));
 	if ((d.is_file ? d.file_dev == target->file_dev && d.file_ino == target->file_ino :
 			 d.devnum == target->devnum)) {
 		install_disk_done(&d);
-		return install_error(ret_error, -EINVAL,
+		return error_replace(ret_error, -EINVAL,
 				     "recovery-key-disk '%s' is the target disk", a->key_disk);
 	}
 	if (!d.is_file && !d.removable) {
 		install_disk_done(&d);
-		return install_error(ret_error, -EINVAL,
+		return error_replace(ret_error, -EINVAL,
 				     "recovery-key-disk '%s' is not a removable disk", a->key_disk);
 	}
 	if (d.fs_type && streq(d.fs_type, "vfat"))
@@ -105,7 +105,7 @@ static int write_key_disk(const struct install_answers *a, const struct install_
 				fat = &d.parts[i];
 		if (!fat) {
 			install_disk_done(&d);
-			return install_error(ret_error, -ENOMEDIUM,
+			return error_replace(ret_error, -ENOMEDIUM,
 					     "recovery-key-disk '%s' has no FAT file system; "
 					     "format it (FAT32) first",
 					     a->key_disk);
@@ -117,7 +117,7 @@ static int write_key_disk(const struct install_answers *a, const struct install_
 	v = (struct fat_volume){ .path = a->key_disk, .offset_bytes = offset };
 	r = mkdtemp_in(NULL, "airlock-key.", &dir);
 	if (r < 0)
-		return install_error(ret_error, r, "temporary directory: %s", strerror(-r));
+		return error_replace(ret_error, r, "temporary directory: %s", strerror(-r));
 	tmp = path_join(dir, "key.txt");
 	if (!tmp || asprintf(&name, "airlock-recovery-%s.txt",
 			     target->serial ?: install_disk_name(target)) < 0)
@@ -128,7 +128,7 @@ static int write_key_disk(const struct install_answers *a, const struct install_
 	(void)unlink(tmp);
 	(void)rmdir(dir);
 	if (r < 0)
-		return install_error(ret_error, r, "recovery-key-disk '%s': %s", a->key_disk,
+		return error_replace(ret_error, r, "recovery-key-disk '%s': %s", a->key_disk,
 				     error ?: strerror(-r));
 	sync();
 	log_info("recovery key: written to %s as %s", a->key_disk, name);
@@ -164,12 +164,12 @@ int keydest_deliver(const struct install_answers *a, const struct install_disk *
 
 	r = key_text(target, s, recovery_key, &text, &size);
 	if (r < 0)
-		return install_error(ret_error, r, "recovery key: %s", strerror(-r));
+		return error_replace(ret_error, r, "recovery key: %s", strerror(-r));
 
 	if (a->keydest & KEYDEST_FILE) {
 		r = write_key_file(a->key_file, text, size);
 		if (r < 0)
-			return install_error(ret_error, r, "recovery-key-file '%s': %s%s",
+			return error_replace(ret_error, r, "recovery-key-file '%s': %s%s",
 					     a->key_file, strerror(-r),
 					     r == -EEXIST ? " (an older key is never overwritten)" :
 							    "");
@@ -187,7 +187,7 @@ int keydest_deliver(const struct install_answers *a, const struct install_disk *
 		size_t n = 0;
 
 		if (!shown)
-			return install_error(ret_error, -ENOMEM, "recovery key: out of memory");
+			return error_replace(ret_error, -ENOMEM, "recovery key: out of memory");
 		n += (size_t)snprintf(
 			shown, KEY_FILE_TEXT_MAX,
 			"\nRECOVERY KEY of the data volume on %.200s (shown once; write "
@@ -200,7 +200,7 @@ int keydest_deliver(const struct install_answers *a, const struct install_disk *
 		n += (size_t)snprintf(shown + n, KEY_FILE_TEXT_MAX - n, "\n");
 		r = write_console(shown, n);
 		if (r < 0)
-			return install_error(ret_error, r,
+			return error_replace(ret_error, r,
 					     "recovery-key = console: no terminal to show it on "
 					     "(standard output is not a terminal, and /dev/console "
 					     "cannot be written: %s); it is never written to a log",

@@ -40,7 +40,7 @@ int record_append(const char *type, struct json_object *payload, char **ret_erro
 		return 0;
 	r = ledger_client_append(record_socket, type, payload, &seq, &error);
 	if (r < 0)
-		return install_error(ret_error, r, "ledger: %s was not recorded at %s: %s", type,
+		return error_replace(ret_error, r, "ledger: %s was not recorded at %s: %s", type,
 				     record_socket, error ?: strerror(-r));
 	log_debug("ledger: %s recorded as record %" PRIu64, type, seq);
 	return 0;

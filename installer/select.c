@@ -97,21 +97,6 @@ static bool matches(const struct install_disk *d, const struct disk_match *m)
 	return true;
 }
 
-static int select_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
-static int select_error(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!ret_error)
-		return r;
-	free(*ret_error);
-	va_start(ap, fmt);
-	if (vasprintf(ret_error, fmt, ap) < 0)
-		*ret_error = NULL;
-	va_end(ap);
-	return r;
-}
-
 /* "/dev/sda (8.0 GiB, QEMU HARDDISK)" */
 static char *one_line(const struct install_disk *d)
 {
@@ -158,7 +143,7 @@ int disks_select(const struct install_disk *disks, size_t n, const struct disk_m
 	}
 	if (strv_length(candidates) > 1) {
 		list = strv_join(candidates, "; ");
-		return select_error(
+		return error_replace(
 			ret_error, -ENOTUNIQ,
 			"%zu disks match %s: %s. Nothing was changed; name the disk "
 			"so that exactly one matches (disk-id or disk, or add disk-model, "
@@ -167,15 +152,15 @@ int disks_select(const struct install_disk *disks, size_t n, const struct disk_m
 	}
 	if (refused) {
 		list = strv_join(refused, "; ");
-		return select_error(ret_error, -EPERM,
-				    "the disk matching %s cannot be the target: %s. Nothing was "
-				    "changed",
-				    criteria, strna(list));
+		return error_replace(ret_error, -EPERM,
+				     "the disk matching %s cannot be the target: %s. Nothing was "
+				     "changed",
+				     criteria, strna(list));
 	}
 	list = seen ? strv_join(seen, "; ") : strdup("none");
-	return select_error(ret_error, -ENOENT,
-			    "no disk matches %s; disks found: %s. Nothing was changed", criteria,
-			    strna(list));
+	return error_replace(ret_error, -ENOENT,
+			     "no disk matches %s; disks found: %s. Nothing was changed", criteria,
+			     strna(list));
 }
 
 int disk_describe_contents(const struct install_disk *d, char ***ret_lines)

@@ -75,13 +75,13 @@ int slot_copy(const struct install_source *s, int fd, const struct install_plan 
 		return -EINVAL;
 	total = from->size_bytes;
 	if (total > to->size_bytes)
-		return install_error(ret_error, -EFBIG,
+		return error_replace(ret_error, -EFBIG,
 				     "%s: the medium's partition (%" PRIu64
 				     " bytes) does not fit the target's (%" PRIu64 " bytes)",
 				     to->name, total, to->size_bytes);
 	in = open(s->path, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
-		return install_error(ret_error, -errno, "%s: '%s': %m", to->name, s->path);
+		return error_replace(ret_error, -errno, "%s: '%s': %m", to->name, s->path);
 	(void)posix_fadvise(in, (off_t)from->start_bytes, (off_t)total, POSIX_FADV_SEQUENTIAL);
 	if (posix_memalign((void **)&buf, 4096, COPY_CHUNK_BYTES) != 0)
 		return -ENOMEM;
@@ -92,15 +92,15 @@ int slot_copy(const struct install_source *s, int fd, const struct install_plan 
 		size_t n = (size_t)MIN(COPY_CHUNK_BYTES, total - done);
 
 		if (install_interrupted)
-			return install_error(ret_error, -EINTR, "%s: interrupted", to->name);
+			return error_replace(ret_error, -EINTR, "%s: interrupted", to->name);
 		r = pread_full(in, buf, n, from->start_bytes + done);
 		if (r < 0)
-			return install_error(ret_error, r, "%s: reading '%s' at %" PRIu64 ": %s",
+			return error_replace(ret_error, r, "%s: reading '%s' at %" PRIu64 ": %s",
 					     to->name, s->path, from->start_bytes + done,
 					     strerror(-r));
 		r = pwrite_full(fd, buf, n, to->start_bytes + done);
 		if (r < 0)
-			return install_error(ret_error, r, "%s: writing at %" PRIu64 ": %s",
+			return error_replace(ret_error, r, "%s: writing at %" PRIu64 ": %s",
 					     to->name, to->start_bytes + done, strerror(-r));
 		done += n;
 		/* Start writing back each window at once, without waiting for it: the device
@@ -114,7 +114,7 @@ int slot_copy(const struct install_source *s, int fd, const struct install_plan 
 			progress->update(progress->userdata, step, done, total);
 	}
 	if (fdatasync(fd) < 0)
-		return install_error(ret_error, -errno, "%s: fdatasync: %m", to->name);
+		return error_replace(ret_error, -errno, "%s: fdatasync: %m", to->name);
 	/* Done means on the disk: the last update comes after fdatasync. */
 	if (progress->update)
 		progress->update(progress->userdata, step, total, total);
@@ -140,16 +140,16 @@ int slot_verify(const struct install_disk *target, const struct install_plan *pl
 		r = loop_device_attach(target->node, verity->start_bytes, verity->size_bytes, true,
 				       &verity_fd, &verity_node);
 	if (r < 0)
-		return install_error(ret_error, r, "verify: a loop device over %s: %s",
+		return error_replace(ret_error, r, "verify: a loop device over %s: %s",
 				     target->node, strerror(-r));
 	r = verity_verify(root_node, verity_node, root_hash);
 	if (r == -EPERM)
-		return install_error(ret_error, r,
+		return error_replace(ret_error, r,
 				     "verify: root-a and verity-a on %s do not match the root hash "
 				     "%s: the medium or the target disk is damaged",
 				     target->node, hex);
 	if (r < 0)
-		return install_error(ret_error, r, "verify: root-a/verity-a on %s: %s",
+		return error_replace(ret_error, r, "verify: root-a/verity-a on %s: %s",
 				     target->node, strerror(-r));
 	log_debug("verify: %s: root-a matches %s", target->node, hex);
 	return 0;

@@ -69,7 +69,7 @@ int wipe_target(int fd, const struct install_disk *target, const struct install_
 		r = zero_range(fd, zeros, size, p->start_bytes,
 			       MIN(p->size_bytes, PLAN_LUKS_HEADER_BYTES));
 		if (r < 0)
-			return install_error(
+			return error_replace(
 				ret_error, r,
 				"wipe: %s: clearing the old data volume (partition %u): "
 				"%s",
@@ -78,10 +78,10 @@ int wipe_target(int fd, const struct install_disk *target, const struct install_
 	r = zero_range(fd, zeros, size, plan->clear[PLAN_DATA].offset_bytes,
 		       plan->clear[PLAN_DATA].size_bytes);
 	if (r < 0)
-		return install_error(ret_error, r, "wipe: %s: clearing the start of data: %s",
+		return error_replace(ret_error, r, "wipe: %s: clearing the start of data: %s",
 				     target->node, strerror(-r));
 	if (fdatasync(fd) < 0)
-		return install_error(ret_error, -errno, "wipe: %s: fdatasync: %m", target->node);
+		return error_replace(ret_error, -errno, "wipe: %s: fdatasync: %m", target->node);
 	install_crash_point("wipe-markers");
 
 	/* Then the old partitions' signatures, before their table goes. */
@@ -92,7 +92,7 @@ int wipe_target(int fd, const struct install_disk *target, const struct install_
 		if ((r = zero_range(fd, zeros, size, start, MIN(len, mib))) < 0 ||
 		    (r = zero_range(fd, zeros, size, start + len - MIN(len, mib), MIN(len, mib))) <
 			    0)
-			return install_error(ret_error, r,
+			return error_replace(ret_error, r,
 					     "wipe: %s: clearing old partition %u at %" PRIu64
 					     ": %s",
 					     target->node, p->number, start, strerror(-r));
@@ -101,15 +101,15 @@ int wipe_target(int fd, const struct install_disk *target, const struct install_
 		r = zero_range(fd, zeros, size, plan->clear[i].offset_bytes,
 			       plan->clear[i].size_bytes);
 		if (r < 0)
-			return install_error(ret_error, r, "wipe: %s: clearing the start of %s: %s",
+			return error_replace(ret_error, r, "wipe: %s: clearing the start of %s: %s",
 					     target->node, plan_part_to_string(i), strerror(-r));
 	}
 	if ((r = zero_range(fd, zeros, size, size - MIN(size, mib), MIN(size, mib))) < 0 ||
 	    (r = zero_range(fd, zeros, size, 0, mib)) < 0)
-		return install_error(ret_error, r, "wipe: %s: clearing the partition tables: %s",
+		return error_replace(ret_error, r, "wipe: %s: clearing the partition tables: %s",
 				     target->node, strerror(-r));
 	if (fdatasync(fd) < 0)
-		return install_error(ret_error, -errno, "wipe: %s: fdatasync: %m", target->node);
+		return error_replace(ret_error, -errno, "wipe: %s: fdatasync: %m", target->node);
 	log_debug("wipe: %s: cleared", target->node);
 	return 0;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 
+#include "core/error.h"
 #include "core/path.h"
 #include "core/run.h"
 #include "core/strv.h"
@@ -10,21 +10,6 @@
 
 #define FAT_TOOL_TIMEOUT_SEC 300
 #define FAT_LABEL_MAX 11
-
-static int fat_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
-static int fat_error(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!ret_error)
-		return r;
-	free(*ret_error);
-	va_start(ap, fmt);
-	if (vasprintf(ret_error, fmt, ap) < 0)
-		*ret_error = NULL;
-	va_end(ap);
-	return r;
-}
 
 /* "PATH@@OFFSET", mtools' way of naming a file system inside a larger file. */
 static int image_spec(const struct fat_volume *v, char **ret)
@@ -57,9 +42,9 @@ static int mtool(const char *const argv[], const struct fat_volume *v, char **re
 
 	r = run_argv(argv, &opts, ret_stdout, &error);
 	if (r < 0)
-		return fat_error(ret_error, r, "%s on %s at offset %" PRIu64 ": %s", argv[0],
-				 v->path, v->offset_bytes,
-				 r == -ENOENT ? "mtools is not installed" : strna(error));
+		return error_replace(ret_error, r, "%s on %s at offset %" PRIu64 ": %s", argv[0],
+				     v->path, v->offset_bytes,
+				     r == -ENOENT ? "mtools is not installed" : strna(error));
 	return 0;
 }
 
@@ -71,9 +56,10 @@ int fat_format(const struct fat_volume *v, uint64_t size_bytes, uint32_t serial,
 
 	if (size_bytes == 0 || size_bytes % 512 != 0 || isempty(label) ||
 	    strlen(label) > FAT_LABEL_MAX)
-		return fat_error(ret_error, -EINVAL, "bad FAT size or label");
+		return error_replace(ret_error, -EINVAL, "bad FAT size or label");
 	if (image_spec(v, &spec) < 0)
-		return fat_error(ret_error, -EINVAL, "bad FAT volume path '%s'", strna(v->path));
+		return error_replace(ret_error, -EINVAL, "bad FAT volume path '%s'",
+				     strna(v->path));
 	snprintf(sectors, sizeof(sectors), "%" PRIu64, size_bytes / 512);
 	snprintf(serial_hex, sizeof(serial_hex), "%08" PRIx32, serial);
 	const char *argv[] = { "mformat", "-i", spec, "-F", "-N", serial_hex, "-v", label,
@@ -87,7 +73,7 @@ int fat_mkdir(const struct fat_volume *v, const char *dir, char **ret_error)
 
 	if (!fat_path_is_valid(dir) || image_spec(v, &spec) < 0 ||
 	    asprintf(&target, "::/%s", dir) < 0)
-		return fat_error(ret_error, -EINVAL, "bad FAT directory '%s'", strna(dir));
+		return error_replace(ret_error, -EINVAL, "bad FAT directory '%s'", strna(dir));
 	const char *argv[] = { "mmd", "-i", spec, target, NULL };
 	return mtool(argv, v, NULL, ret_error);
 }
@@ -99,7 +85,7 @@ int fat_copy_in(const struct fat_volume *v, const char *host_path, const char *f
 
 	if (!fat_path_is_valid(fat_path) || isempty(host_path) || image_spec(v, &spec) < 0 ||
 	    asprintf(&target, "::/%s", fat_path) < 0)
-		return fat_error(ret_error, -EINVAL, "bad FAT path '%s'", strna(fat_path));
+		return error_replace(ret_error, -EINVAL, "bad FAT path '%s'", strna(fat_path));
 	const char *argv[] = { "mcopy", "-i", spec, "-o", "-Q", host_path, target, NULL };
 	return mtool(argv, v, NULL, ret_error);
 }
@@ -111,7 +97,7 @@ int fat_copy_out(const struct fat_volume *v, const char *fat_path, const char *h
 
 	if (!fat_path_is_valid(fat_path) || isempty(host_path) || image_spec(v, &spec) < 0 ||
 	    asprintf(&source, "::/%s", fat_path) < 0)
-		return fat_error(ret_error, -EINVAL, "bad FAT path '%s'", strna(fat_path));
+		return error_replace(ret_error, -EINVAL, "bad FAT path '%s'", strna(fat_path));
 	const char *argv[] = { "mcopy", "-i", spec, "-n", "-Q", source, host_path, NULL };
 	return mtool(argv, v, NULL, ret_error);
 }
@@ -124,14 +110,14 @@ int fat_rename(const struct fat_volume *v, const char *from, const char *to, cha
 
 	if (!fat_path_is_valid(from) || !fat_path_is_valid(to) || image_spec(v, &spec) < 0 ||
 	    asprintf(&source, "::/%s", from) < 0)
-		return fat_error(ret_error, -EINVAL, "bad FAT path '%s' or '%s'", strna(from),
-				 strna(to));
+		return error_replace(ret_error, -EINVAL, "bad FAT path '%s' or '%s'", strna(from),
+				     strna(to));
 	/* Within one directory: mren takes the new name without a directory. */
 	size_t dir_from = slash_from ? (size_t)(slash_from - from) : 0;
 	size_t dir_to = slash_to ? (size_t)(slash_to - to) : 0;
 	if (!slash_from != !slash_to || dir_from != dir_to || memcmp(from, to, dir_from) != 0)
-		return fat_error(ret_error, -EXDEV, "'%s' and '%s' are in different directories",
-				 from, to);
+		return error_replace(ret_error, -EXDEV,
+				     "'%s' and '%s' are in different directories", from, to);
 	target = strdup(slash_to ? slash_to + 1 : to);
 	if (!target)
 		return -ENOMEM;
@@ -145,7 +131,7 @@ int fat_remove(const struct fat_volume *v, const char *fat_path, char **ret_erro
 
 	if (!fat_path_is_valid(fat_path) || image_spec(v, &spec) < 0 ||
 	    asprintf(&target, "::/%s", fat_path) < 0)
-		return fat_error(ret_error, -EINVAL, "bad FAT path '%s'", strna(fat_path));
+		return error_replace(ret_error, -EINVAL, "bad FAT path '%s'", strna(fat_path));
 	const char *argv[] = { "mdel", "-i", spec, target, NULL };
 	return mtool(argv, v, NULL, ret_error);
 }
@@ -157,7 +143,8 @@ int fat_list(const struct fat_volume *v, char ***ret_paths, char **ret_error)
 	int r;
 
 	if (image_spec(v, &spec) < 0)
-		return fat_error(ret_error, -EINVAL, "bad FAT volume path '%s'", strna(v->path));
+		return error_replace(ret_error, -EINVAL, "bad FAT volume path '%s'",
+				     strna(v->path));
 	/* -/: recursive, -b: bare ("::/DIR/" for directories, "::/DIR/FILE" for files). */
 	const char *argv[] = { "mdir", "-i", spec, "-/", "-b", "::", NULL };
 	r = mtool(argv, v, &out, ret_error);

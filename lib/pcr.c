@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <stdarg.h>
 #include <stdio.h>
 
+#include "core/error.h"
 #include "core/hex.h"
 #include "ext/json.h"
 #include "pcr.h"
@@ -242,20 +242,6 @@ struct pcr_signatures *pcr_signatures_free(struct pcr_signatures *s)
 	return NULL;
 }
 
-static int parse_error(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-static int parse_error(char **ret_error, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_error) {
-		va_start(ap, fmt);
-		if (vasprintf(ret_error, fmt, ap) < 0)
-			*ret_error = NULL;
-		va_end(ap);
-	}
-	return -EBADMSG;
-}
-
 static int parse_pcr_array(struct json_object *a, uint32_t *ret)
 {
 	uint32_t mask = 0;
@@ -301,9 +287,9 @@ int pcr_signatures_parse(const char *json, size_t n, const struct rsa_key *key, 
 		return r;
 	r = json_parse(json, n, &root, &error);
 	if (r < 0)
-		return parse_error(ret_error, "not JSON: %s", strna(error));
+		return error_set(ret_error, -EBADMSG, "not JSON: %s", strna(error));
 	if (!json_object_is_type(root, json_type_object))
-		return parse_error(ret_error, "not a JSON object");
+		return error_set(ret_error, -EBADMSG, "not a JSON object");
 
 	s = new0(struct pcr_signatures, 1);
 	if (!s)
@@ -314,10 +300,10 @@ int pcr_signatures_parse(const char *json, size_t n, const struct rsa_key *key, 
 		return 0;
 	}
 	if (r < 0)
-		return parse_error(ret_error, "\"sha256\" is not an array");
+		return error_set(ret_error, -EBADMSG, "\"sha256\" is not an array");
 	count = json_object_array_length(bank);
 	if (count > PCRSIG_MAX_ENTRIES)
-		return parse_error(ret_error, "more than %d entries", PCRSIG_MAX_ENTRIES);
+		return error_set(ret_error, -EBADMSG, "more than %d entries", PCRSIG_MAX_ENTRIES);
 	s->entries = new0(struct tpm_policy_signature, count);
 	s->sigs = new0(uint8_t *, count);
 	if (!s->entries || !s->sigs)
@@ -332,20 +318,21 @@ int pcr_signatures_parse(const char *json, size_t n, const struct rsa_key *key, 
 		size_t sig_size;
 
 		if (!json_object_is_type(e, json_type_object))
-			return parse_error(ret_error, "sha256[%zu]: not an object", i);
+			return error_set(ret_error, -EBADMSG, "sha256[%zu]: not an object", i);
 		if (json_get_array(e, "pcrs", &pcrs) < 0 || parse_pcr_array(pcrs, &mask) < 0)
-			return parse_error(ret_error,
-					   "sha256[%zu]: \"pcrs\" is not an array of PCRs", i);
+			return error_set(ret_error, -EBADMSG,
+					 "sha256[%zu]: \"pcrs\" is not an array of PCRs", i);
 		r = json_get_string(e, "pkfp", &pkfp);
 		if (r == -EINVAL || (r >= 0 && unhex_digest(pkfp, entry_fp) < 0))
-			return parse_error(ret_error,
-					   "sha256[%zu]: \"pkfp\" is not a SHA-256 in hex", i);
+			return error_set(ret_error, -EBADMSG,
+					 "sha256[%zu]: \"pkfp\" is not a SHA-256 in hex", i);
 		if (json_get_string(e, "pol", &pol) < 0 || unhex_digest(pol, sig->policy) < 0)
-			return parse_error(ret_error,
-					   "sha256[%zu]: \"pol\" is not a SHA-256 in hex", i);
+			return error_set(ret_error, -EBADMSG,
+					 "sha256[%zu]: \"pol\" is not a SHA-256 in hex", i);
 		if (json_get_string(e, "sig", &sig64) < 0 ||
 		    base64_decode(sig64, &s->sigs[s->n_entries], &sig_size) < 0 || sig_size == 0)
-			return parse_error(ret_error, "sha256[%zu]: \"sig\" is not base64", i);
+			return error_set(ret_error, -EBADMSG, "sha256[%zu]: \"sig\" is not base64",
+					 i);
 
 		if (mask != pcr_mask || (pkfp && memcmp(entry_fp, fp, sizeof(fp)) != 0)) {
 			if (mask == pcr_mask)

@@ -10,3 +10,7 @@
  * ...)" both says and returns. *ret_error must not hold a message already.
  */
 int error_set(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
+
+/* As error_set(), but *ret_error may hold a message already (from an earlier step, or
+ * an earlier try): it is freed and replaced. */
+int error_replace(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
