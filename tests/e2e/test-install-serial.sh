@@ -89,7 +89,11 @@ start=$(sfdisk -J target.img | jq -er '.partitiontable.partitions[] | select(.na
 dd if=target.img of=data.hdr bs=512 skip="$start" count=32768 status=none
 printf '%s' "$KEY" | cryptsetup open --test-passphrase --key-file - data.hdr ||
 	fail "the key shown does not open the volume"
-cryptsetup luksDump data.hdr | grep -qE '^\s+[0-9]+: systemd-tpm2$' || fail "no TPM token"
+cryptsetup luksDump data.hdr >dump.txt || fail "luksDump of the data volume's header failed"
+grep -qE '^\s+[0-9]+: systemd-tpm2$' dump.txt || {
+	cat dump.txt
+	fail "no TPM token"
+}
 echo "screens kept in $SHOTS:"
 ls "$SHOTS"
 echo "ok"
