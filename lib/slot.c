@@ -262,3 +262,37 @@ int slot_plan_mark_good(const struct slot_table *t, char slot, char **ret_from, 
 	*ret_to = TAKE_PTR(to);
 	return 0;
 }
+
+static const char *const failed_action_names[_SLOT_FAILED_ACTION_MAX] = {
+	[SLOT_FAILED_RETRY] = "retry",
+	[SLOT_FAILED_FALL_BACK] = "fall-back",
+	[SLOT_FAILED_STAY_GOOD] = "stay-good",
+	[SLOT_FAILED_STAY_LAST] = "stay-last",
+	[SLOT_FAILED_STAY_NO_ENTRY] = "stay-no-entry",
+};
+
+const char *slot_failed_action_to_string(enum slot_failed_action a)
+{
+	return a >= 0 && a < _SLOT_FAILED_ACTION_MAX ? failed_action_names[a] : NULL;
+}
+
+enum slot_failed_action slot_plan_failed_boot(const struct slot_table *t, char running)
+{
+	const struct slot_entry *e = slot_table_get(t, running);
+	char next;
+
+	switch (slot_entry_state(e)) {
+	case SLOT_GOOD:
+		return SLOT_FAILED_STAY_GOOD;
+	case SLOT_TRYING:
+		return SLOT_FAILED_RETRY;
+	case SLOT_BAD:
+		next = slot_table_next(t);
+		if (next == slot_other(running) &&
+		    slot_entry_state(slot_table_get(t, next)) != SLOT_BAD)
+			return SLOT_FAILED_FALL_BACK;
+		return SLOT_FAILED_STAY_LAST;
+	default:
+		return SLOT_FAILED_STAY_NO_ENTRY;
+	}
+}

@@ -25,7 +25,8 @@
 #include "core/macro.h"
 
 #define SLOT_ENTRY_DIR "EFI/Linux"
-#define SLOT_ENTRY_TRIES 3 /* a fresh entry's "+3" */
+#define SLOT_ENTRY_TRIES 3 /* a fresh entry's "+3", unless the import says otherwise */
+#define SLOT_ENTRY_TRIES_MAX 9 /* the most tries an import may give (one digit) */
 /* An entry being written: systemd-boot reads only *.efi in EFI/Linux. */
 #define SLOT_ENTRY_TMP_SUFFIX ".tmp"
 #define SLOT_TRIES_NONE UINT32_MAX /* no counter: a good entry */
@@ -98,3 +99,27 @@ static inline int slot_index(char slot)
 int slot_plan_rollback(const struct slot_table *t, char slot, char **ret_from, char **ret_to);
 /* mark-good: the rename of slot's counted entry to its name without counter (NULL: good already). */
 int slot_plan_mark_good(const struct slot_table *t, char slot, char **ret_from, char **ret_to);
+
+/*
+ * A boot of slot running that did not complete (its boot-complete check failed): what
+ * rebooting would do, as systemd-boot counts. systemd-boot takes a try off a counted
+ * entry before it boots it, so the running entry already shows this boot as done.
+ */
+enum slot_failed_action {
+	SLOT_FAILED_RETRY, /* tries left: reboot, systemd-boot boots the slot again */
+	SLOT_FAILED_FALL_BACK, /* no tries left, the other slot boots next: reboot */
+	SLOT_FAILED_STAY_GOOD, /* a good entry (booted to completion before): no reboot,
+				* which would fail the same way for ever */
+	SLOT_FAILED_STAY_LAST, /* no tries left and no other slot to boot: no reboot */
+	SLOT_FAILED_STAY_NO_ENTRY, /* the running slot has no entry: not known, no reboot */
+	_SLOT_FAILED_ACTION_MAX,
+	_SLOT_FAILED_ACTION_INVALID = -EINVAL,
+};
+
+/* "retry", "fall-back", "stay-good", "stay-last", "stay-no-entry" (ledger records) */
+const char *slot_failed_action_to_string(enum slot_failed_action a);
+static inline bool slot_failed_action_reboots(enum slot_failed_action a)
+{
+	return a == SLOT_FAILED_RETRY || a == SLOT_FAILED_FALL_BACK;
+}
+enum slot_failed_action slot_plan_failed_boot(const struct slot_table *t, char running);

@@ -173,14 +173,18 @@ int update_disk_rename_entry(struct update_disk *d, const char *from, const char
 	return update_disk_sync(d, "the rename");
 }
 
-/* The root hash in a record: {"verity": {"root_hash": HEX}} (the slot's manifest.json). */
-static int root_hash_from_record(struct update_disk *d, const char *record, uint8_t ret[32])
+/* A slot's record on the ESP (airlock/NAME-VERSION-SLOT.json: the slot's manifest, as
+ * airlock-update import wrote it); -ENOENT: none. */
+static int record_load(struct update_disk *d, const struct slot_entry *e, struct json_object **ret)
 {
-	_cleanup_free_ char *tmp = NULL, *copy = NULL, *error = NULL, *fat_path = NULL;
-	_cleanup_(json_object_putp) struct json_object *o = NULL;
-	struct json_object *v, *h;
+	_cleanup_free_ char *record = NULL, *tmp = NULL, *copy = NULL, *error = NULL,
+			    *fat_path = NULL;
 	int r;
 
+	if (asprintf(&record, "%s-%s-%c.json", e->name, e->version, e->slot) < 0)
+		return -ENOMEM;
+	if (!strv_contains(d->record_files, record))
+		return -ENOENT;
 	fat_path = path_join(UPDATE_RECORD_DIR, record);
 	r = mkdtemp_in(NULL, "airlock-update.", &tmp);
 	if (r < 0 || !fat_path)
@@ -192,8 +196,19 @@ static int root_hash_from_record(struct update_disk *d, const char *record, uint
 	}
 	r = fat_copy_out(&d->esp_volume, fat_path, copy, &error);
 	if (r >= 0)
-		r = json_load_file(copy, 4U << 20, &o, NULL);
+		r = json_load_file(copy, 4U << 20, ret, NULL);
 	(void)rm_rf(tmp);
+	return r;
+}
+
+/* The root hash in a record: {"verity": {"root_hash": HEX}}. */
+static int root_hash_from_record(struct update_disk *d, const struct slot_entry *e, uint8_t ret[32])
+{
+	_cleanup_(json_object_putp) struct json_object *o = NULL;
+	struct json_object *v, *h;
+	int r;
+
+	r = record_load(d, e, &o);
 	if (r < 0)
 		return r;
 	if (!json_object_object_get_ex(o, "verity", &v) ||
@@ -202,6 +217,19 @@ static int root_hash_from_record(struct update_disk *d, const char *record, uint
 	    unhex_exact(json_object_get_string(h), ret, 32) < 0)
 		return -EBADMSG;
 	return 0;
+}
+
+unsigned update_disk_tries(struct update_disk *d, const struct slot_entry *e)
+{
+	_cleanup_(json_object_putp) struct json_object *o = NULL;
+	struct json_object *t;
+	int64_t n;
+
+	if (record_load(d, e, &o) < 0 || !json_object_object_get_ex(o, "tries", &t) ||
+	    !json_object_is_type(t, json_type_int))
+		return SLOT_ENTRY_TRIES;
+	n = json_object_get_int64(t);
+	return n >= 1 && n <= SLOT_ENTRY_TRIES_MAX ? (unsigned)n : SLOT_ENTRY_TRIES;
 }
 
 /* The root hash on the UKI's command line (airlock.roothash=). */
@@ -248,13 +276,11 @@ static int root_hash_from_uki(struct update_disk *d, const struct slot_entry *e,
 
 int update_disk_root_hash(struct update_disk *d, const struct slot_entry *e, uint8_t ret[32])
 {
-	_cleanup_free_ char *record = NULL;
+	int r = root_hash_from_record(d, e, ret);
 
-	if (asprintf(&record, "%s-%s-%c.json", e->name, e->version, e->slot) < 0)
-		return -ENOMEM;
-	if (strv_contains(d->record_files, record) && root_hash_from_record(d, record, ret) >= 0)
-		return 0;
-	return root_hash_from_uki(d, e, ret);
+	if (r == -ENOMEM)
+		return r;
+	return r >= 0 ? 0 : root_hash_from_uki(d, e, ret);
 }
 
 int update_disk_verify_slot(struct update_disk *d, char slot, const uint8_t root_hash[32])

@@ -15,7 +15,8 @@
  *      slot is read back from the disk and checked block by block against the signed
  *      verity root hash;
  *   4. the ESP: the slot's old entry removed (the ESP need hold two UKIs, not three);
- *      the UKI written as EFI/Linux/NAME-VERSION-SLOT+3.efi.tmp (systemd-boot reads
+ *      the UKI written as EFI/Linux/NAME-VERSION-SLOT+N.efi.tmp (N tries, 3 unless
+ *      --tries says otherwise) (systemd-boot reads
  *      only *.efi) with the slot's record, read back and compared; then renamed into
  *      place. Each step fdatasync'd. The rename is the switch: systemd-boot boots the
  *      newest entry with tries left.
@@ -52,6 +53,7 @@ struct import {
 	struct progress *progress;
 	uint64_t done, total;
 	bool quiet;
+	unsigned tries; /* the new entry's try counter */
 	bool slot_touched; /* the inactive slot's partitions were written to */
 	/* the member being written */
 	uint64_t base, written, synced;
@@ -254,7 +256,7 @@ static int esp_commit(struct import *im, const struct bundle_result *res, char *
 
 	if (!o)
 		return log_oom();
-	r = slot_entry_format(m->name, m->version, im->target, SLOT_ENTRY_TRIES, 0, &entry);
+	r = slot_entry_format(m->name, m->version, im->target, im->tries, 0, &entry);
 	if (r < 0)
 		return log_error_errno(r, "import: no boot entry name for %s %s: %m", m->name,
 				       m->version);
@@ -301,6 +303,7 @@ static int esp_commit(struct import *im, const struct bundle_result *res, char *
 		    json_add_string(o, "compatible", m->compatible) < 0 ||
 		    json_add_string(o, "slot", (char[]){ im->target, 0 }) < 0 ||
 		    json_add_string(o, "signer", res->signer) < 0 ||
+		    json_add_int(o, "tries", (int64_t)im->tries) < 0 ||
 		    json_add_string(verity, "root_hash", hex) < 0 ||
 		    json_add(o, "verity", verity) < 0)
 			return log_oom();
@@ -370,7 +373,8 @@ static void import_help(void)
 	       "while writing root.squashfs and root.verity into the slot's partitions, checks\n"
 	       "the slot against the signed verity root hash, then installs the UKI on the ESP\n"
 	       "with a fresh try counter (NAME-VERSION-SLOT+3.efi): the next boot. Until then\n"
-	       "the running slot, the next boot and the ESP are unchanged.\n"
+	       "the running slot, the next boot and the ESP are unchanged. A boot that does\n"
+	       "not complete spends a try; with none left, the running slot boots again.\n"
 	       "\n"
 	       "Without --disk it acts on the running system: the disk it booted from, the slot\n"
 	       "airlock-init booted, the version and product of the running image\n"
@@ -387,6 +391,8 @@ static void import_help(void)
 	       "  --root DIR              the running system's files are below DIR (tests, a\n"
 	       "                          rescue system; without --disk)\n"
 	       "  --ledger-socket PATH    the ledger daemon's socket (default /run/airlock/ledger.sock)\n"
+	       "  --tries N               the boots the new slot gets to complete one (1-9,\n"
+	       "                          default 3)\n"
 	       "  -q --quiet              print nothing but errors\n"
 	       "\n"
 	       "Exit status: 0 installed, 3 refused (the reason is printed), 1 failed,\n"
@@ -401,7 +407,8 @@ int verb_import(int argc, char **argv)
 		ARG_COMPATIBLE,
 		ARG_DISK,
 		ARG_ROOT,
-		ARG_LEDGER
+		ARG_LEDGER,
+		ARG_TRIES,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -411,6 +418,7 @@ int verb_import(int argc, char **argv)
 		{ "running-version", required_argument, NULL, ARG_RUNNING_VERSION },
 		{ "compatible", required_argument, NULL, ARG_COMPATIBLE },
 		{ "ledger-socket", required_argument, NULL, ARG_LEDGER },
+		{ "tries", required_argument, NULL, ARG_TRIES },
 		{ "quiet", no_argument, NULL, 'q' },
 		{},
 	};
@@ -422,7 +430,7 @@ int verb_import(int argc, char **argv)
 	_cleanup_free_ char *error = NULL, *entry = NULL;
 	_cleanup_close_ int fd = -EBADF;
 	struct bundle_policy policy = {};
-	struct import im = { .stage_fd = -EBADF };
+	struct import im = { .stage_fd = -EBADF, .tries = SLOT_ENTRY_TRIES };
 	const struct bundle_sink sink = {
 		.begin = sink_begin,
 		.member_begin = sink_member_begin,
@@ -458,6 +466,13 @@ int verb_import(int argc, char **argv)
 			break;
 		case ARG_LEDGER:
 			ledger = optarg;
+			break;
+		case ARG_TRIES:
+			if (safe_atou(optarg, &im.tries) < 0 || im.tries < 1 ||
+			    im.tries > SLOT_ENTRY_TRIES_MAX)
+				return usage_error("import",
+						   "--tries needs a number from 1 to %d, not '%s'",
+						   SLOT_ENTRY_TRIES_MAX, optarg);
 			break;
 		case 'q':
 			im.quiet = true;
@@ -609,6 +624,7 @@ int verb_import(int argc, char **argv)
 			  json_add_string(o, "from_slot", (char[]){ d->running, 0 }) < 0 ||
 			  json_add_string(o, "slot", (char[]){ im.target, 0 }) < 0 ||
 			  json_add_string(o, "entry", entry) < 0 ||
+			  json_add_int(o, "tries", (int64_t)im.tries) < 0 ||
 			  json_add_string(o, "version", res.manifest->version) < 0))
 			o = (json_object_put(o), NULL);
 		(void)record_append("update.switched", o);
@@ -616,7 +632,7 @@ int verb_import(int argc, char **argv)
 	if (!im.quiet)
 		printf("installed: %s %s in slot %c, boot entry %s/%s: the next boot (%u tries)\n",
 		       res.manifest->name, res.manifest->version, im.target, SLOT_ENTRY_DIR, entry,
-		       SLOT_ENTRY_TRIES);
+		       im.tries);
 	ret = EXIT_SUCCESS;
 finish:
 	progress_abort(im.progress);

@@ -24,6 +24,8 @@ static const struct verb {
 	{ "status", verb_status, "             the slots, their versions and tries; booted, next" },
 	{ "rollback", verb_rollback, "             make the other (good) slot the next boot" },
 	{ "mark-good", verb_mark_good, "             mark the booted slot good (boot complete)" },
+	{ "boot-failed", verb_boot_failed,
+	  "             a boot that did not complete: try again or fall back" },
 };
 
 static void help(void)
@@ -35,7 +37,7 @@ static void help(void)
 	       "\n"
 	       "Commands:\n");
 	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-		printf("  %-9s %s\n", verbs[i].name, verbs[i].summary);
+		printf("  %-11s %s\n", verbs[i].name, verbs[i].summary);
 	printf("\n"
 	       "'airlock-update COMMAND --help' describes a command's options.\n"
 	       "See airlock-update(8).\n");

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * airlock-update status, rollback, mark-good: the slots as the ESP and the partitions
- * show them, and the two renames that change the next boot (lib/slot decides them).
+ * airlock-update status, rollback, mark-good, boot-failed: the slots as the ESP and the
+ * partitions show them, the two renames that change the next boot, and what a boot that
+ * did not complete does (lib/slot decides them).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -11,6 +12,7 @@
 #include "core/hex.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/run.h"
 #include "ext/verity.h"
 #include "manifest.h"
 #include "update-tool.h"
@@ -198,7 +200,7 @@ int verb_status(int argc, char **argv)
 
 		if (b && x && slot_entry_state(x) == SLOT_BAD &&
 		    version_compare(x->version, b->version) > 0) {
-			if (x->tries_done >= SLOT_ENTRY_TRIES)
+			if (x->tries_done >= update_disk_tries(d, x))
 				printf("why:     slot %c (%s %s) did not complete a boot in its %" PRIu32
 				       " tries: systemd-boot fell back to slot %c (%s)\n",
 				       x->slot, x->name, x->version, x->tries_done, d->running,
@@ -350,5 +352,96 @@ int verb_mark_good(int argc, char **argv)
 	if (r < 0)
 		return EXIT_FAILURE;
 	printf("marked good: slot %c, %s/%s\n", d->running, SLOT_ENTRY_DIR, to);
+	return EXIT_SUCCESS;
+}
+
+static void boot_failed_help(void)
+{
+	printf("Usage: airlock-update boot-failed [--root DIR]\n"
+	       "       airlock-update boot-failed --disk IMAGE --running-version V\n"
+	       "\n"
+	       "This boot did not complete (airlock-boot-complete.service failed; it is that\n"
+	       "unit's OnFailure=): says so on the console and in the ledger, and reboots when\n"
+	       "a reboot leads somewhere: the booted slot has tries left (systemd-boot tries\n"
+	       "it again), or none and the other slot boots next (the fallback). A good slot,\n"
+	       "or a last slot with nothing to fall back to, stays up for the operator.\n"
+	       "\n"
+	       "With --disk or --root it only says what it would do: it reboots nothing.\n"
+	       "\n"
+	       "Exit status: 0 (rebooting, or staying up as said), 1 failed.\n");
+}
+
+int verb_boot_failed(int argc, char **argv)
+{
+	_cleanup_(update_disk_freep) struct update_disk *d = NULL;
+	_cleanup_(slot_options_done) struct slot_options o = {};
+	_cleanup_free_ char *error = NULL;
+	const struct slot_entry *e, *n;
+	enum slot_failed_action act;
+	struct json_object *p;
+	char next;
+	bool reboot;
+	int r;
+
+	r = parse_slot_options("boot-failed", argc, argv, true, boot_failed_help, &o);
+	if (r != 0)
+		return r > 0 ? EXIT_SUCCESS : -r;
+	if (record_open(o.ledger) < 0)
+		return EXIT_FAILURE;
+	r = slot_options_open("boot-failed", &o, false, true, &d);
+	if (r < 0)
+		return EXIT_FAILURE;
+	e = slot_table_get(&d->slots, d->running);
+	act = slot_plan_failed_boot(&d->slots, d->running);
+	next = slot_table_next(&d->slots);
+	n = next ? slot_table_get(&d->slots, next) : NULL;
+	/* Only the running system itself is rebooted. */
+	reboot = slot_failed_action_reboots(act) && !o.disk && !o.root;
+
+	if (e)
+		printf("airlock-update: this boot of slot %c (%s %s, entry %s) did not complete: ",
+		       d->running, e->name, e->version, e->file);
+	else
+		printf("airlock-update: this boot of slot %c did not complete: ", d->running);
+	switch (act) {
+	case SLOT_FAILED_RETRY:
+		printf("%" PRIu32 " %s left, %s\n", e->tries_left,
+		       e->tries_left == 1 ? "try" : "tries",
+		       reboot ? "rebooting to try it again" : "a reboot would try it again");
+		break;
+	case SLOT_FAILED_FALL_BACK:
+		printf("no tries left, %s slot %c (%s %s)\n",
+		       reboot ? "rebooting into" : "a reboot would boot", next, n->name,
+		       n->version);
+		break;
+	case SLOT_FAILED_STAY_GOOD:
+		printf("the slot is good (it completed a boot before) and a reboot would boot it "
+		       "again: staying up; see 'journalctl -b -u airlock-boot-complete.service'\n");
+		break;
+	case SLOT_FAILED_STAY_LAST:
+		printf("no tries left and no other slot to boot: staying up; see 'journalctl -b "
+		       "-u airlock-boot-complete.service'\n");
+		break;
+	default:
+		printf("the slot has no boot entry on %s: staying up\n", d->path);
+		break;
+	}
+	fflush(stdout);
+
+	p = switch_payload(d, e ? e->file : NULL, NULL, d->running, o.running_version);
+	if (p && (json_add_string(p, "action", slot_failed_action_to_string(act)) < 0 ||
+		  (next && json_add_string(p, "next", (char[]){ next, 0 }) < 0)))
+		p = (json_object_put(p), NULL);
+	/* The record is wanted, but a ledger that does not take it must not keep a failed
+	 * boot from falling back. */
+	(void)record_append("update.boot-failed", p);
+	if (!reboot)
+		return EXIT_SUCCESS;
+	r = run_argv((const char *const[]){ "systemctl", "--no-block", "reboot", NULL },
+		     &(struct run_opts){ .timeout_sec = 60 }, NULL, &error);
+	if (r < 0) {
+		log_error("boot-failed: the reboot failed: %s", strna(error));
+		return EXIT_FAILURE;
+	}
 	return EXIT_SUCCESS;
 }

@@ -21,6 +21,7 @@ int verb_import(int argc, char **argv);
 int verb_status(int argc, char **argv);
 int verb_rollback(int argc, char **argv);
 int verb_mark_good(int argc, char **argv);
+int verb_boot_failed(int argc, char **argv);
 
 /* Logs a usage error naming the verb and returns EXIT_USAGE. */
 int usage_error(const char *verb, const char *fmt, ...) _printf_(2, 3);
@@ -62,6 +63,9 @@ int update_disk_reload(struct update_disk *d);
 int update_disk_sync(struct update_disk *d, const char *what);
 /* The root hash a slot's records on the ESP (airlock/NAME-VERSION-SLOT.json) give. */
 int update_disk_root_hash(struct update_disk *d, const struct slot_entry *e, uint8_t ret[32]);
+/* The tries the slot's entry was given (its record's "tries"; SLOT_ENTRY_TRIES when it
+ * has no record: the installer's slot a, an older import). */
+unsigned update_disk_tries(struct update_disk *d, const struct slot_entry *e);
 /* Renames an ESP file in EFI/Linux and syncs; logs errors. */
 int update_disk_rename_entry(struct update_disk *d, const char *from, const char *to);
 /* Checks a slot's root and verity partitions against a root hash (every block). */

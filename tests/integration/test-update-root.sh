@@ -10,8 +10,9 @@
 # caller; an import into the other slot; mark-good of a booted slot; refusals when
 # the ESP is mounted, when the slot file and / disagree, of import and rollback on the
 # installer medium (no slot b; status and mark-good work there), when airlock-init did
-# not boot the system; and status explaining a
-# fallback after a slot's tries were spent. A ledger daemon records the run.
+# not boot the system; import --tries; boot-failed's decision for a boot that did not
+# complete (try again, fall back, stay up); and status explaining a fallback after a
+# slot's tries were spent. A ledger daemon records the run.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib-install.sh"
 source "$(dirname "$0")/lib-update.sh"
@@ -180,16 +181,53 @@ expect_fail "which has no slot b: the installer medium" upd import "$v2" --root 
 expect_fail "which has no slot b: the installer medium" upd rollback --root "$R"
 expect_ok upd mark-good --root "$R" | grep -q 'marked good: slot a' || fail "mark-good on the medium"
 
-step "slot a's tries spent (as systemd-boot counts them), back on slot b: status says why"
+step "import --tries: 1 to 9"
 small_build "$T/v3" 1.0.2 1.0.0 "$A"
 v3=$(release "$T/v3" a)
 fake_root b 1.0.1 "$DISK"
-expect_ok upd import "$v3" --root "$R" -q
-esp_ren airlock-1.0.2-a+3.efi airlock-1.0.2-a+0-3.efi
+expect_fail "--tries needs a number from 1 to 9, not '0'" upd import "$v3" --root "$R" --tries 0
+expect_fail "--tries needs a number from 1 to 9, not '10'" upd import "$v3" --root "$R" --tries 10
+expect_ok upd import "$v3" --root "$R" -q --tries 2
+grep -q 'airlock-1.0.2-a+2.efi' <<<"$(esp_ls)" || fail "not a +2 entry: $(esp_ls)"
+
+step "boot-failed: what a boot of slot a that did not complete does (as systemd-boot counts)"
+ledger_start
+# systemd-boot took the first try off before booting it
+esp_ren airlock-1.0.2-a+2.efi airlock-1.0.2-a+1-1.efi
+fake_root a 1.0.2 "$DISK"
+out=$(expect_ok upd boot-failed --root "$R" --ledger-socket "$SOCK")
+printf '%s\n' "$out"
+grep -q '^airlock-update: this boot of slot a (airlock 1.0.2, entry airlock-1.0.2-a+1-1.efi) did not complete: 1 try left, a reboot would try it again$' \
+	<<<"$out" || fail "boot-failed with a try left"
+jq -e '.payload.slot == "a" and .payload.action == "retry" and .payload.from == "airlock-1.0.2-a+1-1.efi"' \
+	<<<"$(last_record update.boot-failed)" >/dev/null || fail "update.boot-failed (retry) is not recorded"
+esp_ren airlock-1.0.2-a+1-1.efi airlock-1.0.2-a+0-2.efi
+out=$(expect_ok upd boot-failed --root "$R" --ledger-socket "$SOCK")
+printf '%s\n' "$out"
+grep -q 'did not complete: no tries left, a reboot would boot slot b (airlock 1.0.1)$' <<<"$out" ||
+	fail "boot-failed with the tries spent"
+jq -e '.payload.action == "fall-back" and .payload.next == "b"' \
+	<<<"$(last_record update.boot-failed)" >/dev/null || fail "update.boot-failed (fall-back) is not recorded"
+# the good slot b failing: a reboot would fail the same way
+fake_root b 1.0.1 "$DISK"
+out=$(expect_ok upd boot-failed --root "$R" --ledger-socket "$SOCK")
+printf '%s\n' "$out"
+grep -q 'did not complete: the slot is good (it completed a boot before) and a reboot would boot it again: staying up' \
+	<<<"$out" || fail "boot-failed of a good slot"
+jq -e '.payload.action == "stay-good"' <<<"$(last_record update.boot-failed)" >/dev/null ||
+	fail "update.boot-failed (stay-good) is not recorded"
+ledger_stop
+
+step "slot a's tries spent, back on slot b: status says why"
 out=$(expect_ok upd status --root "$R")
 printf '%s\n' "$out"
-grep -q '^slot a:  airlock 1.0.2, bad (3 boots did not complete, or rolled back)' <<<"$out" ||
+grep -q '^slot a:  airlock 1.0.2, bad (2 boots did not complete, or rolled back)' <<<"$out" ||
 	fail "status: slot a is not bad"
-grep -q '^why:     slot a (airlock 1.0.2) did not complete a boot in its 3 tries: systemd-boot fell back to slot b (1.0.1)' \
+grep -q '^why:     slot a (airlock 1.0.2) did not complete a boot in its 2 tries: systemd-boot fell back to slot b (1.0.1)' \
 	<<<"$out" || fail "status does not say why slot b runs"
+# a rollback after one try is not a fallback
+esp_ren airlock-1.0.2-a+0-2.efi airlock-1.0.2-a+0-1.efi
+out=$(expect_ok upd status --root "$R")
+grep -q '^why:     slot a (airlock 1.0.2) was marked bad (a rollback, after 1 tries): slot b (1.0.1) boots' \
+	<<<"$out" || fail "status: a rollback is not told apart from spent tries: $out"
 echo ok

@@ -137,12 +137,50 @@ static void test_plans(void **state)
 	slot_table_done(&t);
 }
 
+static enum slot_failed_action failed(const char *a, const char *b, char running)
+{
+	const char *files[3] = { a, b, NULL };
+	enum slot_failed_action act;
+	struct slot_table t;
+
+	assert_int_equal(slot_table_build((char *const *)(a ? files : files + 1), NULL, &t, NULL),
+			 0);
+	act = slot_plan_failed_boot(&t, running);
+	slot_table_done(&t);
+	return act;
+}
+
+static void test_failed_boot(void **state)
+{
+	(void)state;
+	/* a counted try with tries left: again */
+	assert_int_equal(failed("airlock-1.0.0-a.efi", "airlock-1.0.1-b+2-1.efi", 'b'),
+			 SLOT_FAILED_RETRY);
+	/* the last try spent, a good slot to fall back to */
+	assert_int_equal(failed("airlock-1.0.0-a.efi", "airlock-1.0.1-b+0-3.efi", 'b'),
+			 SLOT_FAILED_FALL_BACK);
+	assert_int_equal(failed("airlock-1.0.0-a+1-2.efi", "airlock-1.0.1-b+0-1.efi", 'b'),
+			 SLOT_FAILED_FALL_BACK);
+	/* the good slot itself failed: a reboot would fail the same way */
+	assert_int_equal(failed("airlock-1.0.0-a.efi", "airlock-1.0.1-b+0-3.efi", 'a'),
+			 SLOT_FAILED_STAY_GOOD);
+	/* nothing to fall back to: the other slot bad, or none */
+	assert_int_equal(failed("airlock-1.0.0-a+0-3.efi", "airlock-1.0.1-b+0-3.efi", 'b'),
+			 SLOT_FAILED_STAY_LAST);
+	assert_int_equal(failed(NULL, "airlock-1.0.1-b+0-1.efi", 'b'), SLOT_FAILED_STAY_LAST);
+	/* the running slot has no entry */
+	assert_int_equal(failed("airlock-1.0.0-a.efi", NULL, 'b'), SLOT_FAILED_STAY_NO_ENTRY);
+	assert_string_equal(slot_failed_action_to_string(SLOT_FAILED_FALL_BACK), "fall-back");
+	assert_true(slot_failed_action_reboots(SLOT_FAILED_RETRY));
+	assert_false(slot_failed_action_reboots(SLOT_FAILED_STAY_GOOD));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse), cmocka_unit_test(test_format),
 		cmocka_unit_test(test_next),  cmocka_unit_test(test_two_entries),
-		cmocka_unit_test(test_plans),
+		cmocka_unit_test(test_plans), cmocka_unit_test(test_failed_boot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
