@@ -88,13 +88,35 @@ static int parse_slot_options(const char *verb, int argc, char **argv, bool need
 	return 0;
 }
 
-/* The disk a verb acts on: --disk, or the running system's boot disk. */
-static int slot_options_open(const char *verb, struct slot_options *o, bool writable, bool one_slot,
-			     struct update_disk **ret)
+/* What a slot verb needs, besides its options. */
+struct slot_verb {
+	const char *name;
+	void (*help)(void);
+	bool need_running; /* --running-version required with --disk */
+	bool records; /* it writes to the ledger */
+	bool writable; /* it renames entries on the ESP */
+	bool one_slot; /* the installer medium (slot a only) will do */
+};
+
+/*
+ * The start every slot verb shares: its options, the ledger when it records, and the
+ * disk it acts on (--disk, or the running system's boot disk). Returns -1 when the verb
+ * goes on with *o and *ret, else the status to exit with (--help, errors: logged).
+ */
+static int slot_verb_open(const struct slot_verb *v, int argc, char **argv, struct slot_options *o,
+			  struct update_disk **ret)
 {
+	int r = parse_slot_options(v->name, argc, argv, v->need_running, v->help, o);
+
+	if (r != 0)
+		return r > 0 ? EXIT_SUCCESS : -r;
+	if (v->records && record_open(o->ledger) < 0)
+		return EXIT_FAILURE;
 	if (o->disk)
-		return update_disk_open(o->disk, writable, o->running_version, ret);
-	return update_system_open_disk(verb, &o->sys, writable, one_slot, ret);
+		r = update_disk_open(o->disk, v->writable, o->running_version, ret);
+	else
+		r = update_system_open_disk(v->name, &o->sys, v->writable, v->one_slot, ret);
+	return r < 0 ? EXIT_FAILURE : -1;
 }
 
 /* Whether the slot's verity superblock and top hash block agree with root_hash (quick). */
@@ -144,12 +166,12 @@ int verb_status(int argc, char **argv)
 	char next;
 	int r;
 
-	r = parse_slot_options("status", argc, argv, false, status_help, &o);
-	if (r != 0)
-		return r > 0 ? EXIT_SUCCESS : -r;
-	r = slot_options_open("status", &o, false, true, &d);
-	if (r < 0)
-		return EXIT_FAILURE;
+	r = slot_verb_open(&(const struct slot_verb){ .name = "status",
+						      .help = status_help,
+						      .one_slot = true },
+			   argc, argv, &o, &d);
+	if (r >= 0)
+		return r;
 	next = slot_table_next(&d->slots);
 	printf("disk:    %s\n", d->path);
 	if (d->running)
@@ -251,14 +273,14 @@ int verb_rollback(int argc, char **argv)
 	char other;
 	int r;
 
-	r = parse_slot_options("rollback", argc, argv, true, rollback_help, &o);
-	if (r != 0)
-		return r > 0 ? EXIT_SUCCESS : -r;
-	if (record_open(o.ledger) < 0)
-		return EXIT_FAILURE;
-	r = slot_options_open("rollback", &o, true, false, &d);
-	if (r < 0)
-		return EXIT_FAILURE;
+	r = slot_verb_open(&(const struct slot_verb){ .name = "rollback",
+						      .help = rollback_help,
+						      .need_running = true,
+						      .records = true,
+						      .writable = true },
+			   argc, argv, &o, &d);
+	if (r >= 0)
+		return r;
 	other = slot_other(d->running);
 	e = slot_table_get(&d->slots, other);
 	r = slot_plan_rollback(&d->slots, other, &from, &to);
@@ -323,14 +345,15 @@ int verb_mark_good(int argc, char **argv)
 	_cleanup_(slot_options_done) struct slot_options o = {};
 	int r;
 
-	r = parse_slot_options("mark-good", argc, argv, true, mark_good_help, &o);
-	if (r != 0)
-		return r > 0 ? EXIT_SUCCESS : -r;
-	if (record_open(o.ledger) < 0)
-		return EXIT_FAILURE;
-	r = slot_options_open("mark-good", &o, true, true, &d);
-	if (r < 0)
-		return EXIT_FAILURE;
+	r = slot_verb_open(&(const struct slot_verb){ .name = "mark-good",
+						      .help = mark_good_help,
+						      .need_running = true,
+						      .records = true,
+						      .writable = true,
+						      .one_slot = true },
+			   argc, argv, &o, &d);
+	if (r >= 0)
+		return r;
 	r = slot_plan_mark_good(&d->slots, d->running, &from, &to);
 	if (r == -ENOENT) {
 		log_error("mark-good: slot %c, the booted one, has no boot entry on %s "
@@ -383,14 +406,14 @@ int verb_boot_failed(int argc, char **argv)
 	bool reboot;
 	int r;
 
-	r = parse_slot_options("boot-failed", argc, argv, true, boot_failed_help, &o);
-	if (r != 0)
-		return r > 0 ? EXIT_SUCCESS : -r;
-	if (record_open(o.ledger) < 0)
-		return EXIT_FAILURE;
-	r = slot_options_open("boot-failed", &o, false, true, &d);
-	if (r < 0)
-		return EXIT_FAILURE;
+	r = slot_verb_open(&(const struct slot_verb){ .name = "boot-failed",
+						      .help = boot_failed_help,
+						      .need_running = true,
+						      .records = true,
+						      .one_slot = true },
+			   argc, argv, &o, &d);
+	if (r >= 0)
+		return r;
 	e = slot_table_get(&d->slots, d->running);
 	act = slot_plan_failed_boot(&d->slots, d->running);
 	next = slot_table_next(&d->slots);
