@@ -301,7 +301,8 @@ _e2e_install() {
 		-device qemu-xhci,id=xhci -drive "file=$w/key.img,if=none,id=key,format=raw" \
 		-device usb-storage,bus=xhci.0,drive=key,removable=on,serial=AIRLOCKKEY >&2 || return 1
 	cp "$BOOT_LOG" "$w/install.log"
-	grep -Eq "^installed: |the installer on tty1 ended: installed; the machine reboots now" \
+	# (boot_image prefixes each console line with the host's "[ SECONDS] ").
+	grep -Eq "^(\[ *[0-9.]+\] )?installed: |the installer on tty1 ended: installed; the machine reboots now" \
 		"$w/install.log" || {
 		echo "the serial console shows no result of the unattended install" >&2
 		return 1
