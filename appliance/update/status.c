@@ -422,10 +422,10 @@ int verb_boot_failed(int argc, char **argv)
 	reboot = slot_failed_action_reboots(act) && !o.disk && !o.root;
 
 	if (e)
-		printf("airlock-update: this boot of slot %c (%s %s, entry %s) did not complete: ",
-		       d->running, e->name, e->version, e->file);
+		printf("this boot of slot %c (%s %s, entry %s) did not complete: ", d->running,
+		       e->name, e->version, e->file);
 	else
-		printf("airlock-update: this boot of slot %c did not complete: ", d->running);
+		printf("this boot of slot %c did not complete: ", d->running);
 	switch (act) {
 	case SLOT_FAILED_RETRY:
 		printf("%" PRIu32 " %s left, %s\n", e->tries_left,

@@ -197,7 +197,7 @@ esp_ren airlock-1.0.2-a+2.efi airlock-1.0.2-a+1-1.efi
 fake_root a 1.0.2 "$DISK"
 out=$(expect_ok upd boot-failed --root "$R" --ledger-socket "$SOCK")
 printf '%s\n' "$out"
-grep -q '^airlock-update: this boot of slot a (airlock 1.0.2, entry airlock-1.0.2-a+1-1.efi) did not complete: 1 try left, a reboot would try it again$' \
+grep -q '^this boot of slot a (airlock 1.0.2, entry airlock-1.0.2-a+1-1.efi) did not complete: 1 try left, a reboot would try it again$' \
 	<<<"$out" || fail "boot-failed with a try left"
 jq -e '.payload.slot == "a" and .payload.action == "retry" and .payload.from == "airlock-1.0.2-a+1-1.efi"' \
 	<<<"$(last_record update.boot-failed)" >/dev/null || fail "update.boot-failed (retry) is not recorded"
