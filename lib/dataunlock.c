@@ -59,6 +59,31 @@ static void say(const struct data_unlock_params *p, const char *fmt, ...)
 		p->say(line, p->userdata);
 }
 
+/*
+ * Once the volume is open, by the TPM or by the recovery key: the TPM's
+ * dictionary-attack counter back to zero. The sealed key has no secret to guess (the
+ * policy is PCRs and a signature), but the storage root key it is loaded under is
+ * DA-protected as systemd 252 makes it, and the TPM counts every power cut after such
+ * a use as a failure: without this, a few power cuts (3 on swtpm, 32 on many chips)
+ * would lock it out and every boot would ask for the recovery key until it healed.
+ * Only possible while the lockout hierarchy has no authorization, which anyone could
+ * use for the same reset; when its owner set one, the counter is left, and said so.
+ */
+static void da_reset(const struct data_unlock_params *p, struct tpm_context *t, bool was_locked)
+{
+	int r = tpm_da_reset(t);
+
+	if (r >= 0) {
+		if (was_locked)
+			say(p, "the TPM was in dictionary-attack lockout: reset now that the "
+			       "recovery key opened the volume; the next boot asks the TPM again");
+		return;
+	}
+	say(p, "the TPM's dictionary-attack counter %s (%s): power cuts count against it",
+	    was_locked ? "stays in lockout" : "was not reset",
+	    r == -EACCES ? "the lockout hierarchy has an authorization" : strerror(-r));
+}
+
 /* Asks the TPM; returns the keyslot opened, or -errno with *why (one phrase). */
 static int try_tpm(const struct data_unlock_params *p, struct luks_volume *v,
 		   struct data_unlock_result *res, char **why)
@@ -80,6 +105,8 @@ static int try_tpm(const struct data_unlock_params *p, struct luks_volume *v,
 		return error_set(why, r, "%s at %s (%s)", tpm_refusal_to_string(TPM_REFUSAL_NO_TPM),
 				 p->tcti, strerror(-r));
 	r = tpm2luks_unlock(v, t, &up, &keyslot, NULL, why);
+	if (r >= 0)
+		da_reset(p, t, false);
 	if (!p->cap_pcr)
 		return r < 0 ? r : keyslot;
 
@@ -187,7 +214,7 @@ int data_unlock(const struct data_unlock_params *p, struct data_unlock_result *r
 	_cleanup_free_ char *why = NULL;
 	struct termios saved[8];
 	bool echo_off[8] = {};
-	int r;
+	int r, tpm_r;
 
 	r = luks_open(p->node, &v);
 	if (r == -EBADMSG || r == -EINVAL)
@@ -199,7 +226,7 @@ int data_unlock(const struct data_unlock_params *p, struct data_unlock_result *r
 		return error_set(ret_error, r, "cannot read the LUKS2 header of %s: %s", p->node,
 				 strerror(-r));
 
-	r = try_tpm(p, v, &res, &why);
+	r = tpm_r = try_tpm(p, v, &res, &why);
 	if (r == -ENOLINK)
 		return error_set(ret_error, r, "%s", strna(why));
 	if (r >= 0) {
@@ -217,6 +244,11 @@ int data_unlock(const struct data_unlock_params *p, struct data_unlock_result *r
 			(void)secret_echo_restore(p->key_fds[i], &saved[i]);
 	if (r < 0)
 		return r;
+	if (tpm_r == -ENOLCK) {
+		_cleanup_(tpm_context_freep) struct tpm_context *t = NULL;
+		if (tpm_context_new(p->tcti, &t) >= 0)
+			da_reset(p, t, true);
+	}
 	res.method = DATA_UNLOCK_RECOVERY;
 	res.keyslot = r;
 	*ret = res;

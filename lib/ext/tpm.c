@@ -348,6 +348,14 @@ uint32_t tpm_pcr_values_unset(const struct tpm_pcr_values *v)
 	return unset;
 }
 
+int tpm_da_reset(struct tpm_context *t)
+{
+	TSS2_RC rc = Esys_DictionaryAttackLockReset(t->esys, ESYS_TR_RH_LOCKOUT, ESYS_TR_PASSWORD,
+						    ESYS_TR_NONE, ESYS_TR_NONE);
+
+	return rc == TSS2_RC_SUCCESS ? 0 : rc_fail("Esys_DictionaryAttackLockReset", rc);
+}
+
 int tpm_pcr_extend(struct tpm_context *t, unsigned pcr, const uint8_t digest[TPM_DIGEST_SIZE])
 {
 	TPML_DIGEST_VALUES d = {

@@ -100,6 +100,12 @@ int tpm_pcr_read(struct tpm_context *t, uint32_t mask, struct tpm_pcr_values *re
  * protects nothing. systemd-cryptenroll warns about this; so should its callers.
  */
 uint32_t tpm_pcr_values_unset(const struct tpm_pcr_values *v);
+/*
+ * Resets the TPM's dictionary-attack counter (TPM2_DictionaryAttackLockReset) with the
+ * lockout hierarchy's empty authorization: -EACCES when its owner set one, -ENOLCK
+ * when that authorization is itself locked out for a while.
+ */
+int tpm_da_reset(struct tpm_context *t);
 /* Extends a SHA-256 PCR with a digest (tests, and capping a PCR after unlocking). */
 int tpm_pcr_extend(struct tpm_context *t, unsigned pcr, const uint8_t digest[TPM_DIGEST_SIZE]);
 

@@ -10,6 +10,9 @@
 #   - a UKI whose PCR 11 is not signed, a changed PCR 7, no TPM at all: one line says
 #     why, then the prompt; Enter alone costs no try, malformed input and a wrong key
 #     are told apart, the third try may succeed, three failures stop;
+#   - power cuts after the SRK's use raise the TPM's dictionary-attack counter until it
+#     locks out: the recovery key then opens the volume and resets it, and each unseal
+#     by the TPM resets it to zero;
 #   - the recovery key is never printed.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib-install.sh"
@@ -118,4 +121,49 @@ printf '%s\n' "$KEY" | data_unlock "$T/o6" "$TOOL" data-unlock "$T/data.hdr" ||
 	fail "the recovery key did not open the volume without a TPM"
 grep -qx 'SAY: the TPM did not open the data volume: TEST: no --tcti given' "$T/o6" || fail "no TPM line"
 grep -qx 'opened by recovery with keyslot 0, PCR 11 not capped' "$T/o6" || fail "not opened by the key"
+step "power cuts: the TPM's dictionary-attack lockout, reset by the recovery key, then by each unseal"
+need tpm2_getcap tpm2_createprimary tpm2_create tpm2_flushcontext
+da_count() { tpm2_getcap -T "$SWTPM_TCTI" properties-variable | awk '/TPM2_PT_LOCKOUT_COUNTER/ {print $2}'; }
+# A use of a DA-protected key (as the SRK's on every boot), then a power cut: the TPM
+# counts it as a failure (TPM 2.0 part 1, "Non-orderly Shutdown"). 1: the TPM refused
+# the use, it is in lockout already.
+da_use_and_cut() {
+	# (swtpm's TCTI has no resource manager: transient objects a refused unseal left
+	# loaded stay until flushed; /dev/tpmrm0 flushes them when the program exits)
+	tpm2_flushcontext -T "$SWTPM_TCTI" -t
+	tpm2_createprimary -Q -T "$SWTPM_TCTI" -C o -G ecc -c "$T/primary.ctx" 2>"$T/da.err" &&
+		tpm2_create -Q -T "$SWTPM_TCTI" -C "$T/primary.ctx" -G ecc -u "$T/k.pub" -r "$T/k.priv" \
+			2>>"$T/da.err" || {
+		grep -q 'DA lockout mode' "$T/da.err" && return 1
+		cat "$T/da.err"
+		fail "tpm2-tools could not use a key"
+	}
+	swtpm_reboot
+}
+in_lockout() { tpm2_getcap -T "$SWTPM_TCTI" properties-variable | grep -q 'inLockout: *1'; }
+# The steps above cut power too (swtpm_reboot): the count may be close already.
+swtpm_reboot
+cuts=1
+while [ $cuts -le 5 ] && da_use_and_cut; do
+	cuts=$((cuts + 1))
+done
+echo "after $cuts power cuts in this step: lockout counter $(da_count)"
+in_lockout || fail "swtpm is not in lockout"
+boot_measure v1
+printf '%s\n' "$KEY" | data_unlock "$T/o7" tool data-unlock "$T/data.hdr" --pcrsig "$T/v1.pcrsig" ||
+	fail "the recovery key did not open the volume"
+grep -qx 'SAY: the TPM did not open the data volume: token 0: the TPM is in dictionary-attack lockout' \
+	"$T/o7" || fail "no line saying the TPM is locked out"
+grep -qx 'SAY: the TPM was in dictionary-attack lockout: reset now that the recovery key opened the volume; the next boot asks the TPM again' \
+	"$T/o7" || fail "the lockout was not reset after the recovery key"
+[ "$(da_count)" = 0x0 ] || fail "the lockout counter is $(da_count) after the reset"
+da_use_and_cut || fail "the TPM refused a key after the reset"
+da_use_and_cut || fail "the TPM refused a key after one power cut"
+[ "$(da_count)" = 0x2 ] || fail "two power cuts: the lockout counter is $(da_count), not 0x2"
+boot_measure v1
+data_unlock "$T/o8" tool data-unlock "$T/data.hdr" --pcrsig "$T/v1.pcrsig" </dev/null ||
+	fail "the TPM did not open the volume after two power cuts"
+grep -qx 'opened by tpm with keyslot 1, PCR 11 capped' "$T/o8" || fail "not opened by the TPM"
+if grep -q '^SAY:' "$T/o8"; then fail "something was said on the console"; fi
+[ "$(da_count)" = 0x0 ] || fail "the unseal did not reset the lockout counter: $(da_count)"
 echo "ok"
