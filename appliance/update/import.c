@@ -15,11 +15,10 @@
  *      slot is read back from the disk and checked block by block against the signed
  *      verity root hash;
  *   4. the ESP: the slot's old entry removed (the ESP need hold two UKIs, not three);
- *      the UKI written as EFI/Linux/NAME-VERSION-SLOT+N.efi.tmp (N tries, 3 unless
- *      --tries says otherwise) (systemd-boot reads
- *      only *.efi) with the slot's record, read back and compared; then renamed into
- *      place. Each step fdatasync'd. The rename is the switch: systemd-boot boots the
- *      newest entry with tries left.
+ *      the UKI written as EFI/Linux/NAME-VERSION-SLOT+N.efi.tmp (N tries: 3, or
+ *      --tries; systemd-boot reads only *.efi) with the slot's record, read back and
+ *      compared; then renamed into place. Each step fdatasync'd. The rename is the
+ *      switch: systemd-boot boots the newest entry with tries left.
  *
  * The ESP is not touched before step 4: a refused or interrupted import leaves it,
  * the running slot and the next boot byte for byte as they were.
