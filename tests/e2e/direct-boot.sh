@@ -114,6 +114,13 @@ boot() { # LOG TIMEOUT APPEND DISK... -- MARKER...
 			fail "$(grep -m1 -oE "Kernel panic|Access Denied|Security Violation|No bootable option" "$log") while waiting for '$missing'"
 		fi
 		if ! kill -0 $pid 2>/dev/null; then
+			# It may have printed the last markers between the check above and its exit:
+			# its log is whole now, look once more.
+			missing=
+			for m in "${markers[@]}"; do
+				grep -qF -- "$m" "$log" || missing=$m
+			done
+			[ -z "$missing" ] && break
 			sed 's/^/    console| /' "$log"
 			fail "QEMU ended before '$missing' appeared"
 		fi
