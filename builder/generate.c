@@ -27,6 +27,7 @@
 #include "ext/crypto.h"
 #include "lockfile.h"
 #include "manifest.h"
+#include "osrelease.h"
 #include "sysusers.h"
 #include "tree.h"
 
@@ -232,8 +233,9 @@ static int gen_os_release(struct gen *g, const struct manifest *m, bool debug)
 		"PRETTY_NAME=\"%s %s%s (%s)\"\nVARIANT=\"Airlock appliance%s\"\nVARIANT_ID=%s\n"
 		"IMAGE_ID=%s\nIMAGE_VERSION=%s\nAIRLOCK_COMPATIBLE=%s\n",
 		m->name, m->version, debug ? " DEBUG" : "", strna(pretty_base),
-		debug ? ", DEBUG build" : "", debug ? "airlock-debug" : "airlock", m->name,
-		m->version, m->compatible);
+		debug ? ", DEBUG build" : "",
+		debug ? OSRELEASE_VARIANT_DEBUG : OSRELEASE_VARIANT_RELEASE, m->name, m->version,
+		m->compatible);
 	if (fclose(f) != 0)
 		return log_oom();
 	(void)size;

@@ -22,6 +22,7 @@
 #include "ext/json.h"
 #include "ext/sig.h"
 #include "manifest.h"
+#include "ustar.h"
 
 /* Sizes above this are nonsense for any image (1 PiB) and stay clear of overflow. */
 #define SIZE_MAX_BYTES (UINT64_C(1) << 50)
@@ -55,6 +56,7 @@ static const char *const refusal_names[_BUNDLE_REFUSAL_MAX] = {
 	[BUNDLE_REFUSAL_DOWNGRADE] = "downgrade",
 	[BUNDLE_REFUSAL_BELOW_FLOOR] = "below-floor",
 	[BUNDLE_REFUSAL_DIGEST_MISMATCH] = "digest-mismatch",
+	[BUNDLE_REFUSAL_DEBUG_BUILD] = "debug-build",
 };
 
 const char *bundle_member_to_string(enum bundle_member m)
@@ -589,6 +591,11 @@ int bundle_policy_check(const struct bundle_policy *p, const struct bundle_manif
 			      "manifest.json: version %s may only replace %s or newer; this "
 			      "system runs %s (install the versions in between first)",
 			      m->version, m->min_version, p->running_version);
+	if (m->debug && !p->running_debug)
+		return refuse(ret_error, BUNDLE_REFUSAL_DEBUG_BUILD, BUNDLE_MEMBER_MANIFEST,
+			      "manifest.json: version %s is a debug build (a root shell on the "
+			      "console); this system is not one, and takes release builds only",
+			      m->version);
 	return 0;
 }
 
@@ -689,6 +696,7 @@ struct bundle_reader {
 	uint64_t file_size;
 	enum bundle_member next; /* the member due */
 	char *error; /* libarchive's words */
+	struct ustar_check check; /* the strict form, over the same bytes libarchive reads */
 };
 
 struct bundle_reader *bundle_reader_free(struct bundle_reader *r)
@@ -696,9 +704,33 @@ struct bundle_reader *bundle_reader_free(struct bundle_reader *r)
 	if (!r)
 		return NULL;
 	archive_stream_free(r->stream);
+	ustar_check_done(&r->check);
 	free(r->error);
 	free(r);
 	return NULL;
+}
+
+static void reader_observe(const void *buf, size_t n, void *userdata)
+{
+	struct bundle_reader *r = userdata;
+
+	ustar_check_feed(&r->check, buf, n);
+}
+
+/* A header at or before offset that is not of the strict form, as a refusal. */
+static int form_violated(struct bundle_reader *r, uint64_t offset, enum bundle_member due,
+			 const char *path, struct bundle_error *ret_error)
+{
+	_cleanup_free_ char *q = NULL;
+	const char *why;
+
+	if (!ustar_check_violation(&r->check, offset, &why))
+		return 0;
+	q = path ? name_quote(path) : NULL;
+	if (q)
+		return refuse(ret_error, BUNDLE_REFUSAL_MALFORMED, due, "member %s: %s", q, why);
+	return refuse(ret_error, BUNDLE_REFUSAL_MALFORMED, due, "%s: %s",
+		      bundle_member_to_string(due) ?: "the end of the archive", why);
 }
 
 int bundle_reader_open(int fd, struct bundle_reader **ret, struct bundle_error *ret_error)
@@ -723,7 +755,8 @@ int bundle_reader_open(int fd, struct bundle_reader **ret, struct bundle_error *
 	r->start = (uint64_t)pos;
 	r->file_size = (uint64_t)st.st_size;
 	r->next = BUNDLE_MEMBER_MANIFEST;
-	k = archive_stream_open(fd, BUNDLE_BLOCK_BYTES, &r->stream);
+	ustar_check_init(&r->check);
+	k = archive_stream_open(fd, BUNDLE_BLOCK_BYTES, reader_observe, r, &r->stream);
 	if (k < 0)
 		return failure(ret_error, k, _BUNDLE_MEMBER_INVALID, "cannot read: %s",
 			       strerror(-k));
@@ -759,12 +792,26 @@ static int next_header(struct bundle_reader *r, struct archive_member *h,
 	int k;
 
 	k = archive_stream_next(r->stream, h, &r->error);
-	if (k < 0)
+	if (k < 0) {
+		/* libarchive gave up on a header (and where it stands then is no offset to
+		 * go by): a violation the strict form saw in what was read says why better */
+		int v = form_violated(r, UINT64_MAX, due, NULL, ret_error);
+		if (v < 0)
+			return v;
 		return stream_failed(r, k, due, "not a readable tar header", ret_error);
+	}
+	if (k > 0) {
+		int v = form_violated(r, h->offset, due, h->path, ret_error);
+		if (v < 0)
+			return v;
+	}
 	if (k == 0) {
 		uint64_t end, marker;
 
 		archive_stream_end(r->stream, &end, &marker);
+		k = form_violated(r, end, due, NULL, ret_error);
+		if (k < 0)
+			return k;
 		if (marker < 1024)
 			return refuse(ret_error, BUNDLE_REFUSAL_TRUNCATED, due,
 				      "the input ends before %s, without an end-of-archive marker: "
@@ -1037,6 +1084,9 @@ int bundle_reader_finish(struct bundle_reader *r, uint64_t *ret_archive_bytes,
 			      "member %s follows %s, the last member of a bundle", strna(q), last);
 	}
 	archive_stream_end(r->stream, &end, &marker);
+	k = form_violated(r, end, _BUNDLE_MEMBER_MAX - 1, NULL, ret_error);
+	if (k < 0)
+		return k;
 	end += r->start;
 	if (marker < 1024) {
 		/* The input ended inside the marker, or something other than zeros is where

@@ -82,6 +82,7 @@ enum bundle_refusal {
 	BUNDLE_REFUSAL_DOWNGRADE, /* older than the running version */
 	BUNDLE_REFUSAL_BELOW_FLOOR, /* the running version is below the update's min_version */
 	BUNDLE_REFUSAL_DIGEST_MISMATCH, /* a payload member's sha256 is not the manifest's */
+	BUNDLE_REFUSAL_DEBUG_BUILD, /* a debug build, for a system that is not one */
 	_BUNDLE_REFUSAL_MAX,
 	_BUNDLE_REFUSAL_INVALID = -EINVAL,
 };
@@ -154,12 +155,14 @@ const struct bundle_artifact *bundle_manifest_artifact(const struct bundle_manif
 struct bundle_policy {
 	const char *running_version; /* its IMAGE_VERSION */
 	const char *compatible; /* its product */
+	bool running_debug; /* it is a debug build itself (os-release VARIANT_ID=airlock-debug) */
 };
 
 /*
  * The update policy: the same product; a version higher than the running one (the
  * same one is a replay, a lower one a downgrade); a running version not below the
- * update's min_version. 0, or -EPERM with the refusal; -EINVAL if the policy itself
+ * update's min_version; no debug build (a root shell on the console) unless the running
+ * system is one. 0, or -EPERM with the refusal; -EINVAL if the policy itself
  * is not valid (a bad running version).
  */
 int bundle_policy_check(const struct bundle_policy *p, const struct bundle_manifest *m,

@@ -10,3 +10,8 @@
 
 /* The value of key, unquoted; -ENOENT if absent, -EBADMSG if its line is malformed. */
 int osrelease_get(const char *text, const char *key, char **ret);
+
+/* The os-release VARIANT_ID of a debug build (airlock-build build --debug), and of a
+ * release build. */
+#define OSRELEASE_VARIANT_DEBUG "airlock-debug"
+#define OSRELEASE_VARIANT_RELEASE "airlock"

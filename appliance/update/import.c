@@ -387,6 +387,8 @@ static void import_help(void)
 	       "                          (with --disk)\n"
 	       "  --compatible PRODUCT    the running product (with --disk; default\n"
 	       "                          " COMPATIBLE_DEFAULT ")\n"
+	       "  --running-debug         the running image is a debug build, and may take one\n"
+	       "                          (with --disk; else a debug build is refused)\n"
 	       "  --root DIR              the running system's files are below DIR (tests, a\n"
 	       "                          rescue system; without --disk)\n"
 	       "  --ledger-socket PATH    the ledger daemon's socket (default /run/airlock/ledger.sock)\n"
@@ -408,6 +410,7 @@ int verb_import(int argc, char **argv)
 		ARG_ROOT,
 		ARG_LEDGER,
 		ARG_TRIES,
+		ARG_RUNNING_DEBUG,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -418,6 +421,7 @@ int verb_import(int argc, char **argv)
 		{ "compatible", required_argument, NULL, ARG_COMPATIBLE },
 		{ "ledger-socket", required_argument, NULL, ARG_LEDGER },
 		{ "tries", required_argument, NULL, ARG_TRIES },
+		{ "running-debug", no_argument, NULL, ARG_RUNNING_DEBUG },
 		{ "quiet", no_argument, NULL, 'q' },
 		{},
 	};
@@ -466,6 +470,9 @@ int verb_import(int argc, char **argv)
 		case ARG_LEDGER:
 			ledger = optarg;
 			break;
+		case ARG_RUNNING_DEBUG:
+			policy.running_debug = true;
+			break;
 		case ARG_TRIES:
 			if (safe_atou(optarg, &im.tries) < 0 || im.tries < 1 ||
 			    im.tries > SLOT_ENTRY_TRIES_MAX)
@@ -485,9 +492,9 @@ int verb_import(int argc, char **argv)
 	if (!disk) {
 		/* The running system: what it trusts and runs is its image's, never a
 		 * caller's. */
-		if (keyring || policy.running_version || policy.compatible)
-			return usage_error("import", "--keyring, --running-version and "
-						     "--compatible go with --disk only");
+		if (keyring || policy.running_version || policy.compatible || policy.running_debug)
+			return usage_error("import", "--keyring, --running-version, --compatible "
+						     "and --running-debug go with --disk only");
 	} else {
 		if (root)
 			return usage_error("import", "--root goes without --disk only");
@@ -516,6 +523,7 @@ int verb_import(int argc, char **argv)
 		keyring = sys.keyring;
 		policy.running_version = sys.version;
 		policy.compatible = sys.compatible;
+		policy.running_debug = sys.debug;
 	}
 	if (r < 0)
 		return EXIT_FAILURE;

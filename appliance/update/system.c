@@ -69,6 +69,17 @@ int update_system_load(const char *verb, const char *root, struct update_system 
 			verb, osrel_path);
 		goto fail;
 	}
+	{
+		_cleanup_free_ char *variant = NULL;
+
+		r = osrelease_get(osrel, "VARIANT_ID", &variant);
+		if (r < 0 && r != -ENOENT) {
+			log_error_errno(r, "%s: the running image's %s: VARIANT_ID: %m", verb,
+					osrel_path);
+			goto fail;
+		}
+		s.debug = variant && streq(variant, OSRELEASE_VARIANT_DEBUG);
+	}
 	if (!version_is_valid(s.version)) {
 		r = log_error_errno(EINVAL, "%s: %s: IMAGE_VERSION=%s is not a version", verb,
 				    osrel_path, s.version);

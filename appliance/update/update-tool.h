@@ -80,6 +80,7 @@ struct update_system {
 	char *name; /* os-release IMAGE_ID */
 	char *version; /* os-release IMAGE_VERSION: the running version */
 	char *compatible; /* os-release AIRLOCK_COMPATIBLE: the product */
+	bool debug; /* os-release VARIANT_ID=airlock-debug: a debug build */
 	char *keyring; /* ROOT/usr/share/airlock/update-keys: the keys it trusts */
 };
 

@@ -92,7 +92,7 @@ static int sink_member_end(void *userdata, const struct bundle_artifact *a, char
 static void verify_help(void)
 {
 	printf("Usage: airlock-update verify FILE|DEVICE --keyring FILE|DIR --running-version V\n"
-	       "                             --compatible PRODUCT [--quiet]\n"
+	       "                             --compatible PRODUCT [--running-debug] [--quiet]\n"
 	       "\n"
 	       "Reads an update bundle from start to end as 'import' does: its signature against\n"
 	       "the trusted keys before any payload byte, the product, version and floor rules,\n"
@@ -102,6 +102,8 @@ static void verify_help(void)
 	       "                          or a directory of *.asc and *.gpg files)\n"
 	       "  --running-version V     the version the update must be newer than\n"
 	       "  --compatible PRODUCT    the product the update must be for (e.g. airlock/x86-64)\n"
+	       "  --running-debug         the running image is a debug build, and may take one\n"
+	       "                          (else a debug build is refused)\n"
 	       "  -q --quiet              print nothing but errors\n"
 	       "\n"
 	       "Exit status: 0 verified, 3 refused (the reason is printed), 1 could not check,\n"
@@ -110,12 +112,13 @@ static void verify_help(void)
 
 int verb_verify(int argc, char **argv)
 {
-	enum { ARG_KEYRING = 0x100, ARG_RUNNING_VERSION, ARG_COMPATIBLE };
+	enum { ARG_KEYRING = 0x100, ARG_RUNNING_VERSION, ARG_COMPATIBLE, ARG_RUNNING_DEBUG };
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "keyring", required_argument, NULL, ARG_KEYRING },
 		{ "running-version", required_argument, NULL, ARG_RUNNING_VERSION },
 		{ "compatible", required_argument, NULL, ARG_COMPATIBLE },
+		{ "running-debug", no_argument, NULL, ARG_RUNNING_DEBUG },
 		{ "quiet", no_argument, NULL, 'q' },
 		{},
 	};
@@ -151,6 +154,9 @@ int verb_verify(int argc, char **argv)
 			break;
 		case ARG_COMPATIBLE:
 			policy.compatible = optarg;
+			break;
+		case ARG_RUNNING_DEBUG:
+			policy.running_debug = true;
 			break;
 		case 'q':
 			v.quiet = true;

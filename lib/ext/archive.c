@@ -372,6 +372,8 @@ struct archive_stream {
 	int read_error; /* errno of a failed read(2) */
 	bool opened;
 	uint64_t end_offset, end_marker_size;
+	archive_observe_fn observe;
+	void *observe_userdata;
 };
 
 static la_ssize_t stream_read_cb(struct archive *a, void *userdata, const void **buf)
@@ -391,6 +393,8 @@ static la_ssize_t stream_read_cb(struct archive *a, void *userdata, const void *
 	}
 	if (n == 0)
 		s->eof = true;
+	else if (s->observe)
+		s->observe(s->buf, (size_t)n, s->observe_userdata);
 	*buf = s->buf;
 	return n;
 }
@@ -406,7 +410,8 @@ struct archive_stream *archive_stream_free(struct archive_stream *s)
 	return NULL;
 }
 
-int archive_stream_open(int fd, size_t block_size, struct archive_stream **ret)
+int archive_stream_open(int fd, size_t block_size, archive_observe_fn observe, void *userdata,
+			struct archive_stream **ret)
 {
 	_cleanup_(archive_stream_freep) struct archive_stream *s = new0(struct archive_stream, 1);
 
@@ -414,6 +419,8 @@ int archive_stream_open(int fd, size_t block_size, struct archive_stream **ret)
 		return s ? -EINVAL : -ENOMEM;
 	s->fd = fd;
 	s->block_size = block_size;
+	s->observe = observe;
+	s->observe_userdata = userdata;
 	s->buf = malloc(block_size);
 	s->a = archive_read_new();
 	if (!s->buf || !s->a)
@@ -453,6 +460,13 @@ static int stream_error(struct archive_stream *s, const char *what, char **ret_e
 	return r;
 }
 
+static uint64_t archive_stream_header_offset(const struct archive_stream *s)
+{
+	int64_t pos = archive_read_header_position(s->a);
+
+	return pos > 0 ? (uint64_t)pos : 0;
+}
+
 int archive_stream_next(struct archive_stream *s, struct archive_member *ret, char **ret_error)
 {
 	struct archive_entry *e;
@@ -475,6 +489,7 @@ int archive_stream_next(struct archive_stream *s, struct archive_member *ret, ch
 		/* ARCHIVE_WARN and ARCHIVE_RETRY included: a bundle has nothing to forgive */
 		return stream_error(s, "damaged tar header", ret_error);
 	fill_member(e, ret);
+	ret->offset = archive_stream_header_offset(s);
 	f = archive_format(s->a);
 	ret->posix = f == ARCHIVE_FORMAT_TAR_USTAR || f == ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE ||
 		     f == ARCHIVE_FORMAT_TAR_PAX_RESTRICTED;

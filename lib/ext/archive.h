@@ -35,6 +35,7 @@ struct archive_member {
 	unsigned dev_major, dev_minor;
 	bool sparse; /* a regular file stored with holes (GNU or pax sparse) */
 	bool posix; /* archive_stream: the header is POSIX (ustar or pax), not GNU or v7 */
+	uint64_t offset; /* archive_stream: where the member's first header starts */
 };
 
 struct archive_member_reader;
@@ -72,7 +73,10 @@ int archive_read_decompressed(const char *path, size_t max_size, char **ret, siz
  *   other     read errors of fd
  */
 struct archive_stream;
-int archive_stream_open(int fd, size_t block_size, struct archive_stream **ret);
+/* observe, if not NULL, sees every byte read from fd, in order, before libarchive does. */
+typedef void (*archive_observe_fn)(const void *buf, size_t n, void *userdata);
+int archive_stream_open(int fd, size_t block_size, archive_observe_fn observe, void *userdata,
+			struct archive_stream **ret);
 struct archive_stream *archive_stream_free(struct archive_stream *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive_stream *, archive_stream_free);
 /*

@@ -2,10 +2,12 @@
 #include <gpgme.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/error.h"
 #include "core/fileio.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -274,6 +276,54 @@ int sig_keyring_fingerprints(struct sig_keyring *k, char ***ret)
 	return list_fingerprints(ctx, false, ret);
 }
 
+/*
+ * What the keyring says of the (sub)key with fingerprint fpr, whatever a signature's own
+ * status claims: gpg reports a signature that expired as EXPSIG and a revocation only on
+ * a separate status line, so an expired signature by a revoked key would pass as merely
+ * expired. 0 when the key and that subkey are neither revoked, disabled nor invalid
+ * (expiry is not judged here); -EKEYREVOKED, -EKEYREJECTED (disabled, invalid) or
+ * -ENOKEY (not in the keyring) otherwise, with the reason in *ret_why.
+ */
+static int key_check(const struct sig_keyring *k, const char *fpr, char **ret_why)
+{
+	_cleanup_gpgme_ctx_ gpgme_ctx_t ctx = NULL;
+	gpgme_key_t key = NULL;
+	gpgme_subkey_t sub = NULL;
+	gpgme_error_t e;
+	int r;
+
+	/* a context of its own: a new operation would invalidate the verify result */
+	r = context_new(k->home, &ctx);
+	if (r < 0)
+		return r;
+	e = gpgme_get_key(ctx, fpr, &key, 0);
+	if (gpgme_err_code(e) == GPG_ERR_EOF || (!e && !key))
+		return error_replace(ret_why, -ENOKEY, "key %s is not in the keyring", fpr);
+	if (gpgme_err_code(e) == GPG_ERR_AMBIGUOUS_NAME)
+		return error_replace(ret_why, -EKEYREJECTED, "key %s is ambiguous in the keyring",
+				     fpr);
+	if (e)
+		return errno_of(e);
+	for (gpgme_subkey_t s = key->subkeys; s; s = s->next)
+		if (s->fpr && strcasecmp(s->fpr, fpr) == 0)
+			sub = s;
+	if (!sub)
+		r = error_replace(ret_why, -ENOKEY, "key %s is not in the keyring", fpr);
+	else if (key->revoked || sub->revoked)
+		r = error_replace(ret_why, -EKEYREVOKED, "%s %s is revoked",
+				  key->revoked || sub == key->subkeys ? "key" : "subkey", fpr);
+	else if (key->disabled || sub->disabled)
+		r = error_replace(ret_why, -EKEYREJECTED, "key %s is disabled", fpr);
+	else if (key->invalid || sub->invalid)
+		r = error_replace(ret_why, -EKEYREJECTED, "key %s is invalid", fpr);
+	else if (!sub->can_sign)
+		r = error_replace(ret_why, -EKEYREJECTED, "key %s is not a signing key", fpr);
+	else
+		r = 0;
+	gpgme_key_unref(key);
+	return r;
+}
+
 /* Sorts the signatures of a verification into an outcome, as sig.h describes. */
 static int judge(const struct sig_keyring *k, gpgme_verify_result_t vr, bool has_signature,
 		 char **ret_fingerprint, char **ret_error)
@@ -295,6 +345,7 @@ static int judge(const struct sig_keyring *k, gpgme_verify_result_t vr, bool has
 	for (gpgme_signature_t s = vr->signatures; s; s = s->next) {
 		const char *fpr = s->fpr ?: "(unknown)";
 		gpgme_err_code_t c = gpgme_err_code(s->status);
+		_cleanup_free_ char *why = NULL;
 
 		if (c == GPG_ERR_BAD_SIGNATURE)
 			return set_error(ret_error,
@@ -312,10 +363,18 @@ static int judge(const struct sig_keyring *k, gpgme_verify_result_t vr, bool has
 			r = strv_extend(&expired, fpr);
 		else if (c == GPG_ERR_NO_ERROR ||
 			 (ignore_time && (c == GPG_ERR_KEY_EXPIRED || c == GPG_ERR_SIG_EXPIRED))) {
-			/* expiry is a statement about the clock, which ignore_time does not trust */
-			if (!good)
-				good = fpr;
-			r = 0;
+			/* expiry is a statement about the clock, which ignore_time does not
+			 * trust; the key's own state in the keyring is not, and decides */
+			r = s->fpr ? key_check(k, s->fpr, &why) : -ENOKEY;
+			if (r == 0) {
+				if (!good)
+					good = fpr;
+			} else if (r == -EKEYREVOKED)
+				r = strv_extend(&revoked, fpr);
+			else if (r == -ENOKEY)
+				r = strv_extend(&unknown, fpr);
+			else if (r == -EKEYREJECTED)
+				r = strv_extendf(&other, "%s (%s)", fpr, why);
 		} else
 			r = strv_extendf(&other, "%s (%s)", fpr, gpgme_strerror(s->status));
 		if (r < 0)
@@ -419,6 +478,123 @@ int sig_verify_clearsigned(struct sig_keyring *k, const void *data, size_t size,
 	return 0;
 }
 
+static const char *packet_tag_name(unsigned tag)
+{
+	switch (tag) {
+	case 1:
+		return "an encrypted session key";
+	case 2:
+		return "a signature";
+	case 4:
+		return "a one-pass signature header";
+	case 5:
+	case 7:
+		return "a secret key";
+	case 6:
+		return "a public key";
+	case 8:
+		return "compressed data";
+	case 10:
+		return "a marker";
+	case 11:
+		return "literal data";
+	case 13:
+		return "a user id";
+	case 14:
+		return "a public subkey";
+	default:
+		return "an unexpected packet";
+	}
+}
+
+int sig_detached_check(const void *sig, size_t size, char **ret_error)
+{
+	const uint8_t *p = sig;
+	size_t off = 0;
+	unsigned n = 0;
+
+	if (size == 0)
+		return error_set(ret_error, -ENODATA, "no OpenPGP signature found");
+	if (size >= 5 && memcmp(p, "-----", 5) == 0)
+		return error_set(ret_error, -EBADMSG,
+				 "an ASCII-armored block, not a binary OpenPGP signature");
+	while (off < size) {
+		size_t start = off, len;
+		uint8_t h = p[off++];
+		unsigned tag;
+
+		if (!(h & 0x80))
+			return error_set(ret_error, -EBADMSG,
+					 "byte %zu is not an OpenPGP packet header%s", start,
+					 n > 0 ? ": data follows the signature" : "");
+		if (++n > SIG_DETACHED_MAX_SIGNATURES)
+			return error_set(ret_error, -EBADMSG, "more than %u signature packets",
+					 SIG_DETACHED_MAX_SIGNATURES);
+		if (h & 0x40) { /* new format: tag in the low 6 bits, then the length */
+			tag = h & 0x3f;
+			if (off >= size)
+				goto truncated;
+			if (p[off] < 192)
+				len = p[off++];
+			else if (p[off] < 224) {
+				if (size - off < 2)
+					goto truncated;
+				len = ((size_t)(p[off] - 192) << 8) + p[off + 1] + 192;
+				off += 2;
+			} else if (p[off] == 255) {
+				if (size - off < 5)
+					goto truncated;
+				len = (size_t)p[off + 1] << 24 | (size_t)p[off + 2] << 16 |
+				      (size_t)p[off + 3] << 8 | p[off + 4];
+				off += 5;
+			} else
+				return error_set(ret_error, -EBADMSG,
+						 "packet %u at byte %zu has a partial body length, "
+						 "which a signature never has",
+						 n, start);
+		} else { /* old format: tag in bits 5-2, the length's size in bits 1-0 */
+			unsigned lt = h & 3, bytes = lt == 0 ? 1 : lt == 1 ? 2 : 4;
+
+			tag = (h >> 2) & 0x0f;
+			if (lt == 3)
+				return error_set(
+					ret_error, -EBADMSG,
+					"packet %u at byte %zu has an indeterminate length", n,
+					start);
+			if (size - off < bytes)
+				goto truncated;
+			len = 0;
+			for (unsigned b = 0; b < bytes; b++)
+				len = len << 8 | p[off++];
+		}
+		if (tag != 2)
+			return error_set(ret_error, -EBADMSG,
+					 "packet %u at byte %zu is %s (tag %u), not a signature%s",
+					 n, start, packet_tag_name(tag), tag,
+					 n > 1 ? ": only signatures may follow a signature" : "");
+		if (len > size - off)
+			goto truncated;
+		/* version 4 (RFC 4880) or 5; type 0x00 or 0x01: over a binary or text document */
+		if (len < 2 || (p[off] != 4 && p[off] != 5))
+			return error_set(ret_error, -EBADMSG,
+					 "signature packet %u at byte %zu is not a version 4 or 5 "
+					 "signature",
+					 n, start);
+		if (p[off + 1] > 0x01)
+			return error_set(ret_error, -EBADMSG,
+					 "signature packet %u at byte %zu is of type 0x%02x, not a "
+					 "signature over a document",
+					 n, start, p[off + 1]);
+		off += len;
+		continue;
+truncated:
+		return error_set(ret_error, -EBADMSG,
+				 "packet %u at byte %zu is cut short (%zu bytes in all)", n, start,
+				 size);
+	}
+	return 0;
+}
+
 int sig_verify_detached(struct sig_keyring *k, const void *data, size_t size, const void *sig,
 			size_t sig_size, char **ret_fingerprint, char **ret_error)
 {
@@ -428,6 +604,9 @@ int sig_verify_detached(struct sig_keyring *k, const void *data, size_t size, co
 	gpgme_error_t e;
 	int r;
 
+	r = sig_detached_check(sig, sig_size, ret_error);
+	if (r < 0)
+		return r;
 	r = context_new(k->home, &ctx);
 	if (r < 0)
 		return set_error(ret_error, "gpgme: %s", strerror(-r)), r;
@@ -437,8 +616,15 @@ int sig_verify_detached(struct sig_keyring *k, const void *data, size_t size, co
 	if (e)
 		return errno_of(e);
 	e = gpgme_op_verify(ctx, s, d, NULL);
-	if (e)
-		return verify_failed(e, sig_size > 0, ret_error);
+	if (e) {
+		r = verify_failed(e, true, ret_error);
+		/* a well-formed packet sequence that gpg cannot use is a bad signature, not
+		 * a failure to check one (gpg says "General error" for some of them) */
+		if (r != -ENOMEM && r != -ENOPKG && r != -EBADMSG)
+			r = error_replace(ret_error, -EBADMSG, "corrupt signature: %s",
+					  gpgme_strerror(e));
+		return r;
+	}
 	r = judge(k, gpgme_op_verify_result(ctx), sig_size > 0, &fpr, ret_error);
 	if (r < 0)
 		return r;

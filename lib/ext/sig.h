@@ -8,7 +8,7 @@
  * a fresh, private GnuPG home directory that nothing else uses: no user keyring,
  * no agent, no key server, no trust database decisions. The keyring file is the
  * whole trust anchor: a signature counts when it is good and made by a key from
- * that file that is neither expired nor revoked. The home directory is removed by
+ * that file that is neither expired nor revoked, disabled or invalid. The home directory is removed by
  * sig_keyring_free().
  *
  * Verification succeeds when at least one signature is good and none is bad, as
@@ -27,7 +27,11 @@
  * or signature dated in the future is accepted (gpg's ignore-time-conflict and
  * ignore-valid-from), and an expired key or signature counts as good, so that a
  * wrong clock can neither accept nor refuse anything. Revocation, which does not
- * depend on the clock, is still honoured.
+ * depend on the clock, is still honoured: after gpg's verdict, the signing key and
+ * subkey are looked up in the keyring, and a revoked, disabled or invalid one makes the
+ * signature count for nothing, whatever its own status (an expired signature by a
+ * revoked key is -EKEYREVOKED, not an expired one; a signature made before the key's
+ * revocation counts for nothing either).
  *
  * Signing (airlock-build keygen and release) works in a GnuPG home directory that
  * holds one passphrase-less secret key; gpg-agent is started for it and stopped
@@ -60,7 +64,18 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct sig_keyring *, sig_keyring_free);
 int sig_verify_clearsigned(struct sig_keyring *k, const void *data, size_t size, char **ret_text,
 			   size_t *ret_text_size, char **ret_fingerprint, char **ret_error);
 
-/* Verifies a detached signature (binary or armored) over data. */
+/*
+ * A detached signature is binary OpenPGP and nothing else: one or more Signature
+ * packets (tag 2, version 4 or 5, over a binary or text document; old or new packet
+ * format, no partial or indeterminate lengths), at most SIG_DETACHED_MAX_SIGNATURES,
+ * that fill sig exactly. Armor, keys, literal data, markers, trailing bytes of any kind
+ * are refused, -EBADMSG with the packet and byte offset named; empty is -ENODATA. Only
+ * the packet framing is read: nothing here says the signatures are good.
+ */
+#define SIG_DETACHED_MAX_SIGNATURES 16U
+int sig_detached_check(const void *sig, size_t size, char **ret_error);
+
+/* Verifies a detached signature over data; sig must pass sig_detached_check() first. */
 int sig_verify_detached(struct sig_keyring *k, const void *data, size_t size, const void *sig,
 			size_t sig_size, char **ret_fingerprint, char **ret_error);
 

@@ -125,7 +125,9 @@ jq '.debug = true' "$T/dbg/manifest.json" >"$T/dbg/m" && mv "$T/dbg/m" "$T/dbg/m
 expect_fail "is a debug build .*not released without --allow-debug" release "$T/dbg" a
 ls "$T/dbg" | grep -E '\.tar|\.sig' && fail "a refused debug release left files"
 dbg=$(release "$T/dbg" a --allow-debug)
-verify "$dbg" "$T/keys/a/signing-key.pub.asc" 1.0.0 | grep -q '^WARNING: *a debug build' ||
+refused debug-build "$dbg" "$T/keys/a/signing-key.pub.asc" 1.0.0
+airlock-update verify "$dbg" --keyring "$T/keys/a/signing-key.pub.asc" --running-version 1.0.0 \
+	--compatible airlock/x86-64 --running-debug | grep -q '^WARNING: *a debug build' ||
 	fail "verify does not point out a debug build"
 
 step "release: an existing bundle is replaced only by a complete new one"

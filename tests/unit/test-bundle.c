@@ -327,7 +327,7 @@ static void test_policy(void **state)
 			.min_version = (char *)cases[i].min_version,
 			.compatible = (char *)"airlock/x86-64",
 		};
-		const struct bundle_policy p = { cases[i].running, cases[i].compatible };
+		const struct bundle_policy p = { cases[i].running, cases[i].compatible, false };
 		_cleanup_bundle_error_ struct bundle_error e = BUNDLE_ERROR_INIT;
 		int r = bundle_policy_check(&p, &m, &e);
 
@@ -347,7 +347,7 @@ static void test_policy(void **state)
 		struct bundle_manifest m = { .version = (char *)"1",
 					     .min_version = (char *)"0",
 					     .compatible = (char *)"x" };
-		const struct bundle_policy p = { "not-a-version", "x" };
+		const struct bundle_policy p = { "not-a-version", "x", false };
 		_cleanup_bundle_error_ struct bundle_error e = BUNDLE_ERROR_INIT;
 
 		assert_int_equal(bundle_policy_check(&p, &m, &e), -EINVAL);

@@ -2,7 +2,9 @@
 /*
  * gpgme signatures against the TEST-ONLY fixtures of tests/data/sig/ (see
  * make-fixtures.sh there): key A signs, key B is another key, key E expired before
- * it signed, key R was revoked after.
+ * it signed, key R was revoked after, key X signed data.txt once with a signature that
+ * expired and once without expiry and was revoked after, key S's signing subkey was
+ * revoked after it signed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 
 #include "core/fileio.h"
+#include "core/macro.h"
 #include "core/fs.h"
 #include "core/path.h"
 #include "core/strv.h"
@@ -216,7 +219,7 @@ static void test_detached(void **state)
 	assert_int_equal(sig_verify_detached(a, data, dn, "", 0, NULL, &error), -ENODATA);
 	error = mfree(error);
 	assert_int_equal(sig_verify_detached(a, data, dn, "garbage", 7, NULL, &error), -EBADMSG);
-	assert_non_null(strstr(error, "corrupt signature"));
+	assert_non_null(strstr(error, "not an OpenPGP packet header"));
 	error = mfree(error);
 	sig_keyring_free(a);
 	sig_keyring_free(b);
@@ -272,6 +275,123 @@ static void test_ignore_time(void **state)
 			 -EKEYREVOKED);
 	assert_null(out);
 	sig_keyring_free(k);
+	assert_int_equal(entries_in_tmp(), 0);
+}
+
+/* detached signatures of data.txt, against fixture keyring kr, judged without the clock */
+static int verify_detached_fixture(const char *kr, const char *signame, char **ret_error)
+{
+	_cleanup_free_ char *data = NULL, *sig = NULL;
+	struct sig_keyring *k = keyring_flags(kr, SIG_KEYRING_IGNORE_TIME);
+	size_t dn, sn;
+	int r;
+
+	data = read_fixture("data.txt", &dn);
+	sig = read_fixture(signame, &sn);
+	free(*ret_error);
+	*ret_error = NULL;
+	r = sig_verify_detached(k, data, dn, sig, sn, NULL, ret_error);
+	sig_keyring_free(k);
+	return r;
+}
+
+static void test_revoked_whatever_the_signature_says(void **state)
+{
+	_cleanup_free_ char *error = NULL, *data = NULL, *sig = NULL;
+	struct sig_keyring *k;
+	size_t dn, sn;
+	(void)state;
+
+	/* X revoked: neither its expired signature nor its valid one counts */
+	assert_int_equal(verify_detached_fixture("x-revoked.pub", "data.txt.x-expired.sig", &error),
+			 -EKEYREVOKED);
+	assert_non_null(strstr(error, "revoked"));
+	assert_int_equal(verify_detached_fixture("x-revoked.pub", "data.txt.x.sig", &error),
+			 -EKEYREVOKED);
+	assert_non_null(strstr(error, "revoked"));
+	/* X not revoked: without the clock, its expired signature counts (no trusted clock) */
+	assert_int_equal(verify_detached_fixture("x.pub", "data.txt.x-expired.sig", &error), 0);
+	assert_int_equal(verify_detached_fixture("x.pub", "data.txt.x.sig", &error), 0);
+	/* with the clock, the expired one is expired */
+	data = read_fixture("data.txt", &dn);
+	sig = read_fixture("data.txt.x-expired.sig", &sn);
+	k = keyring_flags("x.pub", 0);
+	error = mfree(error);
+	assert_int_equal(sig_verify_detached(k, data, dn, sig, sn, NULL, &error), -EKEYEXPIRED);
+	sig_keyring_free(k);
+	/* S's signing subkey revoked after it signed: refused; before: good */
+	assert_int_equal(verify_detached_fixture("s-subkey-revoked.pub", "data.txt.s.sig", &error),
+			 -EKEYREVOKED);
+	assert_non_null(strstr(error, "revoked"));
+	assert_int_equal(verify_detached_fixture("s.pub", "data.txt.s.sig", &error), 0);
+	assert_int_equal(entries_in_tmp(), 0);
+}
+
+static void *concat(const void *a, size_t an, const void *b, size_t bn, size_t *ret_size)
+{
+	uint8_t *p = malloc(an + bn + 1);
+
+	assert_non_null(p);
+	memcpy(p, a, an);
+	memcpy(p + an, b, bn);
+	*ret_size = an + bn;
+	return p;
+}
+
+static void test_detached_strict(void **state)
+{
+	_cleanup_free_ char *data = NULL, *sig = NULL, *xsig = NULL, *armored = NULL, *error = NULL;
+	struct sig_keyring *a = keyring_flags("a.pub", SIG_KEYRING_IGNORE_TIME);
+	size_t dn, sn, xn, an, n;
+	uint8_t key_packet[] = { 0x98, 0x33, 0x04 }; /* old-format public key header */
+	uint8_t marker[] = { 0xca, 0x03, 'P', 'G', 'P' };
+	uint8_t partial[] = { 0xc2, 0xe0, 0x04, 0x00 };
+	(void)state;
+
+	data = read_fixture("data.txt", &dn);
+	sig = read_fixture("data.txt.sig", &sn);
+	xsig = read_fixture("data.txt.x.sig", &xn);
+	armored = read_fixture("a.pub", &an);
+	assert_int_equal(sig_detached_check(sig, sn, NULL), 0);
+	assert_int_equal(sig_detached_check("", 0, NULL), -ENODATA);
+
+	/* every tail after a good signature is refused, before gpg sees it */
+	for (unsigned i = 0; i < 64; i++) {
+		uint8_t tail[37];
+		_cleanup_free_ void *t = NULL;
+
+		for (size_t j = 0; j < sizeof(tail); j++)
+			tail[j] = (uint8_t)((i * 131 + j * 7 + 1) * 2654435761U >> 13);
+		t = concat(sig, sn, tail, 1 + i % sizeof(tail), &n);
+		error = mfree(error);
+		assert_int_equal(sig_verify_detached(a, data, dn, t, n, NULL, &error), -EBADMSG);
+		assert_non_null(error);
+	}
+	{
+		_cleanup_free_ void *t = concat(sig, sn, key_packet, sizeof(key_packet), &n);
+		error = mfree(error);
+		assert_int_equal(sig_verify_detached(a, data, dn, t, n, NULL, &error), -EBADMSG);
+		assert_non_null(strstr(error, "public key"));
+	}
+	{
+		_cleanup_free_ void *t = concat(sig, sn, armored, an, &n);
+		error = mfree(error);
+		assert_int_equal(sig_verify_detached(a, data, dn, t, n, NULL, &error), -EBADMSG);
+	}
+	/* a key block alone, armor, a marker, a partial length, a cut signature */
+	error = mfree(error);
+	assert_int_equal(sig_verify_detached(a, data, dn, armored, an, NULL, &error), -EBADMSG);
+	assert_non_null(strstr(error, "armored"));
+	assert_int_equal(sig_detached_check(marker, sizeof(marker), NULL), -EBADMSG);
+	assert_int_equal(sig_detached_check(partial, sizeof(partial), NULL), -EBADMSG);
+	assert_int_equal(sig_detached_check(sig, sn - 1, NULL), -EBADMSG);
+	/* two signatures, one by a key the keyring lacks: still one packet sequence, good */
+	{
+		_cleanup_free_ void *t = concat(sig, sn, xsig, xn, &n);
+		assert_int_equal(sig_detached_check(t, n, NULL), 0);
+		assert_int_equal(sig_verify_detached(a, data, dn, t, n, NULL, NULL), 0);
+	}
+	sig_keyring_free(a);
 	assert_int_equal(entries_in_tmp(), 0);
 }
 
@@ -420,12 +540,20 @@ static void test_sign_deep_home(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good),	     cmocka_unit_test(test_one_of_two_known),
-		cmocka_unit_test(test_unknown_key),  cmocka_unit_test(test_altered),
-		cmocka_unit_test(test_no_signature), cmocka_unit_test(test_expired_and_revoked),
-		cmocka_unit_test(test_detached),     cmocka_unit_test(test_not_a_keyring),
-		cmocka_unit_test(test_ignore_time),  cmocka_unit_test(test_open_many),
-		cmocka_unit_test(test_sign),	     cmocka_unit_test(test_sign_deep_home),
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_one_of_two_known),
+		cmocka_unit_test(test_unknown_key),
+		cmocka_unit_test(test_altered),
+		cmocka_unit_test(test_no_signature),
+		cmocka_unit_test(test_expired_and_revoked),
+		cmocka_unit_test(test_detached),
+		cmocka_unit_test(test_not_a_keyring),
+		cmocka_unit_test(test_ignore_time),
+		cmocka_unit_test(test_open_many),
+		cmocka_unit_test(test_revoked_whatever_the_signature_says),
+		cmocka_unit_test(test_detached_strict),
+		cmocka_unit_test(test_sign),
+		cmocka_unit_test(test_sign_deep_home),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
