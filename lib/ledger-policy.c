@@ -282,7 +282,7 @@ int ledger_policy_check(const struct ledger_policy *p, const struct ledger_actor
 			continue;
 		if (r->unit_glob && (!actor->unit || fnmatch(r->unit_glob, actor->unit, 0) != 0))
 			continue;
-		if (r->type_glob && fnmatch(r->type_glob, type, 0) != 0)
+		if (r->type_glob && type && fnmatch(r->type_glob, type, 0) != 0)
 			continue;
 		if (ret_line)
 			*ret_line = r->line;

@@ -49,7 +49,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct ledger_policy *, ledger_policy_free);
 
 /*
  * 0 and the line of the first rule that allows actor (with its supplementary groups)
- * to append a record of this type; -EACCES if none does.
+ * to append a record of this type; -EACCES if none does. With type NULL: whether any
+ * rule names the actor at all, whatever type it allows (the daemon reserves connection
+ * slots for such clients).
  */
 int ledger_policy_check(const struct ledger_policy *p, const struct ledger_actor *actor,
 			const uint32_t *groups, size_t n_groups, const char *type,

@@ -8,8 +8,10 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -24,19 +26,11 @@
 #include "core/path.h"
 #include "ext/crypto.h"
 #include "ledger-client.h"
+#include "ledger-peer.h"
 #include "ledger-policy.h"
 #include "ledger-tool.h"
 #include "ledger.h"
-
-#ifndef SO_PEERPIDFD
-#define SO_PEERPIDFD 77
-#endif
-
-#define CLIENTS_MAX 1024
-#define PACKETS_PER_CLIENT_ROUND 64
-#define MAX_BATCH_DEFAULT 256U
-#define CHECKPOINT_INTERVAL_DEFAULT 60U
-#define GROUPS_MAX 256
+#include "serve.h"
 
 static const char *arg_socket = NULL; /* NULL: from systemd, else LEDGER_SOCKET_DEFAULT */
 static const char *arg_ledger = NULL;
@@ -46,57 +40,11 @@ static uint64_t arg_max_file_size = LEDGER_FILE_SIZE_DEFAULT;
 static uint64_t arg_checkpoint_every = LEDGER_CHECKPOINT_EVERY_DEFAULT;
 static unsigned arg_checkpoint_interval = CHECKPOINT_INTERVAL_DEFAULT;
 static unsigned arg_max_batch = MAX_BATCH_DEFAULT;
-
-struct reply {
-	char *data;
-	size_t size;
-	bool pending; /* a placeholder until the batch holding its record is durable */
-};
-
-struct client {
-	int fd;
-	struct ledger_actor actor;
-	uint32_t groups[GROUPS_MAX];
-	size_t n_groups;
-	struct reply *out; /* replies in request order, from out_head on */
-	size_t out_head, n_out, out_cap;
-	bool eof;
-	bool dead;
-	bool want_out; /* EPOLLOUT is armed */
-};
-
-struct pending {
-	struct client *c;
-	size_t index; /* of its placeholder in c->out */
-	uint64_t seq;
-	uint8_t hash[LEDGER_HASH_SIZE];
-};
-
-struct server {
-	int listen_fd;
-	char *bound_path; /* the socket we bound ourselves and remove on exit */
-	int epoll_fd;
-	int signal_fd;
-	struct ledger_writer *w;
-	struct ledger_policy *policy;
-	struct client **clients;
-	size_t n_clients;
-	struct pending *pending;
-	size_t n_pending, pending_cap;
-	uint64_t n_appended, n_refused, n_commits;
-	double last_checkpoint;
-	bool stop;
-	int fatal; /* the writer failed for good */
-};
+static unsigned arg_clients_per_uid = CLIENTS_PER_UID_DEFAULT;
+static unsigned arg_idle_timeout = IDLE_TIMEOUT_DEFAULT;
+static enum ledger_peer_method arg_peer_method = _LEDGER_PEER_METHOD_INVALID;
 
 static char listen_tag, signal_tag;
-
-static double now_mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void help(void)
 {
@@ -118,8 +66,17 @@ static void help(void)
 	       "0: never)\n"
 	       "  --max-batch N            records per fdatasync at most (default %u; 1: one "
 	       "per record)\n"
+	       "  --max-clients-per-uid N  connections at once per uid that no policy rule\n"
+	       "                           names (default %u; root and named clients: no limit)\n"
+	       "  --idle-timeout S         close such a connection after S seconds without a\n"
+	       "                           request, and any that leaves %d replies unread for\n"
+	       "                           as long (default %u)\n"
+	       "  --peer-check METHOD      how a client's unit is tied to its pid: pidfd\n"
+	       "                           (Linux 6.5+) or starttime (default: the best the\n"
+	       "                           kernel has; for tests)\n"
 	       "  -h, --help               show this help\n",
-	       LEDGER_CHECKPOINT_EVERY_DEFAULT, CHECKPOINT_INTERVAL_DEFAULT, MAX_BATCH_DEFAULT);
+	       LEDGER_CHECKPOINT_EVERY_DEFAULT, CHECKPOINT_INTERVAL_DEFAULT, MAX_BATCH_DEFAULT,
+	       CLIENTS_PER_UID_DEFAULT, REPLIES_QUEUED_MAX, IDLE_TIMEOUT_DEFAULT);
 }
 
 static int parse_args(int argc, char **argv)
@@ -132,7 +89,10 @@ static int parse_args(int argc, char **argv)
 		ARG_MAX_FILE_SIZE,
 		ARG_CHECKPOINT_EVERY,
 		ARG_CHECKPOINT_INTERVAL,
-		ARG_MAX_BATCH
+		ARG_MAX_BATCH,
+		ARG_CLIENTS_PER_UID,
+		ARG_IDLE_TIMEOUT,
+		ARG_PEER_CHECK,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -144,6 +104,9 @@ static int parse_args(int argc, char **argv)
 		{ "checkpoint-every", required_argument, NULL, ARG_CHECKPOINT_EVERY },
 		{ "checkpoint-interval", required_argument, NULL, ARG_CHECKPOINT_INTERVAL },
 		{ "max-batch", required_argument, NULL, ARG_MAX_BATCH },
+		{ "max-clients-per-uid", required_argument, NULL, ARG_CLIENTS_PER_UID },
+		{ "idle-timeout", required_argument, NULL, ARG_IDLE_TIMEOUT },
+		{ "peer-check", required_argument, NULL, ARG_PEER_CHECK },
 		{}
 	};
 	int c;
@@ -192,6 +155,31 @@ static int parse_args(int argc, char **argv)
 			if (safe_atou(optarg, &arg_max_batch) < 0 || arg_max_batch == 0)
 				return -usage_error("serve",
 						    "--max-batch %s: a positive number "
+						    "expected",
+						    optarg);
+			break;
+		case ARG_CLIENTS_PER_UID:
+			if (safe_atou(optarg, &arg_clients_per_uid) < 0 || arg_clients_per_uid == 0)
+				return -usage_error("serve",
+						    "--max-clients-per-uid %s: a positive "
+						    "number expected",
+						    optarg);
+			break;
+		case ARG_IDLE_TIMEOUT:
+			if (safe_atou(optarg, &arg_idle_timeout) < 0 || arg_idle_timeout == 0)
+				return -usage_error("serve",
+						    "--idle-timeout %s: a positive number of "
+						    "seconds expected",
+						    optarg);
+			break;
+		case ARG_PEER_CHECK:
+			if (streq(optarg, "pidfd"))
+				arg_peer_method = LEDGER_PEER_PIDFD;
+			else if (streq(optarg, "starttime"))
+				arg_peer_method = LEDGER_PEER_STARTTIME;
+			else
+				return -usage_error("serve",
+						    "--peer-check %s: pidfd or starttime "
 						    "expected",
 						    optarg);
 			break;
@@ -309,286 +297,6 @@ static void notify(const char *state)
 		log_debug_errno(errno, "sd_notify: %m, ignoring");
 }
 
-/* ---- clients ---------------------------------------------------------------------------- */
-
-static void client_free(struct server *s, struct client *c)
-{
-	if (!c)
-		return;
-	if (c->fd >= 0) {
-		(void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
-		safe_close(c->fd);
-	}
-	for (size_t i = c->out_head; i < c->n_out; i++)
-		free(c->out[i].data);
-	free(c->out);
-	ledger_actor_done(&c->actor);
-	free(c);
-}
-
-/*
- * The systemd unit of the client. With a pidfd of the peer (Linux 6.5+), the process
- * is checked to be alive after its cgroup was read, so a recycled pid cannot lend its
- * unit; without one, the uid of /proc/PID must at least be the peer's.
- */
-static char *client_unit(int fd, const struct ucred *cred)
-{
-	_cleanup_close_ int pidfd = -EBADF;
-	_cleanup_free_ char *unit = NULL;
-	socklen_t l = sizeof(pidfd);
-	int k;
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &l) < 0)
-		pidfd = -EBADF;
-	if (ledger_unit_of_pid(cred->pid, &unit) < 0)
-		return NULL;
-	if (pidfd >= 0) {
-		k = (int)syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0);
-		if (k < 0 && errno == ESRCH)
-			return NULL;
-	} else {
-		_cleanup_free_ char *status = NULL;
-		char path[64];
-		const char *u;
-		unsigned uid;
-
-		snprintf(path, sizeof(path), "/proc/%d/status", (int)cred->pid);
-		if (read_full_file(path, 64 * 1024, &status, NULL) < 0)
-			return NULL;
-		u = strstr(status, "\nUid:\t");
-		if (!u || sscanf(u + 6, "%u", &uid) != 1 || uid != (unsigned)cred->uid)
-			return NULL;
-	}
-	return TAKE_PTR(unit);
-}
-
-static int client_add(struct server *s, int fd)
-{
-	struct client *c = new0(struct client, 1);
-	struct client **nc;
-	struct ucred cred;
-	socklen_t l = sizeof(cred);
-	gid_t groups[GROUPS_MAX];
-	socklen_t gl = sizeof(groups);
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
-
-	if (!c) {
-		safe_close(fd);
-		return log_oom();
-	}
-	c->fd = fd;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &l) < 0) {
-		log_warning_errno(errno, "client: SO_PEERCRED: %m, dropping the client");
-		client_free(s, c);
-		return 0;
-	}
-	c->actor.uid = (uint32_t)cred.uid;
-	c->actor.gid = (uint32_t)cred.gid;
-	c->actor.pid = (uint32_t)cred.pid;
-	c->actor.unit = client_unit(fd, &cred);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &gl) == 0) {
-		c->n_groups = MIN((size_t)gl / sizeof(gid_t), (size_t)GROUPS_MAX);
-		for (size_t i = 0; i < c->n_groups; i++)
-			c->groups[i] = (uint32_t)groups[i];
-	} /* else: more than GROUPS_MAX groups, or an old kernel: primary group only */
-
-	nc = realloc(s->clients, (s->n_clients + 1) * sizeof(*nc));
-	if (!nc) {
-		client_free(s, c);
-		return log_oom();
-	}
-	s->clients = nc;
-	ev.data.ptr = c;
-	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		int r = -errno;
-		c->fd = safe_close(c->fd);
-		client_free(s, c);
-		return log_error_errno(r, "epoll: %m");
-	}
-	s->clients[s->n_clients++] = c;
-	log_debug("client uid=%u pid=%u unit=%s connected", c->actor.uid, c->actor.pid,
-		  c->actor.unit ?: "-");
-	return 0;
-}
-
-static struct reply *client_push(struct client *c)
-{
-	if (c->out_head == c->n_out)
-		c->out_head = c->n_out = 0; /* empty: start over (no placeholder is pending) */
-	if (c->n_out == c->out_cap) {
-		size_t cap = MAX(c->out_cap * 2, (size_t)16);
-		struct reply *o = realloc(c->out, cap * sizeof(*o));
-		if (!o)
-			return NULL;
-		c->out = o;
-		c->out_cap = cap;
-	}
-	c->out[c->n_out] = (struct reply){};
-	return &c->out[c->n_out++];
-}
-
-static int client_reply_error(struct client *c, int error, const char *message)
-{
-	struct reply *rp = client_push(c);
-
-	if (!rp)
-		return -ENOMEM;
-	return ledger_reply_format(error, message, 0, NULL, &rp->data, &rp->size);
-}
-
-static int server_pending_add(struct server *s, struct client *c, uint64_t seq,
-			      const uint8_t hash[LEDGER_HASH_SIZE])
-{
-	struct reply *rp;
-
-	if (s->n_pending == s->pending_cap) {
-		size_t cap = MAX(s->pending_cap * 2, (size_t)64);
-		struct pending *p = realloc(s->pending, cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		s->pending = p;
-		s->pending_cap = cap;
-	}
-	rp = client_push(c);
-	if (!rp)
-		return -ENOMEM;
-	rp->pending = true;
-	s->pending[s->n_pending] = (struct pending){ .c = c, .index = c->n_out - 1, .seq = seq };
-	memcpy(s->pending[s->n_pending].hash, hash, LEDGER_HASH_SIZE);
-	s->n_pending++;
-	return 0;
-}
-
-/* Turns the pending replies of records after last_seq, which were dropped, into errors. */
-static void fail_pending_after(struct server *s, uint64_t last_seq, int error)
-{
-	char msg[256];
-	size_t j = 0;
-
-	snprintf(msg, sizeof(msg), "the ledger could not be written (%s); nothing was recorded",
-		 strerror(error < 0 ? -error : error));
-	for (size_t i = 0; i < s->n_pending; i++) {
-		struct pending *p = &s->pending[i];
-		struct reply *rp = &p->c->out[p->index];
-
-		if (p->seq <= last_seq) {
-			s->pending[j++] = *p;
-			continue;
-		}
-		rp->pending = false;
-		if (ledger_reply_format(error, msg, 0, NULL, &rp->data, &rp->size) < 0)
-			p->c->dead = true;
-	}
-	s->n_pending = j;
-}
-
-static int handle_request(struct server *s, struct client *c, const char *buf, size_t n)
-{
-	_cleanup_free_ char *type = NULL, *why = NULL, *msg = NULL;
-	_cleanup_json_ struct json_object *payload = NULL;
-	uint8_t hash[LEDGER_HASH_SIZE];
-	uint64_t seq = 0, last;
-	int r;
-
-	r = ledger_request_parse(buf, n, &type, &payload, &why);
-	if (r == -ENOMEM)
-		return log_oom();
-	if (r < 0) {
-		s->n_refused++;
-		log_warning("refused a request from uid=%u pid=%u unit=%s: %s", c->actor.uid,
-			    c->actor.pid, c->actor.unit ?: "-", strna(why));
-		return client_reply_error(c, r, why);
-	}
-	r = ledger_policy_check(s->policy, &c->actor, c->groups, c->n_groups, type, NULL);
-	if (r < 0) {
-		s->n_refused++;
-		if (asprintf(&msg,
-			     "uid %u (pid %u, unit %s) may not append '%s': no rule in %s allows "
-			     "it",
-			     c->actor.uid, c->actor.pid, c->actor.unit ?: "-", type,
-			     s->policy->path) < 0)
-			return log_oom();
-		log_warning("refused: %s", msg);
-		return client_reply_error(c, -EACCES, msg);
-	}
-	last = ledger_writer_last_seq(s->w);
-	r = ledger_writer_add(s->w, type, &c->actor, payload, &seq, hash);
-	if (r < 0 && ledger_writer_last_seq(s->w) < last)
-		/* A full file could not be closed: the batch so far was dropped with it. */
-		fail_pending_after(s, ledger_writer_last_seq(s->w), r);
-	if (r < 0) {
-		if (asprintf(&msg, "could not record: %s; nothing was recorded", strerror(-r)) < 0)
-			return log_oom();
-		log_error_errno(r, "appending a '%s' record from uid=%u: %m", type, c->actor.uid);
-		if (r == -EIO)
-			s->fatal = r;
-		return client_reply_error(c, r, msg);
-	}
-	return server_pending_add(s, c, seq, hash);
-}
-
-static void client_read(struct server *s, struct client *c, char *buf, size_t *budget)
-{
-	for (unsigned i = 0; i<PACKETS_PER_CLIENT_ROUND && * budget> 0 && !c->eof; i++) {
-		ssize_t k = recv(c->fd, buf, LEDGER_PACKET_MAX + 1, MSG_DONTWAIT | MSG_TRUNC);
-
-		if (k < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return;
-			log_debug_errno(errno, "client pid=%u: %m", c->actor.pid);
-			c->eof = c->dead = true;
-			return;
-		}
-		if (k == 0) {
-			c->eof = true;
-			return;
-		}
-		if ((size_t)k > LEDGER_PACKET_MAX) {
-			char why[128];
-			snprintf(why, sizeof(why), "request of %zd bytes is larger than %u", k,
-				 LEDGER_PACKET_MAX);
-			s->n_refused++;
-			if (client_reply_error(c, -E2BIG, why) < 0)
-				c->dead = true;
-			continue;
-		}
-		if (handle_request(s, c, buf, (size_t)k) < 0)
-			c->dead = true;
-		if (s->n_pending >= arg_max_batch || s->fatal)
-			*budget = 0;
-		else
-			*budget = arg_max_batch - s->n_pending;
-	}
-}
-
-static void client_flush(struct server *s, struct client *c)
-{
-	bool want;
-
-	while (c->out_head < c->n_out && !c->out[c->out_head].pending && !c->dead) {
-		struct reply *rp = &c->out[c->out_head];
-		ssize_t k = send(c->fd, rp->data, rp->size, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-		if (k < 0) {
-			if (errno == EAGAIN)
-				break;
-			/* The client went away: its records are in the ledger all the same. */
-			c->dead = true;
-			break;
-		}
-		rp->data = mfree(rp->data);
-		c->out_head++;
-	}
-	want = !c->dead && c->out_head < c->n_out && !c->out[c->out_head].pending;
-	if (want != c->want_out) {
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0),
-					  .data.ptr = c };
-		if (epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
-			c->dead = true;
-		c->want_out = want;
-	}
-}
-
 /* ---- the loop --------------------------------------------------------------------------- */
 
 static void commit_round(struct server *s)
@@ -640,21 +348,20 @@ static void accept_clients(struct server *s)
 	for (;;) {
 		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warning_errno(errno, "accept: %m, ignoring");
+			unsigned held = 0;
+
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED &&
+			    ratelimit_pass(&s->warn_refused, now_mono(), &held))
+				log_warning_errno(errno, "accept: %m, ignoring (%u more held back)",
+						  held);
 			return;
 		}
 		if (s->n_clients >= CLIENTS_MAX) {
-			_cleanup_free_ char *data = NULL;
-			size_t n = 0;
-			if (ledger_reply_format(-EUSERS, "too many clients at once; try again", 0,
-						NULL, &data, &n) >= 0)
-				(void)send(fd, data, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-			log_warning("refused a client: %d clients already connected", CLIENTS_MAX);
+			refuse_connection(s, fd, "too many clients at once; try again", NULL);
 			safe_close(fd);
 			continue;
 		}
-		(void)client_add(s, fd);
+		(void)client_add(s, fd, ledger_boottime_ticks());
 	}
 }
 
@@ -679,12 +386,16 @@ static int run(struct server *s)
 		return log_oom();
 	while (!s->stop && !s->fatal) {
 		int timeout = -1, n;
-		size_t budget = arg_max_batch;
+		size_t budget = s->limits.max_batch;
+
+		double expire = expire_due(s, now_mono());
 
 		if (arg_checkpoint_interval > 0 && ledger_writer_unsigned(s->w) > 0) {
 			double due = s->last_checkpoint + arg_checkpoint_interval - now_mono();
 			timeout = due <= 0 ? 0 : (int)(due * 1000) + 1;
 		}
+		if (expire >= 0 && (timeout < 0 || (int)(expire * 1000) + 1 < timeout))
+			timeout = (int)(expire * 1000) + 1;
 		n = epoll_wait(s->epoll_fd, events, (int)ELEMENTSOF(events), timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -719,6 +430,7 @@ static int run(struct server *s)
 		commit_round(s);
 		for (size_t i = 0; i < s->n_clients; i++)
 			client_flush(s, s->clients[i]);
+		expire_clients(s, now_mono());
 		reap_clients(s);
 
 		if (!s->fatal && arg_checkpoint_interval > 0 && ledger_writer_unsigned(s->w) > 0 &&
@@ -859,6 +571,12 @@ int verb_serve(int argc, char **argv)
 
 	if (r <= 0)
 		return r == 0 ? EXIT_SUCCESS : -r;
+	s.limits = (struct serve_limits){
+		.max_batch = arg_max_batch,
+		.clients_per_uid = arg_clients_per_uid,
+		.idle_timeout = arg_idle_timeout,
+		.peer_method = arg_peer_method,
+	};
 	dir = arg_ledger ?: ledger_dir_default();
 	if (!arg_key) {
 		r = ledger_key_path_default(dir, &default_key);
@@ -924,6 +642,20 @@ int verb_serve(int argc, char **argv)
 	if (r < 0)
 		goto finish;
 
+	/* Room for every client it admits: at the file limit, accept() would fail on a
+	 * connection that stays queued, again and again. */
+	{
+		struct rlimit rl;
+		rlim_t want = CLIENTS_MAX + 64;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+			rl.rlim_cur = MIN(want, rl.rlim_max);
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+				log_warning("file limit %llu: fewer than the %d clients it admits "
+					    "can connect at once (LimitNOFILE=), continuing",
+					    (unsigned long long)rl.rlim_cur, CLIENTS_MAX);
+		}
+	}
 	s.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (s.epoll_fd < 0) {
 		r = log_error_errno(errno, "epoll: %m");

@@ -12,6 +12,7 @@
  * program name; nothing here ever formats a secret: callers must not pass one.
  */
 
+#include <stddef.h>
 #include <syslog.h>
 
 #include "macro.h"
@@ -26,6 +27,15 @@ void log_parse_environment(void);
 void log_set_fd(int fd);
 
 int log_internal(int level, int error, const char *fmt, ...) _printf_(3, 4);
+
+/*
+ * Copies in to out (NUL-terminated, cut to fit) with every byte that a terminal or a
+ * log reader could act on written as \xNN: control characters (newline, carriage
+ * return, escape, DEL...), C1 controls, bytes that are not UTF-8. Every log line goes
+ * through it, so that no string from a client, a file or a medium can end a line,
+ * forge another or move a terminal's cursor. Returns the length written.
+ */
+size_t log_sanitize(const char *in, char *out, size_t out_size);
 
 #define log_full_errno(level, error, ...)                                                        \
 	({                                                                                       \

@@ -14,6 +14,7 @@
 #include "core/fs.h"
 #include "core/hashmap.h"
 #include "core/hex.h"
+#include "core/log.h"
 #include "core/parse.h"
 #include "core/path.h"
 #include "core/run.h"
@@ -264,14 +265,46 @@ static void test_error(void **state)
 	free(e);
 }
 
+static void test_log_sanitize(void **state)
+{
+	char out[128], path[] = "/tmp/airlock-test-log-XXXXXX", *text = NULL;
+	int fd;
+	(void)state;
+
+	/* printable ASCII and UTF-8 pass; controls, C1 and broken UTF-8 are shown */
+	log_sanitize("plain text, caf\xc3\xa9 \xe2\x9c\x93", out, sizeof(out));
+	assert_string_equal(out, "plain text, caf\xc3\xa9 \xe2\x9c\x93");
+	log_sanitize("a\nfake: record\r\x1b[31mred\x7f", out, sizeof(out));
+	assert_string_equal(out, "a\\x0afake: record\\x0d\\x1b[31mred\\x7f");
+	log_sanitize("c1 \xc2\x9b and \xff\xc3 and \xed\xa0\x80", out, sizeof(out));
+	assert_string_equal(out, "c1 \\xc2\\x9b and \\xff\\xc3 and \\xed\\xa0\\x80");
+	/* cut to fit, never mid-escape */
+	assert_int_equal(log_sanitize("ab\ncd", out, 6), 2);
+	assert_string_equal(out, "ab");
+
+	/* and every log line goes through it: one line per record */
+	fd = mkostemp(path, O_CLOEXEC);
+	assert_true(fd >= 0);
+	log_set_fd(fd);
+	log_error("field 'x\ny': refused");
+	log_set_fd(STDERR_FILENO);
+	assert_int_equal(read_full_file(path, 4096, &text, NULL), 0);
+	assert_non_null(strstr(text, "field 'x\\x0ay': refused\n"));
+	assert_int_equal(strchr(text, '\n') - text + 1, (long)strlen(text));
+	free(text);
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_strv),	cmocka_unit_test(test_path),
-		cmocka_unit_test(test_parse),	cmocka_unit_test(test_hex_base64_sha),
-		cmocka_unit_test(test_files),	cmocka_unit_test(test_atomic_file_abort),
-		cmocka_unit_test(test_run),	cmocka_unit_test(test_secret),
-		cmocka_unit_test(test_hashmap), cmocka_unit_test(test_error),
+		cmocka_unit_test(test_strv),	     cmocka_unit_test(test_path),
+		cmocka_unit_test(test_parse),	     cmocka_unit_test(test_hex_base64_sha),
+		cmocka_unit_test(test_files),	     cmocka_unit_test(test_atomic_file_abort),
+		cmocka_unit_test(test_run),	     cmocka_unit_test(test_secret),
+		cmocka_unit_test(test_hashmap),	     cmocka_unit_test(test_error),
+		cmocka_unit_test(test_log_sanitize),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
