@@ -43,6 +43,7 @@ void install_disk_done(struct install_disk *d)
 	free(d->fs_label);
 	strv_free(d->mounted);
 	strv_free(d->part_uuids);
+	free(d->backing);
 	free(d->refusal);
 	*d = (struct install_disk){};
 }
@@ -334,6 +335,151 @@ static int probe_contents(struct install_disk *d)
 	return 0;
 }
 
+#define BACKING_DEPTH_MAX 16
+#define BACKING_MAX 64
+
+static bool stat_id_equal(const struct stat_id *a, const struct stat_id *b)
+{
+	if (a->is_file != b->is_file)
+		return false;
+	return a->is_file ? a->file_dev == b->file_dev && a->file_ino == b->file_ino :
+			    a->devnum == b->devnum;
+}
+
+bool stat_ids_overlap(const struct stat_id *a, size_t na, const struct stat_id *b, size_t nb)
+{
+	for (size_t i = 0; i < na; i++)
+		for (size_t j = 0; j < nb; j++)
+			if (stat_id_equal(&a[i], &b[j]))
+				return true;
+	return false;
+}
+
+struct backing {
+	const char *sysfs;
+	struct stat_id *ids;
+	size_t n;
+};
+
+static int backing_add(struct backing *b, const struct stat_id *id, unsigned depth);
+
+/* A path (a loop device's backing file, which may itself be a device node). */
+static int backing_add_path(struct backing *b, const char *path, unsigned depth)
+{
+	struct stat st;
+	struct stat_id id = {};
+
+	if (stat(path, &st) < 0)
+		return 0;
+	if (S_ISBLK(st.st_mode))
+		id.devnum = st.st_rdev;
+	else if (S_ISREG(st.st_mode))
+		id = (struct stat_id){ .is_file = true,
+				       .file_dev = st.st_dev,
+				       .file_ino = st.st_ino };
+	else
+		return 0;
+	return backing_add(b, &id, depth);
+}
+
+static int backing_add_devnum_attr(struct backing *b, const char *dir, unsigned depth)
+{
+	_cleanup_free_ char *dev = sysfs_attr(dir, "dev");
+	struct stat_id id = {};
+
+	if (!dev || parse_devnum(dev, &id.devnum) < 0)
+		return 0;
+	return backing_add(b, &id, depth);
+}
+
+static int backing_add(struct backing *b, const struct stat_id *id, unsigned depth)
+{
+	_cleanup_free_ char *sysdir = NULL, *real = NULL, *loop = NULL, *file = NULL,
+			    *slaves = NULL, *part = NULL;
+	struct stat_id *n;
+	DIR *dir;
+	int r = 0;
+
+	for (size_t i = 0; i < b->n; i++)
+		if (stat_id_equal(&b->ids[i], id))
+			return 0;
+	if (depth > BACKING_DEPTH_MAX || b->n >= BACKING_MAX)
+		return 0;
+	n = realloc(b->ids, (b->n + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	b->ids = n;
+	b->ids[b->n++] = *id;
+	if (id->is_file)
+		return 0;
+
+	if (asprintf(&sysdir, "%s/dev/block/%u:%u", b->sysfs, major(id->devnum),
+		     minor(id->devnum)) < 0)
+		return -ENOMEM;
+	real = realpath(sysdir, NULL);
+	if (!real)
+		return 0; /* not in sysfs: nothing more to follow */
+	/* a partition: its whole disk */
+	part = sysfs_attr(real, "partition");
+	if (part) {
+		_cleanup_free_ char *parent = strdup(real);
+		char *slash = parent ? strrchr(parent, '/') : NULL;
+
+		if (!parent)
+			return -ENOMEM;
+		if (slash) {
+			*slash = '\0';
+			r = backing_add_devnum_attr(b, parent, depth + 1);
+			if (r < 0)
+				return r;
+		}
+	}
+	/* a loop device: its backing file */
+	loop = path_join(real, "loop");
+	file = loop ? sysfs_attr(loop, "backing_file") : NULL;
+	if (!loop)
+		return -ENOMEM;
+	if (file) {
+		r = backing_add_path(b, file, depth + 1);
+		if (r < 0)
+			return r;
+	}
+	/* device-mapper, md: the devices under it */
+	slaves = path_join(real, "slaves");
+	if (!slaves)
+		return -ENOMEM;
+	dir = opendir(slaves);
+	if (!dir)
+		return 0;
+	for (struct dirent *de; (de = readdir(dir));) {
+		_cleanup_free_ char *sub = NULL;
+
+		if (de->d_name[0] == '.')
+			continue;
+		sub = path_join(slaves, de->d_name);
+		r = sub ? backing_add_devnum_attr(b, sub, depth + 1) : -ENOMEM;
+		if (r < 0)
+			break;
+	}
+	closedir(dir);
+	return r;
+}
+
+int stat_id_backing(const char *sysfs_root, const struct stat_id *id, struct stat_id **ret,
+		    size_t *ret_n)
+{
+	struct backing b = { .sysfs = sysfs_root ?: "/sys" };
+	int r = backing_add(&b, id, 0);
+
+	if (r < 0) {
+		free(b.ids);
+		return r;
+	}
+	*ret = b.ids;
+	*ret_n = b.n;
+	return 0;
+}
+
 int disk_probe(const char *node, struct install_disk *ret)
 {
 	_cleanup_(install_disk_done) struct install_disk d = {};
@@ -385,6 +531,16 @@ int disk_probe(const char *node, struct install_disk *ret)
 	} else
 		return -ENOTBLK;
 	fd = safe_close(fd);
+	{
+		struct stat_id id = { .is_file = d.is_file,
+				      .devnum = d.devnum,
+				      .file_dev = d.file_dev,
+				      .file_ino = d.file_ino };
+
+		r = stat_id_backing(NULL, &id, &d.backing, &d.n_backing);
+		if (r < 0)
+			return r;
+	}
 
 	r = probe_contents(&d);
 	if (r < 0)

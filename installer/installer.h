@@ -153,6 +153,26 @@ struct install_part {
 	char *fs_label; /* or NULL */
 };
 
+/* A block device (devnum) or a file (st_dev, st_ino): what a disk's writes reach. */
+struct stat_id {
+	bool is_file;
+	dev_t devnum;
+	dev_t file_dev;
+	ino_t file_ino;
+};
+
+/*
+ * Everything that writing to id would reach, id itself first: for a partition its whole
+ * disk, for a loop device its backing file (and what that is on, if a device), for a
+ * device-mapper or md device its slaves, each resolved in turn (16 levels at most), from
+ * sysfs (sysfs_root normally "/sys"). Never fails for want of sysfs: what cannot be read
+ * is not followed.
+ */
+int stat_id_backing(const char *sysfs_root, const struct stat_id *id, struct stat_id **ret,
+		    size_t *ret_n);
+/* Whether two such sets share an element. */
+bool stat_ids_overlap(const struct stat_id *a, size_t na, const struct stat_id *b, size_t nb);
+
 struct install_disk {
 	char *node; /* /dev/sdb, or an image file */
 	bool is_file;
@@ -173,6 +193,8 @@ struct install_disk {
 	char *fs_label;
 	char **mounted; /* "/dev/sdb1 on /mnt": partitions of it that are in use */
 	char **part_uuids; /* every partition GUID (PARTUUID), lower case */
+	struct stat_id *backing; /* what writing to it reaches (stat_id_backing) */
+	size_t n_backing;
 
 	/* decided by select.c */
 	char *refusal; /* why it cannot be the target, or NULL */
@@ -199,6 +221,8 @@ struct boot_facts {
 	dev_t source_devnum; /* the installer medium when it is a block device, else 0 */
 	dev_t source_file_dev; /* ... when it is an image file (with source_file_ino) */
 	ino_t source_file_ino;
+	const struct stat_id *source_backing; /* what the medium is on (stat_id_backing) */
+	size_t n_source_backing;
 	uint64_t min_disk_bytes; /* the image's smallest disk */
 };
 
@@ -221,12 +245,9 @@ int disk_describe_contents(const struct install_disk *d, char ***ret_lines);
 
 struct install_source {
 	char *path; /* whole disk or image file */
-	struct stat_id {
-		bool is_file;
-		dev_t devnum;
-		dev_t file_dev;
-		ino_t file_ino;
-	} id;
+	struct stat_id id;
+	struct stat_id *backing; /* what the medium is on (stat_id_backing) */
+	size_t n_backing;
 	struct disklabel *table;
 	const struct disklabel_part *esp, *root, *verity; /* into table */
 	uint8_t root_hash[32]; /* the trust anchor */

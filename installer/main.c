@@ -254,6 +254,8 @@ static int prepare_disks(struct install_ctx *c)
 		.source_devnum = s->id.is_file ? 0 : s->id.devnum,
 		.source_file_dev = s->id.file_dev,
 		.source_file_ino = s->id.is_file ? s->id.file_ino : 0,
+		.source_backing = s->backing,
+		.n_source_backing = s->n_backing,
 	};
 	int r;
 

@@ -39,12 +39,16 @@ static int refuse(struct install_disk *d, const char *fmt, ...)
 	return 0;
 }
 
-static bool is_source(const struct install_disk *d, const struct boot_facts *f)
+/* 0: not the medium; 1: the medium itself; 2: a device over it, or one it is on. */
+static int is_source(const struct install_disk *d, const struct boot_facts *f)
 {
-	if (d->is_file)
-		return f->source_file_ino != 0 && d->file_dev == f->source_file_dev &&
-		       d->file_ino == f->source_file_ino;
-	return f->source_devnum != 0 && d->devnum == f->source_devnum;
+	if (d->is_file ? f->source_file_ino != 0 && d->file_dev == f->source_file_dev &&
+				 d->file_ino == f->source_file_ino :
+			 f->source_devnum != 0 && d->devnum == f->source_devnum)
+		return 1;
+	if (stat_ids_overlap(d->backing, d->n_backing, f->source_backing, f->n_source_backing))
+		return 2;
+	return 0;
 }
 
 int disks_decide(struct install_disk *disks, size_t n, const struct boot_facts *f)
@@ -52,7 +56,7 @@ int disks_decide(struct install_disk *disks, size_t n, const struct boot_facts *
 	for (size_t i = 0; i < n; i++) {
 		struct install_disk *d = &disks[i];
 		char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX];
-		int r = 0;
+		int r = 0, src;
 
 		if (d->refusal)
 			continue; /* already refused when probed (unreadable) */
@@ -62,8 +66,11 @@ int disks_decide(struct install_disk *disks, size_t n, const struct boot_facts *
 				"it is the installer's boot medium: systemd-boot was started from "
 				"its partition %s",
 				f->boot_part_uuid);
-		else if (is_source(d, f))
-			r = refuse(d, "it is the installer medium the image is read from");
+		else if ((src = is_source(d, f)) > 0)
+			r = refuse(d, "it is the installer medium the image is read from%s",
+				   src == 2 ? " (a loop, partition or mapped device and what it "
+					      "is on: one of them is the medium)" :
+					      "");
 		else if (d->mounted && d->mounted[0])
 			r = refuse(d, "it is in use: %s", d->mounted[0]);
 		else if (d->read_only)

@@ -56,6 +56,7 @@ void install_source_done(struct install_source *s)
 	free(s->boot_part_uuid);
 	free(s->pcr_pubkey);
 	free(s->pcr_pubkey_origin);
+	free(s->backing);
 	*s = (struct install_source){};
 }
 
@@ -292,6 +293,10 @@ int source_load(const struct source_options *o, struct install_source *ret)
 	r = identify(s.path, &s);
 	if (r < 0)
 		return log_error_errno(r, "source: '%s': %m", s.path);
+	/* the partitions, loop devices and mappings it is on, none of which may be a target */
+	r = stat_id_backing(o->sysfs, &s.id, &s.backing, &s.n_backing);
+	if (r < 0)
+		return log_oom();
 
 	r = gpt_read(s.path, &s.table);
 	if (r < 0)

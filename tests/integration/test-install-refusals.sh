@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Every refusal of airlock-install says why and changes nothing on any disk: the
-# installer medium as the target, a disk too small (with the numbers), an answer file
+# installer medium as the target (also through a loop device over it, or as the file
+# behind the loop device it is read from), a disk too small (with the numbers), an answer file
 # without confirm=yes, a match of two disks, a missing TPM without tpm=allow-missing,
 # answer-file errors naming the line and key, a manifest.json that describes another
 # image. --dry-run prints the plan and writes nothing.
@@ -54,6 +55,24 @@ refused "cannot be the target: .*it is the installer medium the image is read fr
 answers "$T/size.conf" "disk-max-size = 100M" "${base[@]}"
 refused "the disk matching disk-max-size=100.0 MiB cannot be the target.*installer medium" 3 \
 	--answers "$T/size.conf" --disk "$MEDIUM" --disk "$T/a.img"
+
+step "a loop device over the medium is never the target, nor the medium behind a loop device"
+MLOOP=$(losetup -f --show "$MEDIUM")
+on_exit "losetup -d $MLOOP 2>/dev/null"
+answers "$T/mloop.conf" "disk = $MLOOP" "${base[@]}"
+refused "cannot be the target: .*it is the installer medium the image is read from \(a loop" 3 \
+	--answers "$T/mloop.conf" --disk "$MLOOP"
+sha_loop=$(head -c $((6 << 20)) "$MEDIUM" | sha256sum)
+answers "$T/mfile.conf" "disk = $MEDIUM" "${base[@]}"
+rc=0
+out=$(airlock-install --source "$MLOOP" --root-hash "$ROOTHASH" --pcr-public-key "$T/vendor.pem" \
+	--no-filesystem --answers "$T/mfile.conf" --disk "$MEDIUM" 2>&1) || rc=$?
+[ $rc -eq 3 ] && grep -qE "cannot be the target: .*installer medium" <<<"$out" ||
+	fail "the medium's file as the target of its own loop device: exit $rc: $out"
+[ "$(head -c $((6 << 20)) "$MEDIUM" | sha256sum)" = "$sha_loop" ] || fail "the medium changed"
+echo "ok (exit 3): $(grep -m1 -E 'cannot be the target' <<<"$out")"
+losetup -d "$MLOOP"
+unchanged
 
 step "a disk in use (here: an image attached to a loop device) is never the target"
 LOOP=$(losetup -f --show -r "$T/b.img")

@@ -148,6 +148,31 @@ static void test_decide(void **state)
 	assert_int_equal(disks_decide(&img, 1, &file_src), 0);
 	assert_non_null(strstr(img.refusal, "read-only"));
 	install_disk_done(&img);
+
+	/* a loop device over the medium's file: refused through what it is backed by */
+	struct stat_id medium = { .is_file = true, .file_dev = 5, .file_ino = 77 };
+	struct stat_id *loop_backing = calloc(2, sizeof(struct stat_id));
+	assert_non_null(loop_backing);
+	loop_backing[0] = (struct stat_id){ .devnum = makedev(7, 0) };
+	loop_backing[1] = medium;
+	struct install_disk loop = { .node = strdup("/dev/loop0"),
+				     .devnum = makedev(7, 0),
+				     .size_bytes = 8 * GiB,
+				     .backing = loop_backing,
+				     .n_backing = 2 };
+	struct boot_facts via = { .source_file_dev = 5,
+				  .source_file_ino = 77,
+				  .source_backing = &medium,
+				  .n_source_backing = 1 };
+	assert_int_equal(disks_decide(&loop, 1, &via), 0);
+	assert_non_null(strstr(loop.refusal, "installer medium"));
+	assert_non_null(strstr(loop.refusal, "loop"));
+	loop.refusal = mfree(loop.refusal);
+	medium.file_ino = 78; /* another file: nothing shared */
+	assert_int_equal(disks_decide(&loop, 1, &via), 0);
+	assert_null(loop.refusal);
+	assert_false(stat_ids_overlap(loop.backing, 1, &medium, 1));
+	install_disk_done(&loop);
 }
 
 static void expect_select(struct fixture *f, struct disk_match m, int want, size_t want_index,
