@@ -36,10 +36,11 @@ void bootdisk_done(struct bootdisk *d)
  * Scans mountinfo(5): with mount_point, the major:minor of the last mount there; with
  * devnum, the first mount point of that device. *ret NULL: none.
  */
-static int mountinfo_find(const char *mountinfo, const char *mount_point, const char *devnum,
-			  char **ret, char **ret_error)
+static int mountinfo_find_options(const char *mountinfo, const char *mount_point,
+				  const char *devnum, char **ret, char **ret_options,
+				  char **ret_error)
 {
-	_cleanup_free_ char *text = NULL, *found = NULL;
+	_cleanup_free_ char *text = NULL, *found = NULL, *options = NULL;
 	_cleanup_strv_free_ char **lines = NULL;
 	int r;
 
@@ -59,7 +60,11 @@ static int mountinfo_find(const char *mountinfo, const char *mount_point, const 
 			continue;
 		if (mount_point && streq(f[4], mount_point)) {
 			free(found);
+			free(options);
 			found = strdup(f[2]);
+			options = strdup(strv_length(f) > 5 ? f[5] : "");
+			if (!options)
+				return -ENOMEM;
 		} else if (devnum && streq(f[2], devnum)) {
 			found = strdup(f[4]);
 			if (!found)
@@ -71,7 +76,35 @@ static int mountinfo_find(const char *mountinfo, const char *mount_point, const 
 			return -ENOMEM;
 	}
 	*ret = TAKE_PTR(found);
+	if (ret_options)
+		*ret_options = TAKE_PTR(options);
 	return 0;
+}
+
+static int mountinfo_find(const char *mountinfo, const char *mount_point, const char *devnum,
+			  char **ret, char **ret_error)
+{
+	return mountinfo_find_options(mountinfo, mount_point, devnum, ret, NULL, ret_error);
+}
+
+int bootdisk_root_read_only(const char *root, char **ret_error)
+{
+	_cleanup_free_ char *mountinfo = path_join(root ?: "/", "/proc/1/mountinfo"), *found = NULL,
+			    *options = NULL;
+	_cleanup_strv_free_ char **o = NULL;
+	int r;
+
+	if (!mountinfo)
+		return -ENOMEM;
+	r = mountinfo_find_options(mountinfo, "/", NULL, &found, &options, ret_error);
+	if (r < 0)
+		return r;
+	if (!found)
+		return error_set(ret_error, -ENODEV, "%s: nothing is mounted on /", mountinfo);
+	r = strv_split(options, ",", &o);
+	if (r < 0)
+		return r;
+	return strv_contains(o, "ro") ? 1 : 0;
 }
 
 /* The major:minor of the file system mounted on / (the last mount there wins). */

@@ -38,6 +38,14 @@ void bootdisk_done(struct bootdisk *d);
  */
 int bootdisk_find(const char *root, struct bootdisk *ret, char **ret_error);
 
+/*
+ * Whether / is mounted read-only as the system sees it: the mount options of the last
+ * mount on / in ROOT/proc/1/mountinfo (PID 1's namespace; a service's own, under
+ * ProtectSystem=, shows / read-only whatever the system's is). 1, 0, or -errno with
+ * *ret_error.
+ */
+int bootdisk_root_read_only(const char *root, char **ret_error);
+
 /* Whether a partition of d starts at start_bytes (0 when none does): its number. */
 unsigned bootdisk_part_at(const struct bootdisk *d, uint64_t start_bytes);
 

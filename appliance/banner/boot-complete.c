@@ -14,8 +14,8 @@
  */
 #include <fcntl.h>
 #include <stdio.h>
-#include <sys/statvfs.h>
 
+#include "bootdisk.h"
 #include "cmdline.h"
 #include "core/fd.h"
 #include "core/log.h"
@@ -25,7 +25,6 @@ int main(int argc, char *argv[])
 	_cleanup_free_ char *error = NULL, *line = NULL;
 	_cleanup_close_ int console = -EBADF;
 	struct boot_args a;
-	struct statvfs sv;
 	char slot;
 	int r;
 
@@ -53,9 +52,13 @@ int main(int argc, char *argv[])
 				       "boot not complete: cannot read the slot booted from %s: %m",
 				       BOOT_SLOT_PATH),
 		       1;
-	if (statvfs("/", &sv) < 0)
-		return log_error_errno(errno, "boot not complete: cannot stat /: %m"), 1;
-	if (!(sv.f_flag & ST_RDONLY))
+	/* As the system mounted it, not as this service's sandbox (ProtectSystem=) shows it */
+	r = bootdisk_root_read_only(NULL, &error);
+	if (r < 0)
+		return log_error_errno(r, "boot not complete: cannot tell how / is mounted: %s",
+				       strna(error)),
+		       1;
+	if (r == 0)
 		return log_error("boot not complete: / is writable, it must be the read-only "
 				 "verified root"),
 		       1;

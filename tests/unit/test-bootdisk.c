@@ -204,6 +204,25 @@ static void test_bad_partition_files(void **state)
 	expect_error(-EINVAL, "not a sector number");
 }
 
+static void test_root_read_only(void **state)
+{
+	_cleanup_free_ char *error = NULL;
+	(void)state;
+
+	/* PID 1's view: ro is read-only, a later rw mount on / wins, and a service's own
+	 * namespace (proc/self) does not count */
+	put("proc/1/mountinfo",
+	    "22 1 254:0 / / ro,relatime shared:1 - squashfs /dev/mapper/root ro\n");
+	put("proc/self/mountinfo", "22 1 254:0 / / ro,relatime - squashfs /dev/mapper/root ro\n");
+	assert_int_equal(bootdisk_root_read_only(root, NULL), 1);
+	put("proc/1/mountinfo", "22 1 254:0 / / ro,relatime - squashfs /dev/mapper/root ro\n"
+				"40 22 0:50 / / rw,relatime - overlay overlay rw\n");
+	assert_int_equal(bootdisk_root_read_only(root, NULL), 0);
+	put("proc/1/mountinfo", "22 1 254:0 / /usr ro - squashfs /dev/mapper/root ro\n");
+	assert_int_equal(bootdisk_root_read_only(root, &error), -ENODEV);
+	assert_non_null(strstr(error, "nothing is mounted on /"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +233,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_verity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slaves, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_partition_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_root_read_only, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
