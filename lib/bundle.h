@@ -109,7 +109,7 @@ struct bundle_error {
 void bundle_error_done(struct bundle_error *e);
 #define _cleanup_bundle_error_ _cleanup_(bundle_error_done)
 
-/* ---- the manifest ---------------------------------------------------------------------------- */
+/* ---- the manifest (bundle-manifest.c) -------------------------------------------------------- */
 
 struct bundle_artifact {
 	enum bundle_member member;
