@@ -52,23 +52,6 @@ static void gpgme_data_releasep(gpgme_data_t *d)
 #define _cleanup_gpgme_ctx_ _cleanup_(gpgme_ctx_releasep)
 #define _cleanup_gpgme_data_ _cleanup_(gpgme_data_releasep)
 
-static int set_error(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-static int set_error(char **ret_error, const char *fmt, ...)
-{
-	va_list ap;
-	char *m = NULL;
-
-	if (!ret_error)
-		return 0;
-	va_start(ap, fmt);
-	if (vasprintf(&m, fmt, ap) < 0)
-		m = NULL;
-	va_end(ap);
-	free(*ret_error);
-	*ret_error = m;
-	return 0;
-}
-
 static int errno_of(gpgme_error_t e)
 {
 	gpgme_err_code_t c = gpgme_err_code(e);
@@ -161,24 +144,23 @@ static int import_file(gpgme_ctx_t ctx, const char *path, char **ret_error)
 
 	r = read_full_file(path, KEYRING_MAX_SIZE, &keys, &size);
 	if (r < 0)
-		return set_error(ret_error, "keyring '%s': %s", path, strerror(-r)), r;
+		return error_replace(ret_error, r, "keyring '%s': %s", path, strerror(-r));
 	e = gpgme_data_new_from_mem(&d, keys, size, 0);
 	if (e)
 		return errno_of(e);
 	e = gpgme_op_import(ctx, d);
 	if (e) {
 		r = errno_of(e);
-		return set_error(ret_error, "keyring '%s': %s", path, gpgme_strerror(e)), r;
+		return error_replace(ret_error, r, "keyring '%s': %s", path, gpgme_strerror(e));
 	}
 	ir = gpgme_op_import_result(ctx);
 	if (ir && ir->secret_read > 0)
-		return set_error(ret_error,
-				 "keyring '%s' holds a secret key: a keyring is public keys only",
-				 path),
-		       -EKEYREJECTED;
+		return error_replace(
+			ret_error, -EKEYREJECTED,
+			"keyring '%s' holds a secret key: a keyring is public keys only", path);
 	if (!ir || ir->imported + ir->unchanged == 0)
-		return set_error(ret_error, "keyring '%s' holds no OpenPGP public key", path),
-		       -ENOKEY;
+		return error_replace(ret_error, -ENOKEY, "keyring '%s' holds no OpenPGP public key",
+				     path);
 	log_debug("sig: imported %d key(s) from '%s'", ir->imported, path);
 	return 0;
 }
@@ -194,29 +176,29 @@ int sig_keyring_open_many(char *const *paths, enum sig_keyring_flags flags,
 	if (!k)
 		return -ENOMEM;
 	if (strv_length(paths) == 0)
-		return set_error(ret_error, "no keyring file given"), -ENOKEY;
+		return error_replace(ret_error, -ENOKEY, "no keyring file given");
 	k->flags = flags;
 	k->path = strv_join(paths, ", ");
 	if (!k->path)
 		return -ENOMEM;
 	r = ensure_initialized();
 	if (r < 0)
-		return set_error(ret_error, "gpgme cannot find a usable gpg"), r;
+		return error_replace(ret_error, r, "gpgme cannot find a usable gpg");
 
 	r = mkdtemp_in(NULL, "airlock-gnupg-", &k->home);
 	if (r < 0)
-		return set_error(ret_error, "cannot create a GnuPG home: %s", strerror(-r)), r;
+		return error_replace(ret_error, r, "cannot create a GnuPG home: %s", strerror(-r));
 	conf = path_join(k->home, "gpg.conf");
 	if (!conf || asprintf(&text, "%s%s", GPG_CONF,
 			      flags & SIG_KEYRING_IGNORE_TIME ? GPG_CONF_IGNORE_TIME : "") < 0)
 		return -ENOMEM;
 	r = write_file_atomic(conf, text, strlen(text), 0600);
 	if (r < 0)
-		return set_error(ret_error, "cannot write '%s': %s", conf, strerror(-r)), r;
+		return error_replace(ret_error, r, "cannot write '%s': %s", conf, strerror(-r));
 
 	r = context_new(k->home, &ctx);
 	if (r < 0)
-		return set_error(ret_error, "gpgme: %s", strerror(-r)), r;
+		return error_replace(ret_error, r, "gpgme: %s", strerror(-r));
 	STRV_FOREACH(p, paths) {
 		r = import_file(ctx, *p, ret_error);
 		if (r < 0)
@@ -336,11 +318,10 @@ static int judge(const struct sig_keyring *k, gpgme_verify_result_t vr, bool has
 	int r;
 
 	if ((!vr || !vr->signatures) && has_signature)
-		return set_error(ret_error,
-				 "corrupt signature: gpg finds no valid signature in it"),
-		       -EBADMSG;
+		return error_replace(ret_error, -EBADMSG,
+				     "corrupt signature: gpg finds no valid signature in it");
 	if (!vr || !vr->signatures)
-		return set_error(ret_error, "no OpenPGP signature found"), -ENODATA;
+		return error_replace(ret_error, -ENODATA, "no OpenPGP signature found");
 
 	for (gpgme_signature_t s = vr->signatures; s; s = s->next) {
 		const char *fpr = s->fpr ?: "(unknown)";
@@ -348,11 +329,10 @@ static int judge(const struct sig_keyring *k, gpgme_verify_result_t vr, bool has
 		_cleanup_free_ char *why = NULL;
 
 		if (c == GPG_ERR_BAD_SIGNATURE)
-			return set_error(ret_error,
-					 "bad signature by key %s: the signed data or "
-					 "the signature was altered",
-					 fpr),
-			       -EBADMSG;
+			return error_replace(ret_error, -EBADMSG,
+					     "bad signature by key %s: the signed data or "
+					     "the signature was altered",
+					     fpr);
 		if (c == GPG_ERR_NO_PUBKEY || (s->summary & GPGME_SIGSUM_KEY_MISSING))
 			r = strv_extend(&unknown, fpr);
 		else if (c == GPG_ERR_CERT_REVOKED || (s->summary & GPGME_SIGSUM_KEY_REVOKED))
@@ -388,24 +368,23 @@ static int judge(const struct sig_keyring *k, gpgme_verify_result_t vr, bool has
 	}
 	if (revoked) {
 		list = strv_join(revoked, ", ");
-		return set_error(ret_error, "signed only by revoked key(s) %s", strna(list)),
-		       -EKEYREVOKED;
+		return error_replace(ret_error, -EKEYREVOKED, "signed only by revoked key(s) %s",
+				     strna(list));
 	}
 	if (expired) {
 		list = strv_join(expired, ", ");
-		return set_error(ret_error,
-				 "signed only by expired key(s) or expired signature(s): %s",
-				 strna(list)),
-		       -EKEYEXPIRED;
+		return error_replace(ret_error, -EKEYEXPIRED,
+				     "signed only by expired key(s) or expired signature(s): %s",
+				     strna(list));
 	}
 	if (unknown) {
 		list = strv_join(unknown, ", ");
-		return set_error(ret_error, "signed only by key(s) not in keyring '%s': %s",
-				 k->path, strna(list)),
-		       -ENOKEY;
+		return error_replace(ret_error, -ENOKEY,
+				     "signed only by key(s) not in keyring '%s': %s", k->path,
+				     strna(list));
 	}
 	list = strv_join(other, ", ");
-	return set_error(ret_error, "no valid signature: %s", strna(list)), -EBADMSG;
+	return error_replace(ret_error, -EBADMSG, "no valid signature: %s", strna(list));
 }
 
 /*
@@ -418,15 +397,16 @@ static int verify_failed(gpgme_error_t e, bool has_signature, char **ret_error)
 	int r = errno_of(e);
 
 	if (r == -ENODATA && has_signature) {
-		set_error(ret_error, "corrupt signature: gpg finds no valid signature data in it");
+		(void)error_replace(ret_error, 0,
+				    "corrupt signature: gpg finds no valid signature data in it");
 		return -EBADMSG;
 	}
 	if (r == -ENODATA)
-		set_error(ret_error, "no OpenPGP signature found");
+		(void)error_replace(ret_error, 0, "no OpenPGP signature found");
 	else if (r == -EBADMSG)
-		set_error(ret_error, "corrupt signature: %s", gpgme_strerror(e));
+		(void)error_replace(ret_error, 0, "corrupt signature: %s", gpgme_strerror(e));
 	else
-		set_error(ret_error, "gpgme: %s", gpgme_strerror(e));
+		(void)error_replace(ret_error, 0, "gpgme: %s", gpgme_strerror(e));
 	return r;
 }
 
@@ -445,7 +425,7 @@ int sig_verify_clearsigned(struct sig_keyring *k, const void *data, size_t size,
 
 	r = context_new(k->home, &ctx);
 	if (r < 0)
-		return set_error(ret_error, "gpgme: %s", strerror(-r)), r;
+		return error_replace(ret_error, r, "gpgme: %s", strerror(-r));
 	e = gpgme_data_new_from_mem(&in, (const char *)data, size, 0);
 	if (!e)
 		e = gpgme_data_new(&out);
@@ -609,7 +589,7 @@ int sig_verify_detached(struct sig_keyring *k, const void *data, size_t size, co
 		return r;
 	r = context_new(k->home, &ctx);
 	if (r < 0)
-		return set_error(ret_error, "gpgme: %s", strerror(-r)), r;
+		return error_replace(ret_error, r, "gpgme: %s", strerror(-r));
 	e = gpgme_data_new_from_mem(&d, (const char *)data, size, 0);
 	if (!e)
 		e = gpgme_data_new_from_mem(&s, (const char *)sig, sig_size, 0);
@@ -731,26 +711,26 @@ int sig_key_generate(const char *home, const char *uid, char **ret_fingerprint, 
 
 	r = ensure_initialized();
 	if (r < 0)
-		return set_error(ret_error, "gpgme cannot find a usable gpg"), r;
+		return error_replace(ret_error, r, "gpgme cannot find a usable gpg");
 	if (mkdir(home, 0700) < 0) {
 		r = -errno;
-		return set_error(ret_error, "cannot create '%s': %s", home, strerror(-r)), r;
+		return error_replace(ret_error, r, "cannot create '%s': %s", home, strerror(-r));
 	}
 	conf = path_join(home, "gpg.conf");
 	if (!conf)
 		return -ENOMEM;
 	r = write_file_atomic(conf, GPG_CONF_SIGNING, strlen(GPG_CONF_SIGNING), 0600);
 	if (r < 0)
-		return set_error(ret_error, "cannot write '%s': %s", conf, strerror(-r)), r;
+		return error_replace(ret_error, r, "cannot write '%s': %s", conf, strerror(-r));
 	r = home_alias(home, &alias_dir, &gpg_home);
 	if (r < 0)
-		return set_error(ret_error, "cannot make a short alias of '%s' for gpg-agent: %s",
-				 home, strerror(-r)),
-		       r;
+		return error_replace(ret_error, r,
+				     "cannot make a short alias of '%s' for gpg-agent: %s", home,
+				     strerror(-r));
 	r = signing_context_new(gpg_home, &ctx);
 	if (r < 0) {
 		home_alias_remove(alias_dir, gpg_home);
-		return set_error(ret_error, "gpgme: %s", strerror(-r)), r;
+		return error_replace(ret_error, r, "gpgme: %s", strerror(-r));
 	}
 	e = gpgme_op_createkey(ctx, uid, "ed25519", 0, 0, NULL,
 			       GPGME_CREATE_SIGN | GPGME_CREATE_CERT | GPGME_CREATE_NOPASSWD |
@@ -762,14 +742,12 @@ int sig_key_generate(const char *home, const char *uid, char **ret_fingerprint, 
 	home_alias_remove(alias_dir, gpg_home);
 	if (e) {
 		r = errno_of(e);
-		return set_error(ret_error, "cannot create an Ed25519 key in '%s': %s", home,
-				 gpgme_strerror(e)),
-		       r;
+		return error_replace(ret_error, r, "cannot create an Ed25519 key in '%s': %s", home,
+				     gpgme_strerror(e));
 	}
 	if (!fpr)
-		return set_error(ret_error, "gpg made a key in '%s' but names no fingerprint",
-				 home),
-		       -EIO;
+		return error_replace(ret_error, -EIO,
+				     "gpg made a key in '%s' but names no fingerprint", home);
 	*ret_fingerprint = TAKE_PTR(fpr);
 	return 0;
 }
@@ -803,41 +781,39 @@ int sig_signer_open(const char *home, struct sig_signer **ret, char **ret_error)
 		return -ENOMEM;
 	r = ensure_initialized();
 	if (r < 0)
-		return set_error(ret_error, "gpgme cannot find a usable gpg"), r;
+		return error_replace(ret_error, r, "gpgme cannot find a usable gpg");
 	if (access(home, F_OK) < 0) {
 		r = -errno;
-		return set_error(ret_error, "GnuPG home '%s': %s", home, strerror(-r)), r;
+		return error_replace(ret_error, r, "GnuPG home '%s': %s", home, strerror(-r));
 	}
 	r = home_alias(home, &s->alias_dir, &s->home);
 	if (r < 0)
-		return set_error(ret_error, "cannot make a short alias of '%s' for gpg-agent: %s",
-				 home, strerror(-r)),
-		       r;
+		return error_replace(ret_error, r,
+				     "cannot make a short alias of '%s' for gpg-agent: %s", home,
+				     strerror(-r));
 	r = signing_context_new(s->home, &s->ctx);
 	if (r < 0)
-		return set_error(ret_error, "gpgme: %s", strerror(-r)), r;
+		return error_replace(ret_error, r, "gpgme: %s", strerror(-r));
 	r = list_fingerprints(s->ctx, true, &fprs);
 	if (r < 0)
-		return set_error(ret_error, "cannot list the secret keys of '%s': %s", home,
-				 strerror(-r)),
-		       r;
+		return error_replace(ret_error, r, "cannot list the secret keys of '%s': %s", home,
+				     strerror(-r));
 	if (strv_length(fprs) != 1)
-		return set_error(ret_error,
-				 "'%s' holds %zu secret keys; expected exactly one (as made by "
-				 "airlock-build keygen)",
-				 home, strv_length(fprs)),
-		       -ENOKEY;
+		return error_replace(ret_error, -ENOKEY,
+				     "'%s' holds %zu secret keys; expected exactly one (as made by "
+				     "airlock-build keygen)",
+				     home, strv_length(fprs));
 	e = gpgme_get_key(s->ctx, fprs[0], &s->key, 1);
 	if (e)
-		return set_error(ret_error, "key %s in '%s': %s", fprs[0], home, gpgme_strerror(e)),
-		       errno_of(e);
+		return error_replace(ret_error, errno_of(e), "key %s in '%s': %s", fprs[0], home,
+				     gpgme_strerror(e));
 	if (s->key->revoked || s->key->expired || s->key->disabled || s->key->invalid ||
 	    !s->key->can_sign)
-		return set_error(ret_error, "key %s in '%s' cannot sign (%s)", fprs[0], home,
-				 s->key->revoked ? "revoked" :
-				 s->key->expired ? "expired" :
-						   "disabled, invalid or not a signing key"),
-		       -EKEYREJECTED;
+		return error_replace(ret_error, -EKEYREJECTED, "key %s in '%s' cannot sign (%s)",
+				     fprs[0], home,
+				     s->key->revoked ? "revoked" :
+				     s->key->expired ? "expired" :
+						       "disabled, invalid or not a signing key");
 	s->fingerprint = strdup(fprs[0]);
 	if (!s->fingerprint)
 		return -ENOMEM;
@@ -884,9 +860,8 @@ int sig_signer_export_public(struct sig_signer *s, char **ret, size_t *ret_size,
 	if (!e)
 		e = gpgme_op_export(s->ctx, s->fingerprint, 0, out);
 	if (e)
-		return set_error(ret_error, "cannot export key %s: %s", s->fingerprint,
-				 gpgme_strerror(e)),
-		       errno_of(e);
+		return error_replace(ret_error, errno_of(e), "cannot export key %s: %s",
+				     s->fingerprint, gpgme_strerror(e));
 	return data_take(&out, ret, ret_size);
 }
 
@@ -913,25 +888,24 @@ int sig_sign_detached(struct sig_signer *s, const void *data, size_t size, void 
 		r = errno_of(e);
 		if (gpgme_err_code(e) == GPG_ERR_NO_PASSPHRASE ||
 		    gpgme_err_code(e) == GPG_ERR_BAD_PASSPHRASE)
-			return set_error(ret_error,
-					 "key %s has a passphrase: airlock-build signs only with "
-					 "keys made without one (airlock-build keygen)",
-					 s->fingerprint),
-			       -EKEYREJECTED;
-		return set_error(ret_error, "cannot sign with key %s: %s", s->fingerprint,
-				 gpgme_strerror(e)),
-		       r;
+			return error_replace(
+				ret_error, -EKEYREJECTED,
+				"key %s has a passphrase: airlock-build signs only with "
+				"keys made without one (airlock-build keygen)",
+				s->fingerprint);
+		return error_replace(ret_error, r, "cannot sign with key %s: %s", s->fingerprint,
+				     gpgme_strerror(e));
 	}
 	res = gpgme_op_sign_result(s->ctx);
 	if (!res || res->invalid_signers || !res->signatures || res->signatures->next ||
 	    !res->signatures->fpr || !streq(res->signatures->fpr, s->fingerprint))
-		return set_error(ret_error, "gpg did not sign with key %s alone", s->fingerprint),
-		       -EIO;
+		return error_replace(ret_error, -EIO, "gpg did not sign with key %s alone",
+				     s->fingerprint);
 	r = data_take(&out, &sig, &n);
 	if (r < 0)
 		return r;
 	if (n == 0)
-		return set_error(ret_error, "gpg made an empty signature"), -EIO;
+		return error_replace(ret_error, -EIO, "gpg made an empty signature");
 	*ret_sig = TAKE_PTR(sig);
 	*ret_sig_size = n;
 	return 0;
