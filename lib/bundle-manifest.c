@@ -12,7 +12,7 @@
 #include "core/hex.h"
 #include "core/strv.h"
 #include "ext/json.h"
-#include "manifest.h"
+#include "version.h"
 
 /* Sizes above this are nonsense for any image (1 PiB) and stay clear of overflow. */
 #define SIZE_MAX_BYTES (UINT64_C(1) << 50)

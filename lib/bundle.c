@@ -20,7 +20,7 @@
 #include "ext/archive.h"
 #include "ext/json.h"
 #include "ext/sig.h"
-#include "manifest.h"
+#include "version.h"
 #include "ustar.h"
 
 static const char *const member_names[_BUNDLE_MEMBER_MAX] = {

@@ -102,8 +102,3 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct manifest *, manifest_free);
  * differs from its manifest's.
  */
 int manifest_lock_digest(const struct manifest *m, char **ret_hex);
-
-/* True if s is a version: digits separated by single dots ("1", "2026.11.1"). */
-bool version_is_valid(const char *s);
-/* Compares two valid versions numerically, field by field; missing fields are 0. */
-int version_compare(const char *a, const char *b);

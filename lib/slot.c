@@ -2,7 +2,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "manifest.h"
+#include "version.h"
 #include "slot.h"
 
 static const char *const state_names[_SLOT_STATE_MAX] = {

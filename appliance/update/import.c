@@ -40,7 +40,7 @@
 #include "core/strv.h"
 #include "ext/crypto.h"
 #include "ext/sig.h"
-#include "manifest.h"
+#include "version.h"
 #include "update-tool.h"
 
 #define WINDOW_BYTES (UINT64_C(64) << 20)

@@ -14,7 +14,7 @@
 #include "core/loop.h"
 #include "core/run.h"
 #include "ext/verity.h"
-#include "manifest.h"
+#include "version.h"
 #include "update-tool.h"
 
 struct slot_options {

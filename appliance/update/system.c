@@ -15,7 +15,7 @@
 #include "core/fileio.h"
 #include "core/log.h"
 #include "core/path.h"
-#include "manifest.h"
+#include "version.h"
 #include "osrelease.h"
 #include "update-tool.h"
 

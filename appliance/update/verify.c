@@ -15,7 +15,7 @@
 #include "core/progress.h"
 #include "core/strv.h"
 #include "ext/sig.h"
-#include "manifest.h"
+#include "version.h"
 #include "update-tool.h"
 
 /* Where import puts each payload member. */

@@ -9,7 +9,7 @@
 
 #include "bundle.h"
 #include "core/strv.h"
-#include "manifest.h"
+#include "version.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,6 +7,7 @@
 
 #include "core/strv.h"
 #include "manifest.h"
+#include "version.h"
 
 static const char good[] = "# comment\n"
 			   "[image]\n"
