@@ -31,6 +31,7 @@
 #include "ext/crypto.h"
 #include "gpt.h"
 #include "manifest.h"
+#include "slot.h"
 
 #define ROOT_HASH_SIZE 32
 
@@ -215,9 +216,12 @@ int disk_build_image(const struct disk_params *p, struct disk_result *res, char 
 		return stage_error(ret_error, -EINVAL, "disk: the UKI was not built");
 
 	/* 3. The ESP. */
-	if (asprintf(&esp_name, "%s-%s-%s+%u.efi", p->name, p->version, p->slot,
-		     p->boot_tries ?: 3) < 0 ||
-	    asprintf(&esp_uki_path, "EFI/Linux/%s", esp_name) < 0 ||
+	r = slot_entry_format(p->name, p->version, p->slot[0], p->boot_tries ?: SLOT_ENTRY_TRIES, 0,
+			      &esp_name);
+	if (r == -EINVAL)
+		return stage_error(ret_error, r, "disk: '%s' %s slot %s is not a boot entry name",
+				   p->name, p->version, p->slot);
+	if (r < 0 || asprintf(&esp_uki_path, SLOT_ENTRY_DIR "/%s", esp_name) < 0 ||
 	    asprintf(&pattern, "%s-*", p->name) < 0)
 		return -ENOMEM;
 	r = esp_loader_conf(pattern, &loader_conf);

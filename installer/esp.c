@@ -21,6 +21,7 @@
 #include "ext/crypto.h"
 #include "fat.h"
 #include "installer.h"
+#include "slot.h"
 
 const char *const esp_slot_files[3] = {
 	"EFI/BOOT/BOOTX64.EFI",
@@ -61,9 +62,19 @@ int esp_write(const struct install_source *s, const struct install_disk *target,
 	uint8_t digest[ELEMENTSOF(sources)][SHA256_DIGEST_SIZE];
 	int r;
 
-	if (asprintf(&uki_target, "EFI/Linux/%s-%s-a+%u.efi", s->name, s->version,
-		     INSTALL_UKI_TRIES) < 0)
-		return -ENOMEM;
+	{
+		_cleanup_free_ char *entry = NULL;
+
+		r = slot_entry_format(s->name, s->version, 'a', SLOT_ENTRY_TRIES, 0, &entry);
+		if (r < 0)
+			return r == -ENOMEM ? r :
+					      error_replace(ret_error, r,
+							    "esp: '%s' %s is not a boot entry name",
+							    s->name, s->version);
+		uki_target = path_join(SLOT_ENTRY_DIR, entry);
+		if (!uki_target)
+			return -ENOMEM;
+	}
 	r = fat_list(&from, &files, &error);
 	if (r < 0)
 		return error_replace(ret_error, r, "esp: the ESP of the medium %s: %s", s->path,

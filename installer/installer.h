@@ -41,7 +41,6 @@
 #define EXIT_INSTALL_CANCELLED 4 /* cancelled before the confirmation: nothing was changed */
 #define EXIT_INSTALL_INTERRUPTED 5 /* interrupted after writing began: not installed */
 
-#define INSTALL_UKI_TRIES 3 /* boot counting: "+3" in the installed UKI's name */
 #define INSTALL_DM_NAME "airlock-install-data"
 
 /* ---- answers.c: the answer file (and the options that share its keys) ------------------ */
