@@ -12,27 +12,6 @@
 #include "ext/json.h"
 #include "installer.h"
 
-int source_parse_cmdline_roothash(const char *cmdline, uint8_t ret[32])
-{
-	_cleanup_strv_free_ char **words = NULL;
-	const char *found = NULL;
-	int r;
-
-	r = strv_split(cmdline, " \t\n", &words);
-	if (r < 0)
-		return r;
-	STRV_FOREACH(w, words) {
-		const char *v = startswith(*w, "airlock.roothash=");
-		if (v)
-			found = v; /* the last one wins, as the kernel's parameters do */
-	}
-	if (!found)
-		return -ENOENT;
-	if (strlen(found) != 64 || unhex_exact(found, ret, 32) < 0)
-		return -EBADMSG;
-	return 0;
-}
-
 int source_parse_manifest(const char *text, size_t size, char **ret_name, char **ret_version,
 			  struct plan_sizes *ret_sizes, uint8_t ret_root_hash[32], char **ret_error)
 {

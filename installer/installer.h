@@ -281,8 +281,6 @@ int source_set_pcr_key_file(struct install_source *s, const char *path);
 int source_parse_manifest(const char *text, size_t size, char **ret_name, char **ret_version,
 			  struct plan_sizes *ret_sizes, uint8_t ret_root_hash[32],
 			  char **ret_error);
-/* airlock.roothash=HEX from a kernel command line; -ENOENT if absent, -EBADMSG if malformed. */
-int source_parse_cmdline_roothash(const char *cmdline, uint8_t ret[32]);
 /*
  * Which file in the medium's ESP is the slot-A UKI of name-version: "EFI/Linux/
  * <name>-<version>-a.efi", with or without a boot counter ("+3", "+2-1"). -ENOENT or

@@ -27,6 +27,7 @@
 #include "dataunlock.h"
 #include "fat.h"
 #include "gpt.h"
+#include "cmdline.h"
 #include "installer.h"
 #include "pe.h"
 #include "rootpart.h"
@@ -249,7 +250,7 @@ int source_load(const struct source_options *o, struct install_source *ret)
 		r = read_full_file(o->proc_cmdline, 64 * 1024, &cmdline, NULL);
 		if (r < 0)
 			return log_error_errno(r, "source: '%s': %m", o->proc_cmdline);
-		r = source_parse_cmdline_roothash(cmdline, s.root_hash);
+		r = cmdline_text_root_hash(cmdline, s.root_hash);
 		if (r == -ENOENT)
 			return log_error_errno(
 				r,

@@ -142,6 +142,29 @@ static const char *const known_keys[] = {
 	"airlock.debug", "airlock.device_timeout",
 };
 
+int cmdline_root_hash(const struct cmdline *c, uint8_t ret[BOOT_ROOT_HASH_SIZE])
+{
+	const char *v = cmdline_get(c, "airlock.roothash");
+
+	if (!v)
+		return -ENOENT;
+	if (strlen(v) != 2 * BOOT_ROOT_HASH_SIZE || unhex_exact(v, ret, BOOT_ROOT_HASH_SIZE) < 0)
+		return -EBADMSG;
+	return 0;
+}
+
+int cmdline_text_root_hash(const char *text, uint8_t ret[BOOT_ROOT_HASH_SIZE])
+{
+	_cleanup_(cmdline_freep) struct cmdline *c = NULL;
+	int r = cmdline_parse(text, &c);
+
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return -EBADMSG;
+	return cmdline_root_hash(c, ret);
+}
+
 int boot_args_parse(const struct cmdline *c, struct boot_args *ret, char **ret_error,
 		    enum boot_failure_action *ret_on_failure)
 {
@@ -190,11 +213,11 @@ int boot_args_parse(const struct cmdline *c, struct boot_args *ret, char **ret_e
 		return fail(ret_error, "airlock.slot=%s is not valid (a or b)", strempty(w->value));
 	a.slot = w->value[0];
 
+	r = cmdline_root_hash(c, a.root_hash);
 	w = cmdline_find(c, "airlock.roothash");
-	if (!w)
+	if (r == -ENOENT)
 		return fail(ret_error, "airlock.roothash= is missing from the kernel command line");
-	if (!w->value || strlen(w->value) != 2 * BOOT_ROOT_HASH_SIZE ||
-	    unhex_exact(w->value, a.root_hash, BOOT_ROOT_HASH_SIZE) < 0)
+	if (r < 0)
 		return fail(
 			ret_error,
 			"airlock.roothash=%.80s is not valid (64 hex digits, a sha256 root hash)",

@@ -50,6 +50,14 @@ const char *boot_failure_action_to_string(enum boot_failure_action a);
 #define BOOT_DEVICE_TIMEOUT_DEFAULT_SEC 30
 #define BOOT_DEVICE_TIMEOUT_MAX_SEC 3600
 
+/*
+ * airlock.roothash=<64 hex digits>, the one place that reads it: -ENOENT when absent,
+ * -EBADMSG when it is not a sha256 in hex. (roothash=, systemd's, is not ours.)
+ */
+int cmdline_root_hash(const struct cmdline *c, uint8_t ret[BOOT_ROOT_HASH_SIZE]);
+/* The same from a command line's text (a UKI's .cmdline, /proc/cmdline). */
+int cmdline_text_root_hash(const char *text, uint8_t ret[BOOT_ROOT_HASH_SIZE]);
+
 /* What airlock-init, the banner and the boot-complete unit read from the command line. */
 struct boot_args {
 	char slot; /* 'a' or 'b' */

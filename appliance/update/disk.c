@@ -237,9 +237,7 @@ static int root_hash_from_uki(struct update_disk *d, const struct slot_entry *e,
 {
 	_cleanup_free_ char *tmp = NULL, *copy = NULL, *error = NULL, *fat_path = NULL;
 	_cleanup_(pe_image_freep) struct pe_image *img = NULL;
-	_cleanup_(cmdline_freep) struct cmdline *c = NULL;
 	_cleanup_free_ uint8_t *text = NULL;
-	const char *hash;
 	size_t n;
 	int r;
 
@@ -265,13 +263,8 @@ static int root_hash_from_uki(struct update_disk *d, const struct slot_entry *e,
 	if (!text)
 		return -ENOMEM;
 	text[n] = '\0';
-	r = cmdline_parse((const char *)text, &c);
-	if (r < 0)
-		return r;
-	hash = cmdline_get(c, "airlock.roothash");
-	if (!hash || unhex_exact(hash, ret, 32) < 0)
-		return -EBADMSG;
-	return 0;
+	r = cmdline_text_root_hash((const char *)text, ret);
+	return r == -ENOENT ? -EBADMSG : r;
 }
 
 int update_disk_root_hash(struct update_disk *d, const struct slot_entry *e, uint8_t ret[32])

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "../../installer/installer.h"
+#include "cmdline.h"
 #include "core/hex.h"
 #include "core/strv.h"
 
@@ -18,16 +19,16 @@ static void test_cmdline(void **state)
 	(void)state;
 
 	assert_int_equal(unhex_exact(HASH, want, 32), 0);
-	assert_int_equal(source_parse_cmdline_roothash(
+	assert_int_equal(cmdline_text_root_hash(
 				 "airlock.slot=a airlock.roothash=" HASH " console=ttyS0\n", h),
 			 0);
 	assert_memory_equal(h, want, 32);
 	/* roothash= (systemd's) is not ours */
-	assert_int_equal(source_parse_cmdline_roothash("roothash=" HASH, h), -ENOENT);
-	assert_int_equal(source_parse_cmdline_roothash("xairlock.roothash=" HASH, h), -ENOENT);
-	assert_int_equal(source_parse_cmdline_roothash("airlock.roothash=abcd", h), -EBADMSG);
-	assert_int_equal(source_parse_cmdline_roothash("airlock.roothash=" HASH "00", h), -EBADMSG);
-	assert_int_equal(source_parse_cmdline_roothash("", h), -ENOENT);
+	assert_int_equal(cmdline_text_root_hash("roothash=" HASH, h), -ENOENT);
+	assert_int_equal(cmdline_text_root_hash("xairlock.roothash=" HASH, h), -ENOENT);
+	assert_int_equal(cmdline_text_root_hash("airlock.roothash=abcd", h), -EBADMSG);
+	assert_int_equal(cmdline_text_root_hash("airlock.roothash=" HASH "00", h), -EBADMSG);
+	assert_int_equal(cmdline_text_root_hash("", h), -ENOENT);
 }
 
 static void test_manifest(void **state)
