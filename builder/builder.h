@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "core/error.h"
 #include "core/macro.h"
 #include "ext/archive.h"
 
@@ -169,8 +170,6 @@ int initramfs_build(const struct initramfs_params *p, const char *out_path);
 int default_pool_dir(char **ret);
 /* Directory of this executable, where its sibling programs were built. */
 int self_dir(char **ret);
-/* Sets *ret_error (if given) to the formatted message and returns r: a stage's error report. */
-int stage_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
 
 /* unpack.c */
 struct lockfile;

@@ -122,36 +122,38 @@ int disk_build_uki(const struct disk_params *p, struct disk_result *ret, char **
 	if (!word_is_safe(p->name) || !word_is_safe(p->version) || !p->slot || !p->root_hash ||
 	    !p->root_path || !p->verity_path || !p->systemd_boot_path || !p->work_dir ||
 	    !p->out_dir)
-		return stage_error(ret_error, -EINVAL, "disk: missing or unsafe parameters");
+		return error_replace(ret_error, -EINVAL, "disk: missing or unsafe parameters");
 	if (sign && (isempty(p->key.key_path) || isempty(p->key.cert_path)))
-		return stage_error(ret_error, -EINVAL,
-				   "disk: Secure Boot signing needs both a key and a certificate");
+		return error_replace(
+			ret_error, -EINVAL,
+			"disk: Secure Boot signing needs both a key and a certificate");
 	if (!sign && !p->allow_unsigned)
-		return stage_error(ret_error, -EPERM,
-				   "disk: no Secure Boot key and certificate given; an unsigned "
-				   "image must be asked for explicitly");
+		return error_replace(ret_error, -EPERM,
+				     "disk: no Secure Boot key and certificate given; an unsigned "
+				     "image must be asked for explicitly");
 	if ((r = mkdir_p(p->work_dir, 0755)) < 0 || (r = mkdir_p(p->out_dir, 0755)) < 0)
-		return stage_error(ret_error, r, "disk: creating directories: %s", strerror(-r));
+		return error_replace(ret_error, r, "disk: creating directories: %s", strerror(-r));
 	run_set_source_date_epoch(p->source_date_epoch);
 	if (p->pcr_key_path) {
 		r = rsa_key_load_private(p->pcr_key_path, &pcr_key);
 		if (r < 0)
-			return stage_error(ret_error, r, "disk: PCR key '%s': %s", p->pcr_key_path,
-					   r == -EKEYREJECTED || r == -EBADMSG ?
-						   "not an RSA private key in PEM" :
-					   r == -ENOKEY ? "encrypted with a passphrase; give an "
-							  "unencrypted key" :
-							  strerror(-r));
+			return error_replace(ret_error, r, "disk: PCR key '%s': %s",
+					     p->pcr_key_path,
+					     r == -EKEYREJECTED || r == -EBADMSG ?
+						     "not an RSA private key in PEM" :
+					     r == -ENOKEY ? "encrypted with a passphrase; give an "
+							    "unencrypted key" :
+							    strerror(-r));
 	}
 
 	/* 1. The UKI. */
 	hex_to_buf(p->root_hash, ROOT_HASH_SIZE, root_hex);
 	r = uki_cmdline(p->slot, root_hex, p->kernel_cmdline, &cmdline);
 	if (r < 0)
-		return stage_error(ret_error, r,
-				   "disk: bad slot '%s' or kernel-cmdline '%s' (it must not set "
-				   "airlock.slot, airlock.roothash, roothash or usrhash)",
-				   p->slot, strempty(p->kernel_cmdline));
+		return error_replace(ret_error, r,
+				     "disk: bad slot '%s' or kernel-cmdline '%s' (it must not set "
+				     "airlock.slot, airlock.roothash, roothash or usrhash)",
+				     p->slot, strempty(p->kernel_cmdline));
 	uki_unsigned = path_join(p->work_dir, "uki.unsigned.efi");
 	uki_out = path_join(p->out_dir, "uki.efi");
 	if (!uki_unsigned || !uki_out)
@@ -184,7 +186,7 @@ int disk_build_uki(const struct disk_params *p, struct disk_result *ret, char **
 	} else {
 		r = copy_file_atomic(uki_unsigned, uki_out, 0644);
 		if (r < 0)
-			return stage_error(ret_error, r, "disk: '%s': %s", uki_out, strerror(-r));
+			return error_replace(ret_error, r, "disk: '%s': %s", uki_out, strerror(-r));
 		boot_efi = strdup(p->systemd_boot_path);
 		if (!boot_efi)
 			return -ENOMEM;
@@ -213,14 +215,14 @@ int disk_build_image(const struct disk_params *p, struct disk_result *res, char 
 	int r;
 
 	if (!res->uki_path || !res->boot_efi_path)
-		return stage_error(ret_error, -EINVAL, "disk: the UKI was not built");
+		return error_replace(ret_error, -EINVAL, "disk: the UKI was not built");
 
 	/* 3. The ESP. */
 	r = slot_entry_format(p->name, p->version, p->slot[0], p->boot_tries ?: SLOT_ENTRY_TRIES, 0,
 			      &esp_name);
 	if (r == -EINVAL)
-		return stage_error(ret_error, r, "disk: '%s' %s slot %s is not a boot entry name",
-				   p->name, p->version, p->slot);
+		return error_replace(ret_error, r, "disk: '%s' %s slot %s is not a boot entry name",
+				     p->name, p->version, p->slot);
 	if (r < 0 || asprintf(&esp_uki_path, SLOT_ENTRY_DIR "/%s", esp_name) < 0 ||
 	    asprintf(&pattern, "%s-*", p->name) < 0)
 		return -ENOMEM;
@@ -241,7 +243,8 @@ int disk_build_image(const struct disk_params *p, struct disk_result *res, char 
 	if (esp_size == 0) {
 		r = esp_size_for(files, n_files, &esp_size);
 		if (r < 0)
-			return stage_error(ret_error, r, "disk: sizing the ESP: %s", strerror(-r));
+			return error_replace(ret_error, r, "disk: sizing the ESP: %s",
+					     strerror(-r));
 	}
 	esp_path = path_join(p->work_dir, "esp.img");
 	if (!esp_path)
@@ -255,7 +258,8 @@ int disk_build_image(const struct disk_params *p, struct disk_result *res, char 
 	gpt_uuid_from_bytes(p->root_hash + 16, verity_uuid);
 	r = sha256_file(esp_path, guid_key, NULL);
 	if (r < 0)
-		return stage_error(ret_error, r, "disk: hashing '%s': %s", esp_path, strerror(-r));
+		return error_replace(ret_error, r, "disk: hashing '%s': %s", esp_path,
+				     strerror(-r));
 	memcpy(guid_key + SHA256_DIGEST_SIZE, p->root_hash, ROOT_HASH_SIZE);
 	if ((r = gpt_uuid_derive(guid_key, sizeof(guid_key), "airlock-disk", disk_uuid)) < 0 ||
 	    (r = gpt_uuid_derive(guid_key, sizeof(guid_key), "airlock-esp", esp_uuid)) < 0)
@@ -264,7 +268,7 @@ int disk_build_image(const struct disk_params *p, struct disk_result *res, char 
 	/* 5. The partition table and the disk image. */
 	if ((r = file_size(p->root_path, &root_size)) < 0 ||
 	    (r = file_size(p->verity_path, &verity_size)) < 0)
-		return stage_error(ret_error, r, "disk: root or verity image: %s", strerror(-r));
+		return error_replace(ret_error, r, "disk: root or verity image: %s", strerror(-r));
 	char root_name[16], verity_name[16];
 	snprintf(root_name, sizeof(root_name), "root-%s", p->slot);
 	snprintf(verity_name, sizeof(verity_name), "verity-%s", p->slot);
@@ -276,34 +280,35 @@ int disk_build_image(const struct disk_params *p, struct disk_result *res, char 
 	};
 	r = gpt_plan(disk_uuid, specs, ELEMENTSOF(specs), 0, &layout);
 	if (r < 0)
-		return stage_error(ret_error, r, "disk: partition layout: %s", strerror(-r));
+		return error_replace(ret_error, r, "disk: partition layout: %s", strerror(-r));
 
 	if (asprintf(&image_path, "%s/%s-%s.img", p->out_dir, p->name, p->version) < 0)
 		return -ENOMEM;
 	r = atomic_file_open(&img, image_path, 0644);
 	if (r < 0)
-		return stage_error(ret_error, r, "disk: '%s': %s", image_path, strerror(-r));
+		return error_replace(ret_error, r, "disk: '%s': %s", image_path, strerror(-r));
 	if (ftruncate(img.fd, (off_t)layout->size_bytes) < 0)
-		return stage_error(ret_error, -errno, "disk: '%s': %m", img.tmp_path);
+		return error_replace(ret_error, -errno, "disk: '%s': %m", img.tmp_path);
 	r = gpt_write(img.tmp_path, layout);
 	if (r < 0)
-		return stage_error(ret_error, r, "disk: writing the GPT: %s", strerror(-r));
+		return error_replace(ret_error, r, "disk: writing the GPT: %s", strerror(-r));
 	const char *payloads[] = { esp_path, p->root_path, p->verity_path };
 	for (size_t i = 0; i < ELEMENTSOF(payloads); i++) {
 		r = copy_at(img.fd, layout->parts[i].start_bytes, payloads[i],
 			    layout->parts[i].size_bytes);
 		if (r < 0)
-			return stage_error(ret_error, r, "disk: copying '%s' into partition %s: %s",
-					   payloads[i], layout->parts[i].name, strerror(-r));
+			return error_replace(ret_error, r,
+					     "disk: copying '%s' into partition %s: %s",
+					     payloads[i], layout->parts[i].name, strerror(-r));
 	}
 	r = atomic_file_commit(&img);
 	if (r < 0)
-		return stage_error(ret_error, r, "disk: '%s': %s", image_path, strerror(-r));
+		return error_replace(ret_error, r, "disk: '%s': %s", image_path, strerror(-r));
 	if (p->link_stable_name) {
 		r = disk_link_stable_name(p->out_dir, p->name, image_path);
 		if (r < 0)
-			return stage_error(ret_error, r, "disk: linking %s.img: %s", p->name,
-					   strerror(-r));
+			return error_replace(ret_error, r, "disk: linking %s.img: %s", p->name,
+					     strerror(-r));
 	}
 
 	res->image_path = TAKE_PTR(image_path);

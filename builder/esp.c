@@ -134,9 +134,9 @@ static int mtool(const char *const argv[], const char *what, char **ret_error)
 
 	r = run_argv(argv, &opts, NULL, &error);
 	if (r < 0)
-		return stage_error(ret_error, r, "esp: %s: %s", what,
-				   r == -ENOENT ? "mtools not found (install mtools)" :
-						  strna(error));
+		return error_replace(ret_error, r, "esp: %s: %s", what,
+				     r == -ENOENT ? "mtools not found (install mtools)" :
+						    strna(error));
 	return 0;
 }
 
@@ -151,14 +151,15 @@ int esp_build(const struct esp_file *files, size_t n_files, uint64_t size_bytes,
 	int r;
 
 	if (size_bytes == 0 || size_bytes % MiB != 0 || size_bytes < 33 * MiB)
-		return stage_error(ret_error, -EINVAL,
-				   "esp: size %" PRIu64 " is not a MiB multiple of at least 33 MiB",
-				   size_bytes);
+		return error_replace(ret_error, -EINVAL,
+				     "esp: size %" PRIu64
+				     " is not a MiB multiple of at least 33 MiB",
+				     size_bytes);
 	for (size_t i = 0; i < n_files; i++) {
 		_cleanup_free_ char *parent = NULL;
 		if (!path_is_valid(files[i].path))
-			return stage_error(ret_error, -EINVAL, "esp: bad path '%s'",
-					   strna(files[i].path));
+			return error_replace(ret_error, -EINVAL, "esp: bad path '%s'",
+					     strna(files[i].path));
 		/* Every parent directory, outermost first. */
 		r = path_parent(files[i].path, &parent);
 		if (r < 0)
@@ -178,16 +179,16 @@ int esp_build(const struct esp_file *files, size_t n_files, uint64_t size_bytes,
 
 	r = volume_serial(files, n_files, &serial_value);
 	if (r < 0)
-		return stage_error(ret_error, r, "esp: hashing the files: %s", strerror(-r));
+		return error_replace(ret_error, r, "esp: hashing the files: %s", strerror(-r));
 	snprintf(serial, sizeof(serial), "%08" PRIx32, serial_value);
 	snprintf(sectors, sizeof(sectors), "%" PRIu64, size_bytes / 512);
 
 	run_set_source_date_epoch(source_date_epoch);
 	r = atomic_file_open(&out, output_path, 0644);
 	if (r < 0)
-		return stage_error(ret_error, r, "esp: '%s': %s", output_path, strerror(-r));
+		return error_replace(ret_error, r, "esp: '%s': %s", output_path, strerror(-r));
 	if (ftruncate(out.fd, (off_t)size_bytes) < 0)
-		return stage_error(ret_error, -errno, "esp: '%s': %m", out.tmp_path);
+		return error_replace(ret_error, -errno, "esp: '%s': %m", out.tmp_path);
 
 	{
 		const char *argv[] = { "mformat", "-i",	   out.tmp_path, "-F", "-N", serial,
@@ -212,16 +213,16 @@ int esp_build(const struct esp_file *files, size_t n_files, uint64_t size_bytes,
 
 		if (!source) {
 			if (!tmpdir && (r = mkdtemp_in(NULL, "airlock-esp.", &tmpdir)) < 0)
-				return stage_error(ret_error, r, "esp: temporary directory: %s",
-						   strerror(-r));
+				return error_replace(ret_error, r, "esp: temporary directory: %s",
+						     strerror(-r));
 			literal = path_join(tmpdir, "literal");
 			if (!literal)
 				return -ENOMEM;
 			r = write_file_atomic(literal, strempty(files[i].data),
 					      strlen(strempty(files[i].data)), 0644);
 			if (r < 0)
-				return stage_error(ret_error, r, "esp: '%s': %s", literal,
-						   strerror(-r));
+				return error_replace(ret_error, r, "esp: '%s': %s", literal,
+						     strerror(-r));
 			source = literal;
 		}
 		if (asprintf(&target, "::/%s", files[i].path) < 0)
@@ -235,6 +236,6 @@ int esp_build(const struct esp_file *files, size_t n_files, uint64_t size_bytes,
 	}
 	r = atomic_file_commit(&out);
 	if (r < 0)
-		return stage_error(ret_error, r, "esp: '%s': %s", output_path, strerror(-r));
+		return error_replace(ret_error, r, "esp: '%s': %s", output_path, strerror(-r));
 	return 0;
 }

@@ -9,21 +9,18 @@
 #include "core/path.h"
 #include "core/progress.h"
 #include "core/run.h"
+#include "core/verb.h"
 #include "core/version.h"
 
 struct build_globals arg_globals;
 
-static const struct verb {
-	const char *name;
-	int (*run)(int argc, char *argv[]);
-	const char *summary;
-} verbs[] = {
+static const struct verb verbs[] = {
 	{ "lock", verb_lock, "MANIFEST  resolve its packages in the signed apt lists, pin them" },
 	{ "fetch", verb_fetch, "LOCK      download the locked .debs into the pool (network)" },
 	{ "build", verb_build, "MANIFEST  build the image's artifacts offline from the pool" },
 	{ "disk", verb_disk, "          UKI, Secure Boot signatures, ESP and GPT disk image" },
 	{ "initramfs", verb_initramfs,
-	  "        write the initramfs of an image tree (a stage alone)" },
+	  "          write the initramfs of an image tree (a stage alone)" },
 	{ "keygen", verb_keygen, "--dir DIR make an Ed25519 OpenPGP key for signing updates" },
 	{ "release", verb_release, "BUILD-DIR sign manifest.json, write the update bundle" },
 };
@@ -36,8 +33,7 @@ static void help(void)
 	       "Debian packages.\n"
 	       "\n"
 	       "Verbs:\n");
-	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-		printf("  %-8s %s\n", verbs[i].name, verbs[i].summary);
+	verb_list(verbs, ELEMENTSOF(verbs));
 	printf("\n"
 	       "Options:\n"
 	       "  -h --help            show this help (also: airlock-build VERB --help)\n"
@@ -77,22 +73,6 @@ int self_dir(char **ret)
 	return path_parent(buf, ret);
 }
 
-int stage_error(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-	char *m = NULL;
-
-	if (ret_error) {
-		va_start(ap, fmt);
-		if (vasprintf(&m, fmt, ap) < 0)
-			m = NULL;
-		va_end(ap);
-		free(*ret_error);
-		*ret_error = m;
-	}
-	return r;
-}
-
 int main(int argc, char *argv[])
 {
 	static const struct option options[] = {
@@ -129,24 +109,22 @@ int main(int argc, char *argv[])
 			arg_globals.tools_dir = optarg;
 			break;
 		default:
-			return 2;
+			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		log_error("no verb given; see 'airlock-build --help'");
-		return 2;
+		return EXIT_USAGE;
 	}
 	progress_set_quiet(arg_globals.quiet);
 	if (arg_globals.tools_dir)
 		run_set_tools_dirs(arg_globals.tools_dir);
 
-	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-		if (streq(verbs[i].name, argv[optind])) {
-			int verb_argc = argc - optind;
-			char **verb_argv = argv + optind;
-			optind = 0; /* let the verb run getopt afresh */
-			return verbs[i].run(verb_argc, verb_argv);
-		}
-	log_error("unknown verb '%s'; see 'airlock-build --help'", argv[optind]);
-	return 2;
+	{
+		int verb_argc = argc - optind;
+		char **verb_argv = argv + optind;
+
+		optind = 0; /* let the verb run getopt afresh */
+		return verb_dispatch(verbs, ELEMENTSOF(verbs), verb_argc, verb_argv);
+	}
 }

@@ -47,14 +47,15 @@ int sign_pe(const struct sign_key *k, int64_t source_date_epoch, const char *inp
 	int r;
 
 	if (!k || isempty(k->key_path) || isempty(k->cert_path))
-		return stage_error(ret_error, -EINVAL, "sign: a key and a certificate are needed");
+		return error_replace(ret_error, -EINVAL,
+				     "sign: a key and a certificate are needed");
 	r = faketime_spec(source_date_epoch, when, sizeof(when));
 	if (r < 0)
-		return stage_error(ret_error, r, "sign: bad SOURCE_DATE_EPOCH %lld",
-				   (long long)source_date_epoch);
+		return error_replace(ret_error, r, "sign: bad SOURCE_DATE_EPOCH %lld",
+				     (long long)source_date_epoch);
 	r = run_find_tool("sbsign", &sbsign);
 	if (r < 0)
-		return stage_error(ret_error, r, "sign: sbsign not found (install sbsigntool)");
+		return error_replace(ret_error, r, "sign: sbsign not found (install sbsigntool)");
 	if (asprintf(&tmp, "%s.tmp-sign", output_path) < 0)
 		return -ENOMEM;
 	(void)unlink(tmp);
@@ -65,19 +66,19 @@ int sign_pe(const struct sign_key *k, int64_t source_date_epoch, const char *inp
 	r = run_argv(argv, &opts, NULL, &error);
 	if (r < 0) {
 		(void)unlink(tmp);
-		return stage_error(ret_error, r, "sign: %s: %s", input_path,
-				   r == -ENOENT ? "faketime not found (install faketime)" :
-						  strna(error));
+		return error_replace(ret_error, r, "sign: %s: %s", input_path,
+				     r == -ENOENT ? "faketime not found (install faketime)" :
+						    strna(error));
 	}
 	if (rename(tmp, output_path) < 0) {
 		r = -errno;
 		(void)unlink(tmp);
-		return stage_error(ret_error, r, "sign: rename to '%s': %s", output_path,
-				   strerror(-r));
+		return error_replace(ret_error, r, "sign: rename to '%s': %s", output_path,
+				     strerror(-r));
 	}
 	r = fsync_directory_of(output_path);
 	if (r < 0)
-		return stage_error(ret_error, r, "sign: '%s': %s", output_path, strerror(-r));
+		return error_replace(ret_error, r, "sign: '%s': %s", output_path, strerror(-r));
 	return 0;
 }
 
@@ -90,9 +91,10 @@ int sign_verify(const char *cert_path, const char *path, char **ret_error)
 
 	r = run_argv(argv, &opts, NULL, &error);
 	if (r == -EPROTO)
-		return stage_error(ret_error, -EPERM, "sign: '%s' does not verify against '%s': %s",
-				   path, cert_path, strna(error));
+		return error_replace(ret_error, -EPERM,
+				     "sign: '%s' does not verify against '%s': %s", path, cert_path,
+				     strna(error));
 	if (r < 0)
-		return stage_error(ret_error, r, "sign: sbverify '%s': %s", path, strna(error));
+		return error_replace(ret_error, r, "sign: sbverify '%s': %s", path, strna(error));
 	return 0;
 }

@@ -37,17 +37,18 @@ static int uki_pcr_signature(const struct uki_params *p, const char *pem, size_t
 	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
 		r = pcr_uki_add_file(&u, files[i].s, files[i].path);
 		if (r < 0)
-			return stage_error(ret_error, r, "uki: PCR 11 of %s: %s", files[i].path,
-					   strerror(-r));
+			return error_replace(ret_error, r, "uki: PCR 11 of %s: %s", files[i].path,
+					     strerror(-r));
 	}
 	if ((r = pcr_uki_add_data(&u, PCR_UKI_CMDLINE, p->cmdline, strlen(p->cmdline))) < 0 ||
 	    (r = pcr_uki_add_data(&u, PCR_UKI_PCRPKEY, pem, pem_size)) < 0 ||
 	    (r = pcr_uki_predict(&u, NULL, value)) < 0)
-		return stage_error(ret_error, r, "uki: predicting PCR 11: %s", strerror(-r));
+		return error_replace(ret_error, r, "uki: predicting PCR 11: %s", strerror(-r));
 	r = pcr_signature_build(p->pcr_key, (const uint8_t(*)[SHA256_DIGEST_SIZE])value, 1, ret);
 	if (r < 0)
-		return stage_error(ret_error, r, "uki: signing PCR 11: %s",
-				   r == -ENOKEY ? "the PCR key has no private part" : strerror(-r));
+		return error_replace(ret_error, r, "uki: signing PCR 11: %s",
+				     r == -ENOKEY ? "the PCR key has no private part" :
+						    strerror(-r));
 	return 0;
 }
 
@@ -98,14 +99,14 @@ int uki_build(const struct uki_params *p, const char *output_path, char **ret_er
 
 	if (!p->stub_path || !p->kernel_path || !p->initrd_path || !p->os_release_path ||
 	    isempty(p->cmdline))
-		return stage_error(ret_error, -EINVAL,
-				   "uki: stub, kernel, initrd, os-release and "
-				   "command line are all needed");
+		return error_replace(ret_error, -EINVAL,
+				     "uki: stub, kernel, initrd, os-release and "
+				     "command line are all needed");
 	if (p->pcr_key) {
 		r = rsa_key_public_pem(p->pcr_key, &pcrpkey, &pcrpkey_size);
 		if (r < 0)
-			return stage_error(ret_error, r, "uki: the PCR key's public part: %s",
-					   strerror(-r));
+			return error_replace(ret_error, r, "uki: the PCR key's public part: %s",
+					     strerror(-r));
 		r = uki_pcr_signature(p, pcrpkey, pcrpkey_size, &pcrsig, ret_error);
 		if (r < 0)
 			return r;
@@ -125,12 +126,12 @@ int uki_build(const struct uki_params *p, const char *output_path, char **ret_er
 
 	r = pe_load(p->stub_path, &img);
 	if (r < 0)
-		return stage_error(ret_error, r, "uki: stub '%s': %s", p->stub_path,
-				   r == -EBADMSG ? "not a PE32+ image" : strerror(-r));
+		return error_replace(ret_error, r, "uki: stub '%s': %s", p->stub_path,
+				     r == -EBADMSG ? "not a PE32+ image" : strerror(-r));
 	if (img->subsystem != 10 || pe_section_find(img, ".linux"))
-		return stage_error(ret_error, -EBADMSG,
-				   "uki: stub '%s' is not an unused systemd-stub EFI application",
-				   p->stub_path);
+		return error_replace(ret_error, -EBADMSG,
+				     "uki: stub '%s' is not an unused systemd-stub EFI application",
+				     p->stub_path);
 
 	for (size_t i = 0; i < ELEMENTSOF(sections); i++) {
 		if (sections[i].path)
@@ -142,14 +143,14 @@ int uki_build(const struct uki_params *p, const char *output_path, char **ret_er
 		else
 			continue;
 		if (r < 0)
-			return stage_error(
+			return error_replace(
 				ret_error, r, "uki: section %s%s%s: %s", sections[i].name,
 				sections[i].path ? " from " : "", strempty(sections[i].path),
 				r == -EPERM ? "the stub is already signed" : strerror(-r));
 	}
 	r = pe_write(img, output_path, 0644);
 	if (r < 0)
-		return stage_error(ret_error, r, "uki: writing '%s': %s", output_path,
-				   strerror(-r));
+		return error_replace(ret_error, r, "uki: writing '%s': %s", output_path,
+				     strerror(-r));
 	return 0;
 }

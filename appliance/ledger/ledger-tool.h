@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include "core/verb.h"
+
 /* airlock-ledger: one file per subcommand; what they share. */
 
 #include "core/macro.h"
 
 /* Exit status of a usage error (unknown option, missing argument). */
-#define EXIT_USAGE 2
 
 int verb_serve(int argc, char **argv);
 int verb_append(int argc, char **argv);
@@ -16,8 +17,6 @@ int verb_export(int argc, char **argv);
 int verb_keygen(int argc, char **argv);
 int verb_migrate(int argc, char **argv);
 
-/* Logs "unknown option" style errors and returns EXIT_USAGE. */
-int usage_error(const char *verb, const char *fmt, ...) _printf_(2, 3);
 /* Parses a positive sequence number given on the command line. */
 int parse_seq(const char *s, uint64_t *ret);
 

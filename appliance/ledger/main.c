@@ -8,13 +8,10 @@
 
 #include "core/log.h"
 #include "core/parse.h"
+#include "core/verb.h"
 #include "ledger-tool.h"
 
-static const struct verb {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *summary;
-} verbs[] = {
+static const struct verb verbs[] = {
 	{ "serve", verb_serve, "run the daemon that appends records (socket-activated)" },
 	{ "append", verb_append, "append a record through the daemon" },
 	{ "verify", verb_verify, "check hashes, chain, sequence and checkpoint signatures" },
@@ -31,23 +28,10 @@ static void help(void)
 	       "The appliance's append-only, hash-chained, signed audit ledger.\n"
 	       "\n"
 	       "Commands:\n");
-	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-		printf("  %-8s %s\n", verbs[i].name, verbs[i].summary);
+	verb_list(verbs, ELEMENTSOF(verbs));
 	printf("\n"
 	       "'airlock-ledger COMMAND --help' describes a command's options.\n"
 	       "See airlock-ledger(8) and airlock-ledger(5).\n");
-}
-
-int usage_error(const char *verb, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	log_error("%s: %s (see 'airlock-ledger %s --help')", verb, buf, verb);
-	return EXIT_USAGE;
 }
 
 int parse_seq(const char *s, uint64_t *ret)
@@ -76,9 +60,5 @@ int main(int argc, char **argv)
 		help();
 		return EXIT_SUCCESS;
 	}
-	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-		if (streq(argv[1], verbs[i].name))
-			return verbs[i].run(argc - 1, argv + 1);
-	log_error("unknown command '%s' (see 'airlock-ledger --help')", argv[1]);
-	return EXIT_USAGE;
+	return verb_dispatch(verbs, ELEMENTSOF(verbs), argc - 1, argv + 1);
 }

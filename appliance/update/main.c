@@ -12,11 +12,7 @@
 #include "core/version.h"
 #include "update-tool.h"
 
-static const struct verb {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *summary;
-} verbs[] = {
+static const struct verb verbs[] = {
 	{ "verify", verb_verify,
 	  "FILE|DEVICE  check a bundle as an import would, writing nothing" },
 	{ "import", verb_import,
@@ -36,23 +32,10 @@ static void help(void)
 	       "(airlock-build release).\n"
 	       "\n"
 	       "Commands:\n");
-	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-		printf("  %-11s %s\n", verbs[i].name, verbs[i].summary);
+	verb_list(verbs, ELEMENTSOF(verbs));
 	printf("\n"
 	       "'airlock-update COMMAND --help' describes a command's options.\n"
 	       "See airlock-update(8).\n");
-}
-
-int usage_error(const char *verb, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	log_error("%s: %s (see 'airlock-update %s --help')", verb, buf, verb);
-	return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -73,9 +56,5 @@ int main(int argc, char **argv)
 		printf("airlock-update %s\n", AIRLOCK_VERSION);
 		return EXIT_SUCCESS;
 	}
-	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-		if (streq(argv[1], verbs[i].name))
-			return verbs[i].run(argc - 1, argv + 1);
-	log_error("unknown command '%s' (see 'airlock-update --help')", argv[1]);
-	return EXIT_USAGE;
+	return verb_dispatch(verbs, ELEMENTSOF(verbs), argc - 1, argv + 1);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include "core/verb.h"
+
 /* airlock-update: one file per verb; what they share. */
 
 #include <stdint.h>
@@ -13,7 +15,6 @@
 #include "slot.h"
 
 /* Exit statuses (airlock-update(8)). */
-#define EXIT_USAGE 2 /* unknown option, missing argument */
 #define EXIT_REFUSED 3 /* the bundle (or the request) was refused; the reason is printed */
 
 int verb_verify(int argc, char **argv);
@@ -22,9 +23,6 @@ int verb_status(int argc, char **argv);
 int verb_rollback(int argc, char **argv);
 int verb_mark_good(int argc, char **argv);
 int verb_boot_failed(int argc, char **argv);
-
-/* Logs a usage error naming the verb and returns EXIT_USAGE. */
-int usage_error(const char *verb, const char *fmt, ...) _printf_(2, 3);
 
 /* ---- disk.c: an installed disk (a disk image with --disk) ---------------------------- */
 

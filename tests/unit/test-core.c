@@ -20,6 +20,7 @@
 #include "core/run.h"
 #include "core/secret.h"
 #include "core/strv.h"
+#include "core/verb.h"
 #include "ext/crypto.h"
 
 static void test_strv(void **state)
@@ -296,6 +297,45 @@ static void test_log_sanitize(void **state)
 	unlink(path);
 }
 
+static int verb_ok(int argc, char **argv)
+{
+	return argc == 2 && streq(argv[0], "ok") && streq(argv[1], "x") ? 0 : 9;
+}
+
+static int verb_oom(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return -ENOMEM; /* as a verb that ends in "return log_oom();" */
+}
+
+static int verb_refused(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return 3;
+}
+
+static void test_verb(void **state)
+{
+	static const struct verb verbs[] = {
+		{ "ok", verb_ok, "works" },
+		{ "oom", verb_oom, "runs out of memory" },
+		{ "refused", verb_refused, "refuses" },
+	};
+	char *ok[] = { (char *)"ok", (char *)"x", NULL }, *oom[] = { (char *)"oom", NULL },
+	     *ref[] = { (char *)"refused", NULL }, *unknown[] = { (char *)"nope", NULL };
+	(void)state;
+
+	assert_int_equal(verb_dispatch(verbs, ELEMENTSOF(verbs), 2, ok), 0);
+	/* a negative errno is a failure (1), never 256 - errno */
+	assert_int_equal(verb_dispatch(verbs, ELEMENTSOF(verbs), 1, oom), 1);
+	assert_int_equal(verb_dispatch(verbs, ELEMENTSOF(verbs), 1, ref), 3);
+	assert_int_equal(verb_dispatch(verbs, ELEMENTSOF(verbs), 1, unknown), EXIT_USAGE);
+	assert_int_equal(verb_dispatch(verbs, ELEMENTSOF(verbs), 0, unknown + 1), EXIT_USAGE);
+	assert_int_equal(usage_error("ok", "--x %s: a number expected", "y"), EXIT_USAGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,7 +344,7 @@ int main(void)
 		cmocka_unit_test(test_files),	     cmocka_unit_test(test_atomic_file_abort),
 		cmocka_unit_test(test_run),	     cmocka_unit_test(test_secret),
 		cmocka_unit_test(test_hashmap),	     cmocka_unit_test(test_error),
-		cmocka_unit_test(test_log_sanitize),
+		cmocka_unit_test(test_log_sanitize), cmocka_unit_test(test_verb),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
