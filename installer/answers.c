@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "core/error.h"
 #include "core/fileio.h"
 #include "core/parse.h"
 #include "core/path.h"
@@ -394,21 +395,6 @@ int answers_load(const char *path, struct install_answers **ret, char **ret_erro
 	return answers_parse(path, text, ret, ret_error);
 }
 
-static int plain_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
-static int plain_error(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!ret_error)
-		return r;
-	free(*ret_error);
-	va_start(ap, fmt);
-	if (vasprintf(ret_error, fmt, ap) < 0)
-		*ret_error = NULL;
-	va_end(ap);
-	return r;
-}
-
 int answers_check_unattended(const struct install_answers *a, char **ret_error)
 {
 	const struct disk_match *m = &a->disk;
@@ -416,44 +402,45 @@ int answers_check_unattended(const struct install_answers *a, char **ret_error)
 
 	if (!m->path && !m->id && !m->model && !m->serial && !m->size_bytes && !m->min_size_bytes &&
 	    !m->max_size_bytes)
-		return plain_error(
+		return error_replace(
 			ret_error, -EINVAL,
 			"%s: no target disk: give 'disk', 'disk-id', or 'disk-size' / "
 			"'disk-min-size' / 'disk-max-size' / 'disk-model' / 'disk-serial'",
 			p);
 	if (m->min_size_bytes && m->max_size_bytes && m->min_size_bytes > m->max_size_bytes)
-		return plain_error(ret_error, -EINVAL,
-				   "%s:%u: key 'disk-max-size': below disk-min-size (line %u)", p,
-				   a->line[ANSWER_DISK_MAX_SIZE], a->line[ANSWER_DISK_MIN_SIZE]);
+		return error_replace(ret_error, -EINVAL,
+				     "%s:%u: key 'disk-max-size': below disk-min-size (line %u)", p,
+				     a->line[ANSWER_DISK_MAX_SIZE], a->line[ANSWER_DISK_MIN_SIZE]);
 	if (!a->confirm)
-		return plain_error(
+		return error_replace(
 			ret_error, -EPERM,
 			"%s: no 'confirm = yes': an unattended install erases the target "
 			"disk only when the answer file says so",
 			p);
 	if (a->keydest == 0)
-		return plain_error(ret_error, -EINVAL,
-				   "%s: no 'recovery-key' destination (console, file or disk): the "
-				   "recovery key must go somewhere a person can read it",
-				   p);
+		return error_replace(
+			ret_error, -EINVAL,
+			"%s: no 'recovery-key' destination (console, file or disk): the "
+			"recovery key must go somewhere a person can read it",
+			p);
 	if ((a->keydest & KEYDEST_FILE) && !a->key_file)
-		return plain_error(ret_error, -EINVAL,
-				   "%s:%u: key 'recovery-key': 'file' needs 'recovery-key-file'", p,
-				   a->line[ANSWER_RECOVERY_KEY]);
+		return error_replace(ret_error, -EINVAL,
+				     "%s:%u: key 'recovery-key': 'file' needs 'recovery-key-file'",
+				     p, a->line[ANSWER_RECOVERY_KEY]);
 	if (!(a->keydest & KEYDEST_FILE) && a->key_file)
-		return plain_error(ret_error, -EINVAL,
-				   "%s:%u: key 'recovery-key-file': 'recovery-key' does not name "
-				   "'file'",
-				   p, a->line[ANSWER_RECOVERY_KEY_FILE]);
+		return error_replace(ret_error, -EINVAL,
+				     "%s:%u: key 'recovery-key-file': 'recovery-key' does not name "
+				     "'file'",
+				     p, a->line[ANSWER_RECOVERY_KEY_FILE]);
 	if ((a->keydest & KEYDEST_DISK) && !a->key_disk)
-		return plain_error(ret_error, -EINVAL,
-				   "%s:%u: key 'recovery-key': 'disk' needs 'recovery-key-disk'", p,
-				   a->line[ANSWER_RECOVERY_KEY]);
+		return error_replace(ret_error, -EINVAL,
+				     "%s:%u: key 'recovery-key': 'disk' needs 'recovery-key-disk'",
+				     p, a->line[ANSWER_RECOVERY_KEY]);
 	if (!(a->keydest & KEYDEST_DISK) && a->key_disk)
-		return plain_error(ret_error, -EINVAL,
-				   "%s:%u: key 'recovery-key-disk': 'recovery-key' does not name "
-				   "'disk'",
-				   p, a->line[ANSWER_RECOVERY_KEY_DISK]);
+		return error_replace(ret_error, -EINVAL,
+				     "%s:%u: key 'recovery-key-disk': 'recovery-key' does not name "
+				     "'disk'",
+				     p, a->line[ANSWER_RECOVERY_KEY_DISK]);
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "cmdline.h"
+#include "core/error.h"
 #include "core/fileio.h"
 #include "core/hex.h"
 #include "core/parse.h"
@@ -123,20 +124,6 @@ const char *boot_failure_action_to_string(enum boot_failure_action a)
 	}
 }
 
-static int fail(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-static int fail(char **ret_error, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_error) {
-		va_start(ap, fmt);
-		if (vasprintf(ret_error, fmt, ap) < 0)
-			*ret_error = NULL;
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 static const char *const known_keys[] = {
 	"airlock.slot",	 "airlock.roothash",	   "airlock.on_failure",
 	"airlock.debug", "airlock.device_timeout",
@@ -187,9 +174,10 @@ int boot_args_parse(const struct cmdline *c, struct boot_args *ret, char **ret_e
 		else if (streq_ptr(w->value, "reboot"))
 			a.on_failure = BOOT_FAILURE_REBOOT;
 		else
-			return fail(ret_error,
-				    "airlock.on_failure=%s is not valid (halt or reboot); halting",
-				    strempty(w->value));
+			return error_set(
+				ret_error, -EINVAL,
+				"airlock.on_failure=%s is not valid (halt or reboot); halting",
+				strempty(w->value));
 		if (ret_on_failure)
 			*ret_on_failure = a.on_failure;
 	}
@@ -202,24 +190,28 @@ int boot_args_parse(const struct cmdline *c, struct boot_args *ret, char **ret_e
 		for (size_t k = 0; k < ELEMENTSOF(known_keys); k++)
 			known = known || streq(known_keys[k], c->words[i].key);
 		if (!known)
-			return fail(ret_error, "unknown key %s on the kernel command line",
-				    c->words[i].key);
+			return error_set(ret_error, -EINVAL,
+					 "unknown key %s on the kernel command line",
+					 c->words[i].key);
 	}
 
 	w = cmdline_find(c, "airlock.slot");
 	if (!w)
-		return fail(ret_error, "airlock.slot= is missing from the kernel command line");
+		return error_set(ret_error, -EINVAL,
+				 "airlock.slot= is missing from the kernel command line");
 	if (!streq_ptr(w->value, "a") && !streq_ptr(w->value, "b"))
-		return fail(ret_error, "airlock.slot=%s is not valid (a or b)", strempty(w->value));
+		return error_set(ret_error, -EINVAL, "airlock.slot=%s is not valid (a or b)",
+				 strempty(w->value));
 	a.slot = w->value[0];
 
 	r = cmdline_root_hash(c, a.root_hash);
 	w = cmdline_find(c, "airlock.roothash");
 	if (r == -ENOENT)
-		return fail(ret_error, "airlock.roothash= is missing from the kernel command line");
+		return error_set(ret_error, -EINVAL,
+				 "airlock.roothash= is missing from the kernel command line");
 	if (r < 0)
-		return fail(
-			ret_error,
+		return error_set(
+			ret_error, -EINVAL,
 			"airlock.roothash=%.80s is not valid (64 hex digits, a sha256 root hash)",
 			strempty(w->value));
 	hex_to_buf(a.root_hash, BOOT_ROOT_HASH_SIZE, a.root_hash_hex);
@@ -231,8 +223,8 @@ int boot_args_parse(const struct cmdline *c, struct boot_args *ret, char **ret_e
 		else {
 			r = parse_boolean(w->value);
 			if (r < 0)
-				return fail(ret_error, "airlock.debug=%s is not a boolean",
-					    w->value);
+				return error_set(ret_error, -EINVAL,
+						 "airlock.debug=%s is not a boolean", w->value);
 			a.debug = r;
 		}
 	}
@@ -240,8 +232,9 @@ int boot_args_parse(const struct cmdline *c, struct boot_args *ret, char **ret_e
 	v = cmdline_get(c, "airlock.device_timeout");
 	if (v && (safe_atou(v, &a.device_timeout_sec) < 0 || a.device_timeout_sec == 0 ||
 		  a.device_timeout_sec > BOOT_DEVICE_TIMEOUT_MAX_SEC))
-		return fail(ret_error, "airlock.device_timeout=%s is not valid (seconds, 1 to %u)",
-			    v, BOOT_DEVICE_TIMEOUT_MAX_SEC);
+		return error_set(ret_error, -EINVAL,
+				 "airlock.device_timeout=%s is not valid (seconds, 1 to %u)", v,
+				 BOOT_DEVICE_TIMEOUT_MAX_SEC);
 
 	*ret = a;
 	return 0;

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/error.h"
 #include "core/fileio.h"
 #include "core/hex.h"
 #include "core/parse.h"
@@ -21,23 +22,6 @@
 
 #define INRELEASE_MAX_SIZE (16U * 1024U * 1024U)
 #define PACKAGES_MAX_SIZE (1024U * 1024U * 1024U)
-
-static int seterr(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-static int seterr(char **ret_error, const char *fmt, ...)
-{
-	va_list ap;
-	char *m = NULL;
-
-	if (!ret_error)
-		return 0;
-	va_start(ap, fmt);
-	if (vasprintf(&m, fmt, ap) < 0)
-		m = NULL;
-	va_end(ap);
-	free(*ret_error);
-	*ret_error = m;
-	return 0;
-}
 
 /* ---- Packages -------------------------------------------------------------------------- */
 
@@ -327,7 +311,7 @@ int debrepo_packages_parse(const char *text, size_t size, const char *suite, con
 
 	r = deb822_parse(text, size, packages_cb, &s, &line);
 	if (r == -EBADMSG && !s.error)
-		seterr(ret_error, "%s:%u: not a deb822 line", origin, line);
+		(void)error_replace(ret_error, 0, "%s:%u: not a deb822 line", origin, line);
 	else if (r < 0 && s.error && ret_error)
 		free_and_replace(*ret_error, s.error);
 	free(s.error);
@@ -519,9 +503,9 @@ int debrepo_release_parse(const char *text, size_t size, const char *origin,
 	s.rel = rel;
 	r = deb822_parse(text, size, release_cb, &s, &line);
 	if (r == -EBADMSG && !s.error)
-		seterr(ret_error, "%s:%u: not a deb822 line", origin, line);
+		(void)error_replace(ret_error, 0, "%s:%u: not a deb822 line", origin, line);
 	else if (r >= 0 && !s.seen) {
-		seterr(ret_error, "%s: empty Release file", origin);
+		(void)error_replace(ret_error, 0, "%s: empty Release file", origin);
 		r = -EBADMSG;
 	} else if (r < 0 && s.error && ret_error)
 		free_and_replace(*ret_error, s.error);
@@ -589,22 +573,22 @@ int debrepo_find_inrelease(const char *lists_dir, const char *suite, char **ret,
 		return -ENOMEM;
 	r = list_dir_matching(lists_dir, suffix, &found);
 	if (r < 0)
-		return seterr(ret_error, "apt lists directory '%s': %s", lists_dir, strerror(-r)),
-		       r;
+		return error_replace(ret_error, r, "apt lists directory '%s': %s", lists_dir,
+				     strerror(-r));
 	if (strv_length(found) == 0)
-		return seterr(ret_error,
-			      "no InRelease file for suite '%s' in '%s' (looked for *%s): run "
-			      "'apt-get update' with this suite in apt's sources, or check the "
-			      "manifest's [archive] suites",
-			      suite, lists_dir, suffix),
-		       -ENOENT;
+		return error_replace(
+			ret_error, -ENOENT,
+			"no InRelease file for suite '%s' in '%s' (looked for *%s): run "
+			"'apt-get update' with this suite in apt's sources, or check the "
+			"manifest's [archive] suites",
+			suite, lists_dir, suffix);
 	if (strv_length(found) > 1) {
 		list = strv_join(found, ", ");
-		return seterr(ret_error,
-			      "several InRelease files for suite '%s' in '%s' (%s): apt has it from "
-			      "more than one mirror; give a lists directory with one (--lists)",
-			      suite, lists_dir, strna(list)),
-		       -ENOTUNIQ;
+		return error_replace(
+			ret_error, -ENOTUNIQ,
+			"several InRelease files for suite '%s' in '%s' (%s): apt has it from "
+			"more than one mirror; give a lists directory with one (--lists)",
+			suite, lists_dir, strna(list));
 	}
 	p = path_join(lists_dir, found[0]);
 	if (!p)
@@ -636,18 +620,18 @@ static int find_packages_file(const char *lists_dir, const char *inrelease_path,
 			return -ENOMEM;
 	}
 	if (strv_length(found) == 0)
-		return seterr(ret_error,
-			      "no Packages index for %s/binary-%s in '%s' (looked for %s[.gz|.xz|"
-			      ".zst|.lz4|.bz2]): run 'apt-get update'",
-			      component, arch, lists_dir, base),
-		       -ENOENT;
+		return error_replace(
+			ret_error, -ENOENT,
+			"no Packages index for %s/binary-%s in '%s' (looked for %s[.gz|.xz|"
+			".zst|.lz4|.bz2]): run 'apt-get update'",
+			component, arch, lists_dir, base);
 	if (strv_length(found) > 1) {
 		list = strv_join(found, ", ");
-		return seterr(ret_error,
-			      "several Packages indexes for %s/binary-%s in '%s' (%s): remove the "
-			      "stale ones (apt-get update)",
-			      component, arch, lists_dir, strna(list)),
-		       -ENOTUNIQ;
+		return error_replace(
+			ret_error, -ENOTUNIQ,
+			"several Packages indexes for %s/binary-%s in '%s' (%s): remove the "
+			"stale ones (apt-get update)",
+			component, arch, lists_dir, strna(list));
 	}
 	p = path_join(lists_dir, found[0]);
 	if (!p)
@@ -685,32 +669,32 @@ static int load_index(struct debrepo_suite *s, const char *lists_dir, const char
 		return -ENOMEM;
 	rf = debrepo_release_find(s->release, entry);
 	if (!rf)
-		return seterr(ret_error,
-			      "%s (signed) lists no %s: the suite has no component '%s' or no "
-			      "architecture '%s'",
-			      s->inrelease_path, entry, component, arch),
-		       -ENOENT;
+		return error_replace(
+			ret_error, -ENOENT,
+			"%s (signed) lists no %s: the suite has no component '%s' or no "
+			"architecture '%s'",
+			s->inrelease_path, entry, component, arch);
 	r = find_packages_file(lists_dir, s->inrelease_path, component, arch, &path, ret_error);
 	if (r < 0)
 		return r;
 	r = archive_read_decompressed(path, PACKAGES_MAX_SIZE, &text, &size);
 	if (r < 0)
-		return seterr(ret_error, "%s: cannot read the index (%s)", path,
-			      r == -EBADMSG ? "corrupt or not a supported compression format" :
-					      strerror(-r)),
-		       r;
+		return error_replace(ret_error, r, "%s: cannot read the index (%s)", path,
+				     r == -EBADMSG ?
+					     "corrupt or not a supported compression format" :
+					     strerror(-r));
 	r = sha256_buf(text, size, d);
 	if (r < 0)
 		return r;
 	sha256_hex(d, hex);
 	if (size != rf->size || !streq(hex, rf->sha256))
-		return seterr(ret_error,
-			      "%s: the index does not match its signed hash: its content has sha256 "
-			      "%s and %zu bytes, %s expects sha256 %s and %" PRIu64
-			      " bytes for %s; "
-			      "it is corrupt or was altered: run 'apt-get update'",
-			      path, hex, size, s->inrelease_path, rf->sha256, rf->size, entry),
-		       -EBADMSG;
+		return error_replace(
+			ret_error, -EBADMSG,
+			"%s: the index does not match its signed hash: its content has "
+			"sha256 %s and %zu bytes, %s expects sha256 %s and %" PRIu64
+			" bytes for %s; it is corrupt or was altered: run 'apt-get "
+			"update'",
+			path, hex, size, s->inrelease_path, rf->sha256, rf->size, entry);
 	r = strv_extend(&s->index_paths, path);
 	if (r < 0)
 		return r;
@@ -737,7 +721,7 @@ int debrepo_suite_load(struct sig_keyring *keyring, const char *lists_dir, const
 		return r;
 	r = read_full_file(s->inrelease_path, INRELEASE_MAX_SIZE, &raw, &raw_size);
 	if (r < 0)
-		return seterr(ret_error, "%s: %s", s->inrelease_path, strerror(-r)), r;
+		return error_replace(ret_error, r, "%s: %s", s->inrelease_path, strerror(-r));
 	r = sha256_buf(raw, raw_size, d);
 	if (r < 0)
 		return r;
@@ -747,19 +731,18 @@ int debrepo_suite_load(struct sig_keyring *keyring, const char *lists_dir, const
 
 	r = sig_verify_clearsigned(keyring, raw, raw_size, &text, &text_size, &s->signer, &why);
 	if (r < 0)
-		return seterr(ret_error, "%s: signature refused: %s", s->inrelease_path,
-			      why ?: strerror(-r)),
-		       r;
+		return error_replace(ret_error, r, "%s: signature refused: %s", s->inrelease_path,
+				     why ?: strerror(-r));
 	r = debrepo_release_parse(text, text_size, s->inrelease_path, &s->release, ret_error);
 	if (r < 0)
 		return r;
 	/* A validly signed Release of another suite must not stand in for this one. */
 	if (!streq_ptr(s->release->suite, suite) && !streq_ptr(s->release->codename, suite))
-		return seterr(ret_error,
-			      "%s is the signed Release of suite '%s' (codename '%s'), not of '%s'",
-			      s->inrelease_path, strna(s->release->suite),
-			      strna(s->release->codename), suite),
-		       -EBADMSG;
+		return error_replace(
+			ret_error, -EBADMSG,
+			"%s is the signed Release of suite '%s' (codename '%s'), not of '%s'",
+			s->inrelease_path, strna(s->release->suite), strna(s->release->codename),
+			suite);
 
 	STRV_FOREACH(c, components) {
 		r = load_index(s, lists_dir, *c, arch, ret_error);

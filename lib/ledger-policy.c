@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <stdarg.h>
 
+#include "core/error.h"
 #include "core/fileio.h"
 #include "core/parse.h"
 #include "core/strv.h"
@@ -11,24 +12,6 @@
 
 #define POLICY_MAX_SIZE (1024U * 1024U)
 #define NSS_BUF_SIZE 16384
-
-static int fail(char **ret_error, const char *path, unsigned line, const char *fmt, ...)
-	_printf_(4, 5);
-static int fail(char **ret_error, const char *path, unsigned line, const char *fmt, ...)
-{
-	_cleanup_free_ char *msg = NULL;
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	if (ret_error && asprintf(ret_error, "%s:%u: %s", path, line, msg) < 0)
-		*ret_error = NULL;
-	return -EBADMSG;
-}
 
 static void rule_done(struct ledger_policy_rule *r)
 {
@@ -99,12 +82,13 @@ static int parse_rule(const char *path, unsigned line, char **words, struct ledg
 	int r;
 
 	if (!streq(words[0], "allow")) {
-		r = fail(ret_error, path, line, "'%s': a rule begins with 'allow'", words[0]);
+		r = error_at(ret_error, -EBADMSG, path, line, "'%s': a rule begins with 'allow'",
+			     words[0]);
 		goto fail;
 	}
 	if (!words[1]) {
-		r = fail(ret_error, path, line,
-			 "'allow' alone: name who (uid=, user=, gid=, group= or unit=)");
+		r = error_at(ret_error, -EBADMSG, path, line,
+			     "'allow' alone: name who (uid=, user=, gid=, group= or unit=)");
 		goto fail;
 	}
 	for (char **w = words + 1; *w; w++) {
@@ -112,7 +96,7 @@ static int parse_rule(const char *path, unsigned line, char **words, struct ledg
 		const char *key, *value;
 
 		if (!eq || eq == *w || !eq[1]) {
-			r = fail(ret_error, path, line, "'%s' is not KEY=VALUE", *w);
+			r = error_at(ret_error, -EBADMSG, path, line, "'%s' is not KEY=VALUE", *w);
 			goto fail;
 		}
 		*eq = '\0';
@@ -121,13 +105,14 @@ static int parse_rule(const char *path, unsigned line, char **words, struct ledg
 		if (streq(key, "uid") || streq(key, "user")) {
 			unsigned u;
 			if (rule.has_uid) {
-				r = fail(ret_error, path, line, "uid or user given twice");
+				r = error_at(ret_error, -EBADMSG, path, line,
+					     "uid or user given twice");
 				goto fail;
 			}
 			if (streq(key, "uid")) {
 				if (safe_atou(value, &u) < 0) {
-					r = fail(ret_error, path, line, "uid=%s: not a number",
-						 value);
+					r = error_at(ret_error, -EBADMSG, path, line,
+						     "uid=%s: not a number", value);
 					goto fail;
 				}
 				rule.uid = u;
@@ -136,8 +121,8 @@ static int parse_rule(const char *path, unsigned line, char **words, struct ledg
 				if (r == -ENOMEM)
 					goto fail;
 				if (r < 0) {
-					r = fail(ret_error, path, line, "user=%s: no such user",
-						 value);
+					r = error_at(ret_error, -EBADMSG, path, line,
+						     "user=%s: no such user", value);
 					goto fail;
 				}
 			}
@@ -145,13 +130,14 @@ static int parse_rule(const char *path, unsigned line, char **words, struct ledg
 		} else if (streq(key, "gid") || streq(key, "group")) {
 			unsigned u;
 			if (rule.has_gid) {
-				r = fail(ret_error, path, line, "gid or group given twice");
+				r = error_at(ret_error, -EBADMSG, path, line,
+					     "gid or group given twice");
 				goto fail;
 			}
 			if (streq(key, "gid")) {
 				if (safe_atou(value, &u) < 0) {
-					r = fail(ret_error, path, line, "gid=%s: not a number",
-						 value);
+					r = error_at(ret_error, -EBADMSG, path, line,
+						     "gid=%s: not a number", value);
 					goto fail;
 				}
 				rule.gid = u;
@@ -160,8 +146,8 @@ static int parse_rule(const char *path, unsigned line, char **words, struct ledg
 				if (r == -ENOMEM)
 					goto fail;
 				if (r < 0) {
-					r = fail(ret_error, path, line, "group=%s: no such group",
-						 value);
+					r = error_at(ret_error, -EBADMSG, path, line,
+						     "group=%s: no such group", value);
 					goto fail;
 				}
 			}
@@ -169,12 +155,13 @@ static int parse_rule(const char *path, unsigned line, char **words, struct ledg
 		} else if (streq(key, "unit") || streq(key, "type")) {
 			char **g = streq(key, "unit") ? &rule.unit_glob : &rule.type_glob;
 			if (*g) {
-				r = fail(ret_error, path, line, "%s given twice", key);
+				r = error_at(ret_error, -EBADMSG, path, line, "%s given twice",
+					     key);
 				goto fail;
 			}
 			if (!glob_ok(value)) {
-				r = fail(ret_error, path, line, "%s=%s: not a valid pattern", key,
-					 value);
+				r = error_at(ret_error, -EBADMSG, path, line,
+					     "%s=%s: not a valid pattern", key, value);
 				goto fail;
 			}
 			*g = strdup(value);
@@ -185,14 +172,15 @@ static int parse_rule(const char *path, unsigned line, char **words, struct ledg
 			if (streq(key, "unit"))
 				who = true;
 		} else {
-			r = fail(ret_error, path, line,
-				 "unknown condition '%s' (uid, user, gid, group, unit, type)", key);
+			r = error_at(ret_error, -EBADMSG, path, line,
+				     "unknown condition '%s' (uid, user, gid, group, unit, type)",
+				     key);
 			goto fail;
 		}
 	}
 	if (!who) {
-		r = fail(ret_error, path, line,
-			 "the rule names nobody: add uid=, user=, gid=, group= or unit=");
+		r = error_at(ret_error, -EBADMSG, path, line,
+			     "the rule names nobody: add uid=, user=, gid=, group= or unit=");
 		goto fail;
 	}
 	*ret = rule;
@@ -255,7 +243,7 @@ int ledger_policy_load(const char *path, struct ledger_policy **ret, char **ret_
 	if (r < 0)
 		return r;
 	if (strlen(text) != n)
-		return fail(ret_error, path, 1, "the file contains a NUL byte");
+		return error_at(ret_error, -EBADMSG, path, 1, "the file contains a NUL byte");
 	return ledger_policy_parse(path, text, ret, ret_error);
 }
 

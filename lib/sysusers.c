@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "core/error.h"
 #include "core/parse.h"
 #include "core/strv.h"
 #include "sysusers.h"
@@ -41,23 +42,6 @@ struct sysusers {
 	/* "m" lines are applied after allocation */
 	char **memberships; /* pairs: user, group */
 };
-
-static int err(char **ret_error, const char *origin, const char *fmt, ...) _printf_(3, 4);
-static int err(char **ret_error, const char *origin, const char *fmt, ...)
-{
-	_cleanup_free_ char *msg = NULL;
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	if (ret_error && asprintf(ret_error, "%s: %s", origin, msg) < 0)
-		*ret_error = NULL;
-	return -EBADMSG;
-}
 
 int sysusers_new(struct sysusers **ret)
 {
@@ -207,14 +191,16 @@ int sysusers_add_line(struct sysusers *s, const char *line, const char *origin, 
 	if (!*line || *line == '#')
 		return 0;
 	if (strchr(line, '%'))
-		return err(ret_error, origin, "specifiers ('%%') are not supported: '%s'", line);
+		return error_at(ret_error, -EBADMSG, origin, 0,
+				"specifiers ('%%') are not supported: '%s'", line);
 	r = split_fields(line, &f);
 	if (r == -EBADMSG)
-		return err(ret_error, origin, "unterminated quote: '%s'", line);
+		return error_at(ret_error, -EBADMSG, origin, 0, "unterminated quote: '%s'", line);
 	if (r < 0)
 		return r;
 	if (strv_length(f) < 2 || strv_length(f) > 6)
-		return err(ret_error, origin, "expected 2 to 6 fields: '%s'", line);
+		return error_at(ret_error, -EBADMSG, origin, 0, "expected 2 to 6 fields: '%s'",
+				line);
 	type = f[0];
 	name = f[1];
 	id = field(f, 2);
@@ -225,12 +211,13 @@ int sysusers_add_line(struct sysusers *s, const char *line, const char *origin, 
 		_cleanup_free_ char *a = NULL;
 		void *n;
 		if (!streq(name, "-") || !f[2] || !dash)
-			return err(ret_error, origin, "expected 'r - LOW-HIGH': '%s'", line);
+			return error_at(ret_error, -EBADMSG, origin, 0,
+					"expected 'r - LOW-HIGH': '%s'", line);
 		a = strndup(f[2], (size_t)(dash - f[2]));
 		if (!a)
 			return -ENOMEM;
 		if (parse_id(a, &lo) < 0 || parse_id(dash + 1, &hi) < 0 || lo > hi || lo == 0)
-			return err(ret_error, origin, "invalid range '%s'", f[2]);
+			return error_at(ret_error, -EBADMSG, origin, 0, "invalid range '%s'", f[2]);
 		n = reallocarray(s->ranges, s->n_ranges + 1, sizeof(*s->ranges));
 		if (!n)
 			return -ENOMEM;
@@ -242,12 +229,14 @@ int sysusers_add_line(struct sysusers *s, const char *line, const char *origin, 
 	}
 
 	if (!valid_name(name))
-		return err(ret_error, origin, "'%s' is not a valid user or group name", name);
+		return error_at(ret_error, -EBADMSG, origin, 0,
+				"'%s' is not a valid user or group name", name);
 
 	if (streq(type, "m")) {
 		const char *group = field(f, 2);
 		if (!group || !valid_name(group))
-			return err(ret_error, origin, "expected 'm USER GROUP': '%s'", line);
+			return error_at(ret_error, -EBADMSG, origin, 0,
+					"expected 'm USER GROUP': '%s'", line);
 		if ((r = strv_extend(&s->memberships, name)) < 0 ||
 		    (r = strv_extend(&s->memberships, group)) < 0)
 			return r;
@@ -258,7 +247,8 @@ int sysusers_add_line(struct sysusers *s, const char *line, const char *origin, 
 		uint32_t gid = ID_UNSET;
 		struct su_group *g = find_group(s, name);
 		if (id && parse_id(id, &gid) < 0)
-			return err(ret_error, origin, "'%s' is not a group id", id);
+			return error_at(ret_error, -EBADMSG, origin, 0, "'%s' is not a group id",
+					id);
 		if (g) {
 			/* First declaration wins; an implicit group becomes explicit. */
 			if (g->implicit && gid != ID_UNSET && g->gid == ID_UNSET)
@@ -283,13 +273,14 @@ int sysusers_add_line(struct sysusers *s, const char *line, const char *origin, 
 			if (!u)
 				return -ENOMEM;
 			if (!streq(u, "-") && parse_id(u, &uid) < 0)
-				return err(ret_error, origin, "'%s' is not a user id", id);
+				return error_at(ret_error, -EBADMSG, origin, 0,
+						"'%s' is not a user id", id);
 			if (colon) {
 				if (parse_id(colon + 1, &gid) < 0) {
 					if (!valid_name(colon + 1))
-						return err(ret_error, origin,
-							   "'%s' is not a group id or name",
-							   colon + 1);
+						return error_at(ret_error, -EBADMSG, origin, 0,
+								"'%s' is not a group id or name",
+								colon + 1);
 					group = strdup(colon + 1);
 					if (!group)
 						return -ENOMEM;
@@ -320,7 +311,8 @@ int sysusers_add_line(struct sysusers *s, const char *line, const char *origin, 
 			return add_group(s, name, ID_UNSET, origin, true);
 		return 0;
 	}
-	return err(ret_error, origin, "unknown line type '%s' (u, g, m or r)", type);
+	return error_at(ret_error, -EBADMSG, origin, 0, "unknown line type '%s' (u, g, m or r)",
+			type);
 }
 
 int sysusers_add_text(struct sysusers *s, const char *text, const char *file, char **ret_error)
@@ -398,17 +390,17 @@ int sysusers_allocate(struct sysusers *s, char **ret_error)
 	for (size_t i = 0; i < s->n_users; i++)
 		for (size_t j = 0; j < i; j++)
 			if (s->users[i].uid != ID_UNSET && s->users[i].uid == s->users[j].uid)
-				return err(ret_error, s->users[i].origin,
-					   "uid %" PRIu32 " of %s is already taken by %s (%s)",
-					   s->users[i].uid, s->users[i].name, s->users[j].name,
-					   s->users[j].origin);
+				return error_at(ret_error, -EBADMSG, s->users[i].origin, 0,
+						"uid %" PRIu32 " of %s is already taken by %s (%s)",
+						s->users[i].uid, s->users[i].name, s->users[j].name,
+						s->users[j].origin);
 	for (size_t i = 0; i < s->n_groups; i++)
 		for (size_t j = 0; j < i; j++)
 			if (s->groups[i].gid != ID_UNSET && s->groups[i].gid == s->groups[j].gid)
-				return err(ret_error, s->groups[i].origin,
-					   "gid %" PRIu32 " of %s is already taken by %s (%s)",
-					   s->groups[i].gid, s->groups[i].name, s->groups[j].name,
-					   s->groups[j].origin);
+				return error_at(ret_error, -EBADMSG, s->groups[i].origin, 0,
+						"gid %" PRIu32 " of %s is already taken by %s (%s)",
+						s->groups[i].gid, s->groups[i].name,
+						s->groups[j].name, s->groups[j].origin);
 
 	/* Explicit groups without ids. */
 	for (size_t i = 0; i < s->n_groups; i++) {
@@ -417,7 +409,8 @@ int sysusers_allocate(struct sysusers *s, char **ret_error)
 			continue;
 		r = next_free(s, false, true, &g->gid);
 		if (r < 0)
-			return err(ret_error, g->origin, "no free group id left for %s", g->name);
+			return error_at(ret_error, -EBADMSG, g->origin, 0,
+					"no free group id left for %s", g->name);
 	}
 	/* Users, with their own groups: prefer uid == gid. */
 	for (size_t i = 0; i < s->n_users; i++) {
@@ -430,15 +423,15 @@ int sysusers_allocate(struct sysusers *s, char **ret_error)
 			if (r < 0 && pair)
 				r = next_free(s, true, false, &u->uid);
 			if (r < 0)
-				return err(ret_error, u->origin, "no free user id left for %s",
-					   u->name);
+				return error_at(ret_error, -EBADMSG, u->origin, 0,
+						"no free user id left for %s", u->name);
 		}
 		if (own && own->implicit && own->gid == ID_UNSET) {
 			if (!gid_taken(s, u->uid))
 				own->gid = u->uid;
 			else if (next_free(s, false, true, &own->gid) < 0)
-				return err(ret_error, u->origin, "no free group id left for %s",
-					   u->name);
+				return error_at(ret_error, -EBADMSG, u->origin, 0,
+						"no free group id left for %s", u->name);
 		}
 	}
 	/* Primary groups. */
@@ -449,17 +442,18 @@ int sysusers_allocate(struct sysusers *s, char **ret_error)
 		const char *gname = u->group ?: u->name;
 		struct su_group *g = find_group(s, gname);
 		if (!g)
-			return err(ret_error, u->origin,
-				   "primary group %s of user %s is not declared", gname, u->name);
+			return error_at(ret_error, -EBADMSG, u->origin, 0,
+					"primary group %s of user %s is not declared", gname,
+					u->name);
 		u->gid = g->gid;
 	}
 	/* Memberships. */
 	for (size_t i = 0; s->memberships && s->memberships[i]; i += 2) {
 		struct su_group *g = find_group(s, s->memberships[i + 1]);
 		if (!g || !find_user(s, s->memberships[i]))
-			return err(ret_error, "sysusers",
-				   "'m %s %s' names an undeclared user or group", s->memberships[i],
-				   s->memberships[i + 1]);
+			return error_at(ret_error, -EBADMSG, "sysusers", 0,
+					"'m %s %s' names an undeclared user or group",
+					s->memberships[i], s->memberships[i + 1]);
 		if (!strv_contains(g->members, s->memberships[i]) &&
 		    strv_extend(&g->members, s->memberships[i]) < 0)
 			return -ENOMEM;

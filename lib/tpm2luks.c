@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "core/error.h"
 #include "core/log.h"
 #include "core/secret.h"
 #include "ext/crypto.h"
@@ -104,36 +105,6 @@ int tpm2luks_enroll(struct luks_volume *v, struct tpm_context *t, const void *un
 	return 0;
 }
 
-static int reason(char **ret_reason, const char *fmt, ...) _printf_(2, 3);
-static int reason(char **ret_reason, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	if (!ret_reason)
-		return 0;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	free(*ret_reason);
-	*ret_reason = s;
-	return 0;
-}
-
-static int fail(char **why, int r, const char *fmt, ...) _printf_(3, 4);
-static int fail(char **why, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	free(*why);
-	if (vasprintf(why, fmt, ap) < 0)
-		*why = NULL;
-	va_end(ap);
-	return r;
-}
-
 /* Tries one token; *refusal and *why say why it did not open. */
 static int unlock_token(struct luks_volume *v, struct tpm_context *t, int token_id,
 			const struct tpm2luks_unlock_params *p, enum tpm_refusal *refusal,
@@ -151,17 +122,18 @@ static int unlock_token(struct luks_volume *v, struct tpm_context *t, int token_
 
 	r = luks_token_get(v, token_id, &json);
 	if (r < 0)
-		return fail(why, r, "token %d: cannot be read", token_id);
+		return error_replace(why, r, "token %d: cannot be read", token_id);
 	r = tpm2_token_from_json(json, strlen(json), &token, &error);
 	if (r < 0)
-		return fail(why, r, "token %d: %s", token_id, strna(error));
+		return error_replace(why, r, "token %d: %s", token_id, strna(error));
 	if (token->pin)
-		return fail(why, -EOPNOTSUPP,
-			    "token %d: needs a TPM PIN, which Airlock does not support", token_id);
+		return error_replace(why, -EOPNOTSUPP,
+				     "token %d: needs a TPM PIN, which Airlock does not support",
+				     token_id);
 	if (!streq(token->pcr_bank, "sha256"))
-		return fail(why, -EOPNOTSUPP,
-			    "token %d: PCR bank %s is not supported (only sha256)", token_id,
-			    token->pcr_bank);
+		return error_replace(why, -EOPNOTSUPP,
+				     "token %d: PCR bank %s is not supported (only sha256)",
+				     token_id, token->pcr_bank);
 
 	u = (struct tpm_unseal_params){
 		.primary_alg = token->primary_alg,
@@ -179,28 +151,31 @@ static int unlock_token(struct luks_volume *v, struct tpm_context *t, int token_
 		size_t pem_size = token->pubkey ? token->pubkey_size : p->pcrpkey_size;
 
 		if (!pem)
-			return fail(why, -ENOKEY,
-				    "token %d: no PCR public key in the token or the boot image",
-				    token_id);
+			return error_replace(
+				why, -ENOKEY,
+				"token %d: no PCR public key in the token or the boot image",
+				token_id);
 		r = rsa_key_from_public_pem(pem, pem_size, &key);
 		if (r < 0)
-			return fail(why, r, "token %d: the PCR public key is not an RSA PEM key",
-				    token_id);
+			return error_replace(why, r,
+					     "token %d: the PCR public key is not an RSA PEM key",
+					     token_id);
 		if (!p->pcrsig) {
 			*refusal = TPM_REFUSAL_NOT_SIGNED;
-			return fail(why, -ENOKEY,
-				    "token %d: the boot image carries no PCR signature", token_id);
+			return error_replace(why, -ENOKEY,
+					     "token %d: the boot image carries no PCR signature",
+					     token_id);
 		}
 		error = mfree(error);
 		r = pcr_signatures_parse(p->pcrsig, p->pcrsig_size, key, token->pubkey_pcr_mask,
 					 &sigs, &error);
 		if (r < 0)
-			return fail(why, r, "token %d: the PCR signature is malformed: %s",
-				    token_id, strna(error));
+			return error_replace(why, r, "token %d: the PCR signature is malformed: %s",
+					     token_id, strna(error));
 		if (sigs->n_entries == 0 && sigs->n_other_keys > 0) {
 			*refusal = TPM_REFUSAL_OTHER_KEY;
-			return fail(why, -ENOKEY, "token %d: %s", token_id,
-				    tpm_refusal_to_string(*refusal));
+			return error_replace(why, -ENOKEY, "token %d: %s", token_id,
+					     tpm_refusal_to_string(*refusal));
 		}
 		u.pubkey = key;
 		u.signatures = sigs->entries;
@@ -210,17 +185,19 @@ static int unlock_token(struct luks_volume *v, struct tpm_context *t, int token_
 	r = tpm_unseal(t, &u, &secret, &secret_size, refusal);
 	if (r < 0) {
 		if (*refusal != TPM_REFUSAL_NONE)
-			return fail(why, r, "token %d: %s", token_id,
-				    tpm_refusal_to_string(*refusal));
-		return fail(why, r, "token %d: unsealing failed: %s", token_id, strerror(-r));
+			return error_replace(why, r, "token %d: %s", token_id,
+					     tpm_refusal_to_string(*refusal));
+		return error_replace(why, r, "token %d: unsealing failed: %s", token_id,
+				     strerror(-r));
 	}
 	r = passphrase_from_secret(secret, secret_size, &passphrase, &passphrase_size);
 	if (r < 0)
 		return r;
 	r = luks_activate(v, p->name, token->keyslot, passphrase, passphrase_size);
 	if (r < 0)
-		return fail(why, r, "token %d: the unsealed key did not open keyslot %d: %s",
-			    token_id, token->keyslot, strerror(-r));
+		return error_replace(why, r,
+				     "token %d: the unsealed key did not open keyslot %d: %s",
+				     token_id, token->keyslot, strerror(-r));
 	return r;
 }
 
@@ -257,7 +234,7 @@ int tpm2luks_unlock(struct luks_volume *v, struct tpm_context *t,
 	}
 	if (first_error == 0) {
 		first_error = -ENOENT;
-		(void)reason(&first_reason, "no systemd-tpm2 token in the LUKS2 header");
+		(void)error_replace(&first_reason, 0, "no systemd-tpm2 token in the LUKS2 header");
 	}
 	if (ret_refusal)
 		*ret_refusal = first_refusal;
