@@ -10,6 +10,7 @@
 #include "core/parse.h"
 #include "core/strv.h"
 #include "deb822.h"
+#include "core/error.h"
 #include "lockfile.h"
 
 #define LOCK_MAX_SIZE (16U * 1024U * 1024U)
@@ -34,11 +35,9 @@ static int lerr(struct load_state *s, unsigned line, const char *field, const ch
 	va_end(ap);
 	if (r < 0)
 		return -ENOMEM;
-	free(s->error);
-	if (asprintf(&s->error, "%s:%u: %s%s%s", s->path, line, strempty(field), field ? ": " : "",
-		     msg) < 0)
-		s->error = NULL;
-	return -EBADMSG;
+	if (field)
+		return error_at(&s->error, -EBADMSG, s->path, line, "%s: %s", field, msg);
+	return error_at(&s->error, -EBADMSG, s->path, line, "%s", msg);
 }
 
 static int need(struct load_state *s, const struct deb822_para *p, const char *field,

@@ -8,6 +8,7 @@
 #include "core/path.h"
 #include "core/strv.h"
 #include "ext/crypto.h"
+#include "core/error.h"
 #include "manifest.h"
 #include "version.h"
 
@@ -35,17 +36,13 @@ static int fail(struct parser *p, const char *fmt, ...)
 	va_end(ap);
 	if (r < 0)
 		return -ENOMEM;
-	free(p->error);
+	/* the position, then the section and key it is about */
 	if (p->section && p->key)
-		r = asprintf(&p->error, "%s:%u: [%s] %s: %s", p->path, p->line, p->section, p->key,
-			     msg);
-	else if (p->section)
-		r = asprintf(&p->error, "%s:%u: [%s]: %s", p->path, p->line, p->section, msg);
-	else
-		r = asprintf(&p->error, "%s:%u: %s", p->path, p->line, msg);
-	if (r < 0)
-		p->error = NULL;
-	return -EBADMSG;
+		return error_at(&p->error, -EBADMSG, p->path, p->line, "[%s] %s: %s", p->section,
+				p->key, msg);
+	if (p->section)
+		return error_at(&p->error, -EBADMSG, p->path, p->line, "[%s]: %s", p->section, msg);
+	return error_at(&p->error, -EBADMSG, p->path, p->line, "%s", msg);
 }
 
 static int set_string(struct parser *p, char **field, const char *value)
