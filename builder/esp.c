@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "builder.h"
+#include "fat.h"
 #include "core/fileio.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -21,7 +22,6 @@
 #define MiB (UINT64_C(1) << 20)
 #define ESP_MIN_SIZE (64 * MiB) /* comfortably above FAT32's minimum cluster count */
 #define ESP_SLACK (16 * MiB) /* room for an answer file and boot-counter renames */
-#define ESP_TOOL_TIMEOUT_SEC 300
 
 int esp_loader_conf(const char *default_pattern, char **ret)
 {
@@ -125,28 +125,12 @@ static int volume_serial(const struct esp_file *files, size_t n_files, uint32_t 
 	return 0;
 }
 
-static int mtool(const char *const argv[], const char *what, char **ret_error)
-{
-	static const char *const env[] = { "MTOOLS_SKIP_CHECK=1", "MTOOLSRC=/dev/null", NULL };
-	const struct run_opts opts = { .env = env, .timeout_sec = ESP_TOOL_TIMEOUT_SEC };
-	_cleanup_free_ char *error = NULL;
-	int r;
-
-	r = run_argv(argv, &opts, NULL, &error);
-	if (r < 0)
-		return error_replace(ret_error, r, "esp: %s: %s", what,
-				     r == -ENOENT ? "mtools not found (install mtools)" :
-						    strna(error));
-	return 0;
-}
-
 int esp_build(const struct esp_file *files, size_t n_files, uint64_t size_bytes,
 	      int64_t source_date_epoch, const char *output_path, char **ret_error)
 {
 	_cleanup_atomic_file_ struct atomic_file out = ATOMIC_FILE_INIT;
 	_cleanup_strv_free_ char **dirs = NULL;
 	_cleanup_(rm_rf_freep) char *tmpdir = NULL;
-	char serial[16], sectors[32];
 	uint32_t serial_value;
 	int r;
 
@@ -180,8 +164,6 @@ int esp_build(const struct esp_file *files, size_t n_files, uint64_t size_bytes,
 	r = volume_serial(files, n_files, &serial_value);
 	if (r < 0)
 		return error_replace(ret_error, r, "esp: hashing the files: %s", strerror(-r));
-	snprintf(serial, sizeof(serial), "%08" PRIx32, serial_value);
-	snprintf(sectors, sizeof(sectors), "%" PRIu64, size_bytes / 512);
 
 	run_set_source_date_epoch(source_date_epoch);
 	r = atomic_file_open(&out, output_path, 0644);
@@ -191,48 +173,39 @@ int esp_build(const struct esp_file *files, size_t n_files, uint64_t size_bytes,
 		return error_replace(ret_error, -errno, "esp: '%s': %m", out.tmp_path);
 
 	{
-		const char *argv[] = { "mformat", "-i",	   out.tmp_path, "-F", "-N", serial,
-				       "-v",	  "ESP",   "-h",	 "64", "-s", "32",
-				       "-T",	  sectors, "::",	 NULL };
-		r = mtool(argv, "mformat", ret_error);
-		if (r < 0)
-			return r;
-	}
-	STRV_FOREACH(d, dirs) {
-		_cleanup_free_ char *target = NULL;
-		if (asprintf(&target, "::/%s", *d) < 0)
-			return -ENOMEM;
-		const char *argv[] = { "mmd", "-i", out.tmp_path, target, NULL };
-		r = mtool(argv, *d, ret_error);
-		if (r < 0)
-			return r;
-	}
-	for (size_t i = 0; i < n_files; i++) {
-		_cleanup_free_ char *target = NULL, *literal = NULL;
-		const char *source = files[i].source;
+		const struct fat_volume v = { .path = out.tmp_path };
+		_cleanup_free_ char *error = NULL;
 
-		if (!source) {
-			if (!tmpdir && (r = mkdtemp_in(NULL, "airlock-esp.", &tmpdir)) < 0)
-				return error_replace(ret_error, r, "esp: temporary directory: %s",
-						     strerror(-r));
-			literal = path_join(tmpdir, "literal");
-			if (!literal)
-				return -ENOMEM;
-			r = write_file_atomic(literal, strempty(files[i].data),
-					      strlen(strempty(files[i].data)), 0644);
+		r = fat_format(&v, size_bytes, serial_value, "ESP", &error);
+		STRV_FOREACH(d, dirs) {
 			if (r < 0)
-				return error_replace(ret_error, r, "esp: '%s': %s", literal,
-						     strerror(-r));
-			source = literal;
+				break;
+			r = fat_mkdir(&v, *d, &error);
 		}
-		if (asprintf(&target, "::/%s", files[i].path) < 0)
-			return -ENOMEM;
-		const char *argv[] = {
-			"mcopy", "-i", out.tmp_path, "-o", "-Q", source, target, NULL
-		};
-		r = mtool(argv, files[i].path, ret_error);
+		for (size_t i = 0; r >= 0 && i < n_files; i++) {
+			_cleanup_free_ char *literal = NULL;
+			const char *source = files[i].source;
+
+			if (!source) {
+				if (!tmpdir && (r = mkdtemp_in(NULL, "airlock-esp.", &tmpdir)) < 0)
+					return error_replace(ret_error, r,
+							     "esp: temporary directory: %s",
+							     strerror(-r));
+				literal = path_join(tmpdir, "literal");
+				if (!literal)
+					return -ENOMEM;
+				r = write_file_atomic(literal, strempty(files[i].data),
+						      strlen(strempty(files[i].data)), 0644);
+				if (r < 0)
+					return error_replace(ret_error, r, "esp: '%s': %s", literal,
+							     strerror(-r));
+				source = literal;
+			}
+			r = fat_copy_in(&v, source, files[i].path, &error);
+		}
 		if (r < 0)
-			return r;
+			return error_replace(ret_error, r, "esp: %s",
+					     r == -ENOMEM ? strerror(-r) : strna(error));
 	}
 	r = atomic_file_commit(&out);
 	if (r < 0)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "core/fd.h"
 #include "core/hex.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -23,42 +24,6 @@
 #define COPY_WINDOW_BYTES (UINT64_C(64) << 20)
 
 volatile sig_atomic_t install_interrupted;
-
-static int pread_full(int fd, uint8_t *buf, size_t n, uint64_t offset)
-{
-	while (n > 0) {
-		ssize_t k = pread(fd, buf, n, (off_t)offset);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			return -EIO; /* the medium ends inside its own partition */
-		buf += k;
-		n -= (size_t)k;
-		offset += (uint64_t)k;
-	}
-	return 0;
-}
-
-static int pwrite_full(int fd, const uint8_t *buf, size_t n, uint64_t offset)
-{
-	while (n > 0) {
-		ssize_t k = pwrite(fd, buf, n, (off_t)offset);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			return -EIO;
-		buf += k;
-		n -= (size_t)k;
-		offset += (uint64_t)k;
-	}
-	return 0;
-}
 
 int slot_copy(const struct install_source *s, int fd, const struct install_plan *plan,
 	      enum plan_part part, const struct install_progress *progress, enum install_step step,
@@ -93,12 +58,12 @@ int slot_copy(const struct install_source *s, int fd, const struct install_plan 
 
 		if (install_interrupted)
 			return error_replace(ret_error, -EINTR, "%s: interrupted", to->name);
-		r = pread_full(in, buf, n, from->start_bytes + done);
+		r = pread_exact(in, buf, n, from->start_bytes + done);
 		if (r < 0)
 			return error_replace(ret_error, r, "%s: reading '%s' at %" PRIu64 ": %s",
 					     to->name, s->path, from->start_bytes + done,
 					     strerror(-r));
-		r = pwrite_full(fd, buf, n, to->start_bytes + done);
+		r = pwrite_all(fd, buf, n, to->start_bytes + done);
 		if (r < 0)
 			return error_replace(ret_error, r, "%s: writing at %" PRIu64 ": %s",
 					     to->name, to->start_bytes + done, strerror(-r));

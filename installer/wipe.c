@@ -13,6 +13,7 @@
  */
 #include <inttypes.h>
 
+#include "core/fd.h"
 #include "core/log.h"
 #include "gpt.h"
 #include "installer.h"
@@ -27,16 +28,12 @@ static int zero_range(int fd, const uint8_t *zeros, uint64_t disk_size, uint64_t
 	size = MIN(size, disk_size - offset);
 	while (size > 0) {
 		size_t n = (size_t)MIN(size, WIPE_CHUNK_BYTES);
-		ssize_t k = pwrite(fd, zeros, n, (off_t)offset);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			return -EIO;
-		offset += (uint64_t)k;
-		size -= (uint64_t)k;
+		int r = pwrite_all(fd, zeros, n, offset);
+
+		if (r < 0)
+			return r;
+		offset += n;
+		size -= n;
 	}
 	return 0;
 }

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 
 #include "bundle.h"
+#include "core/error.h"
 #include "core/fd.h"
 #include "core/fs.h"
 #include "core/hex.h"
@@ -63,25 +64,13 @@ struct import {
 
 static int disk_write(struct import *im, const void *buf, size_t n, char **ret_error)
 {
-	const uint8_t *p = buf;
 	uint64_t off = im->base + im->written;
+	int r = pwrite_all(im->disk->fd, buf, n, off);
 
-	while (n > 0) {
-		ssize_t k = pwrite(im->disk->fd, p, n, (off_t)off);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			int r = -errno;
-			if (asprintf(ret_error, "writing %s at offset %" PRIu64 ": %s",
-				     im->disk->path, off, strerror(-r)) < 0)
-				*ret_error = NULL;
-			return r;
-		}
-		p += k;
-		n -= (size_t)k;
-		off += (uint64_t)k;
-		im->written += (uint64_t)k;
-	}
+	if (r < 0)
+		return error_set(ret_error, r, "writing %s at offset %" PRIu64 ": %s",
+				 im->disk->path, off, strerror(-r));
+	im->written += n;
 	/* Start writing back each window without waiting: fdatasync() at the end waits. */
 	if (im->written - im->synced >= WINDOW_BYTES) {
 		(void)sync_file_range(im->disk->fd, (off_t)(im->base + im->synced),

@@ -92,3 +92,43 @@ int copy_bytes(int fdf, int fdt, uint64_t max_bytes, uint64_t *ret_copied)
 		*ret_copied = total;
 	return 0;
 }
+
+int pwrite_all(int fd, const void *buf, size_t n, uint64_t offset)
+{
+	const uint8_t *p = buf;
+
+	while (n > 0) {
+		ssize_t k = pwrite(fd, p, n, (off_t)offset);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return -EIO;
+		p += k;
+		n -= (size_t)k;
+		offset += (uint64_t)k;
+	}
+	return 0;
+}
+
+int pread_exact(int fd, void *buf, size_t n, uint64_t offset)
+{
+	uint8_t *p = buf;
+
+	while (n > 0) {
+		ssize_t k = pread(fd, p, n, (off_t)offset);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return -EIO;
+		p += k;
+		n -= (size_t)k;
+		offset += (uint64_t)k;
+	}
+	return 0;
+}

@@ -316,24 +316,6 @@ int luks_deactivate(const char *name)
 	return r;
 }
 
-static int pwrite_all(int fd, const uint8_t *buf, size_t n, uint64_t offset)
-{
-	while (n > 0) {
-		ssize_t k = pwrite(fd, buf, n, (off_t)offset);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			return -EIO;
-		buf += k;
-		n -= (size_t)k;
-		offset += (uint64_t)k;
-	}
-	return 0;
-}
-
 /* Writes [from, to) of the header area and makes it durable. */
 static int write_range(int fd, const uint8_t *area, uint64_t base, uint64_t from, uint64_t to)
 {
