@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What the installer reads about the image, parsed without touching anything: the root
- * hash on the kernel command line, the image's manifest.json, and which file of the
- * medium's ESP is the slot-A UKI.
+ * What the installer reads about the image, parsed without touching anything: the
+ * image's manifest.json (through lib/bundle-manifest.c) and which file of the medium's ESP
+ * is the slot-A UKI.
  */
 #include <ctype.h>
 #include <stdio.h>
 
+#include "bundle.h"
 #include "core/hex.h"
 #include "core/strv.h"
 #include "ext/json.h"
@@ -15,47 +16,23 @@
 int source_parse_manifest(const char *text, size_t size, char **ret_name, char **ret_version,
 			  struct plan_sizes *ret_sizes, uint8_t ret_root_hash[32], char **ret_error)
 {
-	_cleanup_json_ struct json_object *doc = NULL;
-	_cleanup_free_ char *error = NULL, *name = NULL, *version = NULL;
-	struct json_object *disk, *verity;
-	const char *s, *hash;
-	struct plan_sizes sizes = {};
-	static const char *const keys[] = { "esp_size", "root_size", "verity_size",
-					    "data_min_size" };
-	uint64_t *fields[] = { &sizes.esp_bytes, &sizes.root_bytes, &sizes.verity_bytes,
-			       &sizes.data_min_bytes };
-	uint8_t h[32];
+	struct bundle_manifest_disk d;
 	int r;
 
-	r = json_parse_strict(text, size, &doc, &error);
+	/* manifest.json has one reader and writer: lib/bundle-manifest.c */
+	r = bundle_manifest_parse_disk(text, size, &d, ret_error);
 	if (r < 0)
-		return error_replace(ret_error, -EBADMSG, "not JSON: %s", strna(error));
-	if (!json_object_is_type(doc, json_type_object))
-		return error_replace(ret_error, -EBADMSG, "not a JSON object");
-	if (json_get_string(doc, "name", &s) < 0 || isempty(s) || !(name = strdup(s)))
-		return error_replace(ret_error, -EBADMSG,
-				     "field 'name' is missing or not a string");
-	if (json_get_string(doc, "version", &s) < 0 || isempty(s) || !(version = strdup(s)))
-		return error_replace(ret_error, -EBADMSG,
-				     "field 'version' is missing or not a string");
-	if (json_get_object(doc, "disk", &disk) < 0)
-		return error_replace(ret_error, -EBADMSG, "object 'disk' is missing");
-	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-		if (json_get_uint64(disk, keys[i], fields[i]) < 0 || *fields[i] == 0)
-			return error_replace(ret_error, -EBADMSG,
-					     "field 'disk.%s' is missing or not a positive integer",
-					     keys[i]);
-	if (json_get_object(doc, "verity", &verity) < 0 ||
-	    json_get_string(verity, "root_hash", &hash) < 0 || strlen(hash) != 64 ||
-	    unhex_exact(hash, h, sizeof(h)) < 0)
-		return error_replace(ret_error, -EBADMSG,
-				     "field 'verity.root_hash' is missing or not 64 hex "
-				     "digits");
-
-	*ret_name = TAKE_PTR(name);
-	*ret_version = TAKE_PTR(version);
-	*ret_sizes = sizes;
-	memcpy(ret_root_hash, h, 32);
+		return r;
+	*ret_name = TAKE_PTR(d.name);
+	*ret_version = TAKE_PTR(d.version);
+	*ret_sizes = (struct plan_sizes){
+		.esp_bytes = d.esp_bytes,
+		.root_bytes = d.root_bytes,
+		.verity_bytes = d.verity_bytes,
+		.data_min_bytes = d.data_min_bytes,
+	};
+	memcpy(ret_root_hash, d.root_hash, 32);
+	bundle_manifest_disk_done(&d);
 	return 0;
 }
 

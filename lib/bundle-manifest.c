@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "bundle.h"
+#include "core/error.h"
 #include "core/hex.h"
 #include "core/strv.h"
 #include "ext/json.h"
@@ -413,5 +414,150 @@ int bundle_manifest_parse(const char *text, size_t size, struct bundle_manifest 
 		m->debug = json_object_get_boolean(v_debug);
 	}
 	*ret = TAKE_PTR(m);
+	return 0;
+}
+
+int bundle_manifest_format(const struct bundle_manifest_info *in, struct json_object **ret)
+{
+	_cleanup_json_ struct json_object *doc = json_object_new_object(), *verity = NULL,
+					  *disk = NULL, *arts = NULL, *keys = NULL, *pkgs = NULL;
+	char root_hash[SHA256_HEX_SIZE], salt[SHA256_HEX_SIZE], content[SHA256_HEX_SIZE];
+
+	if (!doc)
+		return -ENOMEM;
+	hex_to_buf(in->root_hash, SHA256_DIGEST_SIZE, root_hash);
+	hex_to_buf(in->salt, SHA256_DIGEST_SIZE, salt);
+	hex_to_buf(in->content_sha256, SHA256_DIGEST_SIZE, content);
+
+	if (json_add_int(doc, "format", BUNDLE_FORMAT) < 0 ||
+	    json_add_string(doc, "name", in->name) < 0 ||
+	    json_add_string(doc, "version", in->version) < 0 ||
+	    json_add_string(doc, "min_version", in->min_version) < 0 ||
+	    json_add_string(doc, "compatible", in->compatible) < 0 ||
+	    json_add_string(doc, "architecture", in->architecture) < 0 ||
+	    json_add_int(doc, "source_date_epoch", in->source_date_epoch) < 0 ||
+	    json_add_string(doc, "kernel", in->kernel) < 0 ||
+	    json_add_string(doc, "content_sha256", content) < 0 ||
+	    (in->debug && json_add_bool(doc, "debug", true) < 0))
+		return -ENOMEM;
+
+	verity = json_object_new_object();
+	if (!verity || json_add_string(verity, "root_hash", root_hash) < 0 ||
+	    json_add_string(verity, "hash_algorithm", "sha256") < 0 ||
+	    json_add_int(verity, "format", 1) < 0 || json_add_string(verity, "salt", salt) < 0 ||
+	    json_add_string(verity, "uuid", in->verity_uuid) < 0 ||
+	    json_add_int(verity, "data_block_size", in->data_block_size) < 0 ||
+	    json_add_int(verity, "hash_block_size", in->hash_block_size) < 0 ||
+	    json_add_int(verity, "data_blocks", (int64_t)in->data_blocks) < 0 ||
+	    json_add(doc, "verity", TAKE_PTR(verity)) < 0)
+		return -ENOMEM;
+
+	disk = json_object_new_object();
+	if (!disk || json_add_int(disk, "esp_size", (int64_t)in->esp_size_bytes) < 0 ||
+	    json_add_int(disk, "root_size", (int64_t)in->root_size_bytes) < 0 ||
+	    json_add_int(disk, "verity_size", (int64_t)in->verity_size_bytes) < 0 ||
+	    json_add_int(disk, "data_min_size", (int64_t)in->data_min_size_bytes) < 0 ||
+	    json_add(doc, "disk", TAKE_PTR(disk)) < 0)
+		return -ENOMEM;
+
+	/* In the order an update tarball carries them. */
+	arts = json_object_new_array();
+	if (!arts)
+		return -ENOMEM;
+	for (size_t i = 0; i < in->n_artifacts; i++) {
+		struct json_object *a = json_object_new_object();
+		char hex[SHA256_HEX_SIZE];
+
+		sha256_hex(in->artifacts[i].sha256, hex);
+		if (!a || json_add_string(a, "name", in->artifacts[i].name) < 0 ||
+		    json_add_int(a, "size", (int64_t)in->artifacts[i].size_bytes) < 0 ||
+		    json_add_string(a, "sha256", hex) < 0 || json_array_add(arts, a) < 0) {
+			json_object_put(a);
+			return -ENOMEM;
+		}
+	}
+	if (json_add(doc, "artifacts", TAKE_PTR(arts)) < 0)
+		return -ENOMEM;
+
+	keys = json_object_new_array();
+	if (!keys)
+		return -ENOMEM;
+	STRV_FOREACH(k, in->trusted_keys)
+		if (json_array_add_string(keys, *k) < 0)
+			return -ENOMEM;
+	if (json_add(doc, "trusted_keys", TAKE_PTR(keys)) < 0)
+		return -ENOMEM;
+
+	pkgs = json_object_new_array();
+	if (!pkgs)
+		return -ENOMEM;
+	for (size_t i = 0; i < in->n_packages; i++) {
+		const struct bundle_manifest_package *p = &in->packages[i];
+		struct json_object *o = json_object_new_object();
+
+		if (!o || json_add_string(o, "name", p->name) < 0 ||
+		    json_add_string(o, "version", p->version) < 0 ||
+		    json_add_string(o, "architecture", p->architecture) < 0 ||
+		    json_add_string(o, "source", p->source) < 0 ||
+		    json_add_string(o, "source_version", p->source_version) < 0 ||
+		    json_add_int(o, "size", (int64_t)p->size_bytes) < 0 ||
+		    json_add_string(o, "sha256", p->sha256) < 0 || json_array_add(pkgs, o) < 0) {
+			json_object_put(o);
+			return -ENOMEM;
+		}
+	}
+	if (json_add(doc, "packages", TAKE_PTR(pkgs)) < 0)
+		return -ENOMEM;
+	*ret = TAKE_PTR(doc);
+	return 0;
+}
+
+void bundle_manifest_disk_done(struct bundle_manifest_disk *d)
+{
+	free(d->name);
+	free(d->version);
+	*d = (struct bundle_manifest_disk){};
+}
+
+int bundle_manifest_parse_disk(const char *text, size_t size, struct bundle_manifest_disk *ret,
+			       char **ret_error)
+{
+	_cleanup_json_ struct json_object *doc = NULL;
+	_cleanup_free_ char *error = NULL, *name = NULL, *version = NULL;
+	struct json_object *disk, *verity;
+	const char *s, *hash;
+	static const char *const keys[] = { "esp_size", "root_size", "verity_size",
+					    "data_min_size" };
+	struct bundle_manifest_disk d = {};
+	uint64_t *fields[] = { &d.esp_bytes, &d.root_bytes, &d.verity_bytes, &d.data_min_bytes };
+	int r;
+
+	r = json_parse_strict(text, size, &doc, &error);
+	if (r < 0)
+		return error_replace(ret_error, -EBADMSG, "not JSON: %s", strna(error));
+	if (!json_object_is_type(doc, json_type_object))
+		return error_replace(ret_error, -EBADMSG, "not a JSON object");
+	if (json_get_string(doc, "name", &s) < 0 || isempty(s) || !(name = strdup(s)))
+		return error_replace(ret_error, -EBADMSG,
+				     "field 'name' is missing or not a string");
+	if (json_get_string(doc, "version", &s) < 0 || isempty(s) || !(version = strdup(s)))
+		return error_replace(ret_error, -EBADMSG,
+				     "field 'version' is missing or not a string");
+	if (json_get_object(doc, "disk", &disk) < 0)
+		return error_replace(ret_error, -EBADMSG, "object 'disk' is missing");
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+		if (json_get_uint64(disk, keys[i], fields[i]) < 0 || *fields[i] == 0)
+			return error_replace(ret_error, -EBADMSG,
+					     "field 'disk.%s' is missing or not a positive integer",
+					     keys[i]);
+	if (json_get_object(doc, "verity", &verity) < 0 ||
+	    json_get_string(verity, "root_hash", &hash) < 0 || strlen(hash) != 64 ||
+	    unhex_exact(hash, d.root_hash, sizeof(d.root_hash)) < 0)
+		return error_replace(ret_error, -EBADMSG,
+				     "field 'verity.root_hash' is missing or not 64 hex "
+				     "digits");
+	d.name = TAKE_PTR(name);
+	d.version = TAKE_PTR(version);
+	*ret = d;
 	return 0;
 }

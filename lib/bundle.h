@@ -32,6 +32,7 @@
 #include "ext/crypto.h"
 
 struct archive_member;
+struct json_object;
 struct sig_keyring;
 
 #define BUNDLE_FORMAT 1
@@ -148,6 +149,51 @@ struct bundle_manifest *bundle_manifest_free(struct bundle_manifest *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct bundle_manifest *, bundle_manifest_free);
 const struct bundle_artifact *bundle_manifest_artifact(const struct bundle_manifest *m,
 						       enum bundle_member member);
+
+/* What manifest.json says, as airlock-build writes it (bundle_manifest_format()). */
+struct bundle_manifest_package {
+	const char *name, *version, *architecture, *source, *source_version;
+	uint64_t size_bytes;
+	const char *sha256; /* hex */
+};
+
+struct bundle_manifest_info {
+	const char *name, *version, *min_version, *compatible, *architecture;
+	int64_t source_date_epoch;
+	const char *kernel;
+	const uint8_t *content_sha256; /* 32 bytes */
+	bool debug;
+	const uint8_t *root_hash; /* 32 bytes */
+	const uint8_t *salt; /* 32 bytes */
+	const char *verity_uuid;
+	uint32_t data_block_size, hash_block_size;
+	uint64_t data_blocks;
+	uint64_t esp_size_bytes, root_size_bytes, verity_size_bytes, data_min_size_bytes;
+	const struct bundle_artifact *artifacts; /* name, size, sha256; in member order */
+	size_t n_artifacts;
+	char *const *trusted_keys;
+	const struct bundle_manifest_package *packages;
+	size_t n_packages;
+};
+
+/* manifest.json as a JSON object (the writer; bundle_manifest_parse() reads it back). */
+int bundle_manifest_format(const struct bundle_manifest_info *in, struct json_object **ret);
+
+/* What the installer takes from the manifest.json on its medium's ESP. */
+struct bundle_manifest_disk {
+	char *name, *version;
+	uint64_t esp_bytes, root_bytes, verity_bytes, data_min_bytes;
+	uint8_t root_hash[SHA256_DIGEST_SIZE];
+};
+void bundle_manifest_disk_done(struct bundle_manifest_disk *d);
+/*
+ * Reads just those fields (name, version, disk.*, verity.root_hash) of a manifest.json,
+ * each required; -EBADMSG with *ret_error naming the field. The installer's medium holds
+ * the image it boots, whose root hash it checks against the command line; it does not
+ * need the update rules.
+ */
+int bundle_manifest_parse_disk(const char *text, size_t size, struct bundle_manifest_disk *ret,
+			       char **ret_error);
 
 /* ---- the rules (pure) ------------------------------------------------------------------------ */
 
