@@ -4,9 +4,11 @@
 #include <termios.h>
 
 #include "core/error.h"
+#include "core/fileio.h"
 #include "core/log.h"
 #include "core/secret.h"
 #include "dataunlock.h"
+#include "ext/json.h"
 #include "ext/luks.h"
 #include "ext/tpm.h"
 #include "gpt.h"
@@ -23,6 +25,14 @@ static const char *const method_names[_DATA_UNLOCK_METHOD_MAX] = {
 const char *data_unlock_method_to_string(enum data_unlock_method m)
 {
 	return m >= 0 && m < _DATA_UNLOCK_METHOD_MAX ? method_names[m] : NULL;
+}
+
+enum data_unlock_method data_unlock_method_from_string(const char *s)
+{
+	for (int i = 0; s && i < _DATA_UNLOCK_METHOD_MAX; i++)
+		if (streq(method_names[i], s))
+			return i;
+	return _DATA_UNLOCK_METHOD_INVALID;
 }
 
 int data_partition_find(const struct disk_info *d, size_t *ret_index, char **ret_error)
@@ -104,7 +114,7 @@ static int try_tpm(const struct data_unlock_params *p, struct luks_volume *v,
 	if (r < 0)
 		return error_set(why, r, "%s at %s (%s)", tpm_refusal_to_string(TPM_REFUSAL_NO_TPM),
 				 p->tcti, strerror(-r));
-	r = tpm2luks_unlock(v, t, &up, &keyslot, NULL, why);
+	r = tpm2luks_unlock(v, t, &up, &keyslot, &res->refusal, why);
 	if (r >= 0)
 		da_reset(p, t, false);
 	if (!p->cap_pcr)
@@ -235,6 +245,10 @@ int data_unlock(const struct data_unlock_params *p, struct data_unlock_result *r
 		return 0;
 	}
 	say(p, "the TPM did not open the data volume: %s", strna(why));
+	if (tpm_r != -ENODEV)
+		(void)snprintf(res.reason, sizeof(res.reason), "%s", strna(why));
+	else
+		res.refusal = TPM_REFUSAL_NO_TPM;
 
 	for (size_t i = 0; i < p->n_key_fds && i < ELEMENTSOF(saved); i++)
 		echo_off[i] = secret_echo_off(p->key_fds[i], &saved[i]) >= 0;
@@ -249,8 +263,82 @@ int data_unlock(const struct data_unlock_params *p, struct data_unlock_result *r
 		if (tpm_context_new(p->tcti, &t) >= 0)
 			da_reset(p, t, true);
 	}
+	if (data_unlock_policy_mismatch(res.refusal))
+		say(p, "the TPM's policy no longer matches this machine (%s): the recovery key "
+		       "opened the data volume; it will be asked for at every boot until the key "
+		       "is sealed again with `airlock-tpm reseal`",
+		    res.refusal == TPM_REFUSAL_PCR_CHANGED
+			    ? "PCR 7, the firmware and Secure Boot state, changed since it was sealed"
+			    : "PCR 11: this boot image is not signed for the enrolled key");
 	res.method = DATA_UNLOCK_RECOVERY;
 	res.keyslot = r;
+	*ret = res;
+	return 0;
+}
+
+bool data_unlock_policy_mismatch(enum tpm_refusal r)
+{
+	return r == TPM_REFUSAL_PCR_CHANGED || r == TPM_REFUSAL_NOT_SIGNED ||
+	       r == TPM_REFUSAL_OTHER_KEY || r == TPM_REFUSAL_BAD_SIGNATURE;
+}
+
+uint32_t data_unlock_refusal_pcrs(enum tpm_refusal r, uint32_t literal_mask, uint32_t signed_mask)
+{
+	if (r == TPM_REFUSAL_PCR_CHANGED)
+		return literal_mask;
+	if (data_unlock_policy_mismatch(r))
+		return signed_mask;
+	return 0;
+}
+
+int data_unlock_report_write(const char *path, const struct data_unlock_result *r)
+{
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	const char *text;
+	int k;
+
+	if (!o)
+		return -ENOMEM;
+	k = json_add_string(o, "method", data_unlock_method_to_string(r->method));
+	if (k >= 0 && r->method == DATA_UNLOCK_RECOVERY) {
+		k = json_add_string(o, "refusal", tpm_refusal_to_name(r->refusal));
+		if (k >= 0)
+			k = json_add_string(o, "reason", r->reason);
+	}
+	if (k < 0)
+		return k;
+	text = json_format_compact(o);
+	if (!text)
+		return -ENOMEM;
+	return write_file_atomic(path, text, strlen(text), 0644);
+}
+
+int data_unlock_report_read(const char *path, struct data_unlock_result *ret, char **ret_error)
+{
+	_cleanup_json_ struct json_object *o = NULL;
+	_cleanup_free_ char *text = NULL, *error = NULL;
+	struct data_unlock_result res = { .keyslot = -1 };
+	const char *s;
+	size_t size;
+	int r;
+
+	r = read_full_file(path, 4096, &text, &size);
+	if (r < 0)
+		return error_set(ret_error, r, "%s: cannot be read: %s", path, strerror(-r));
+	r = json_parse(text, size, &o, &error);
+	if (r < 0)
+		return error_set(ret_error, r, "%s: not JSON: %s", path, strna(error));
+	if (json_get_string(o, "method", &s) < 0 ||
+	    (res.method = data_unlock_method_from_string(s)) < 0)
+		return error_set(ret_error, -EBADMSG, "%s: \"method\": missing or unknown", path);
+	if (res.method == DATA_UNLOCK_RECOVERY) {
+		if (json_get_string(o, "refusal", &s) < 0 ||
+		    (res.refusal = tpm_refusal_from_name(s)) < 0)
+			return error_set(ret_error, -EBADMSG,
+					 "%s: \"refusal\": missing or unknown", path);
+		if (json_get_string(o, "reason", &s) >= 0)
+			(void)snprintf(res.reason, sizeof(res.reason), "%s", s);
+	}
 	*ret = res;
 	return 0;
 }

@@ -18,6 +18,7 @@
 
 #include "core/macro.h"
 #include "ext/blkid.h"
+#include "ext/tpm.h"
 
 #define DATA_DM_NAME "data"
 /* How airlock-init provided /var on this boot: a data_unlock_method_to_string() word. */
@@ -40,6 +41,7 @@ enum data_unlock_method {
 };
 /* "none", "tpm", "recovery": what /run/airlock/data says. */
 const char *data_unlock_method_to_string(enum data_unlock_method m);
+enum data_unlock_method data_unlock_method_from_string(const char *s);
 
 /*
  * The data partition of the booted disk d: the one partition of type GPT_TYPE_VAR.
@@ -70,7 +72,29 @@ struct data_unlock_result {
 	enum data_unlock_method method;
 	int keyslot;
 	bool capped; /* PCR 11 was capped */
+	/* With DATA_UNLOCK_RECOVERY: why the TPM did not open it (TPM_REFUSAL_NONE when it
+	 * was not a refusal, e.g. no TPM), and its sentence. */
+	enum tpm_refusal refusal;
+	char reason[256];
 };
+
+/*
+ * Whether a refusal means the policy no longer matches this machine (the literal PCRs
+ * changed, or the booted image's signed PCR value is not signed by the enrolled key):
+ * a re-seal with the recovery key fixes it. Not a lockout, not a missing TPM.
+ */
+bool data_unlock_policy_mismatch(enum tpm_refusal r);
+/* The PCRs a refusal is about: the literal ones (PCR_CHANGED) or the signed ones. */
+uint32_t data_unlock_refusal_pcrs(enum tpm_refusal r, uint32_t literal_mask, uint32_t signed_mask);
+
+/*
+ * What airlock-init leaves for the running system (airlock-tpm boot-report):
+ *   {"method":"recovery","refusal":"pcr-changed","reason":"token 0: ..."}
+ * Written atomically; read back by data_unlock_report_read().
+ */
+#define DATA_UNLOCK_REPORT_PATH "/run/airlock/tpm-unlock.json"
+int data_unlock_report_write(const char *path, const struct data_unlock_result *r);
+int data_unlock_report_read(const char *path, struct data_unlock_result *ret, char **ret_error);
 
 /*
  * Opens (or, with name NULL, checks) the data volume: the TPM, else the recovery key.

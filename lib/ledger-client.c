@@ -258,3 +258,38 @@ int ledger_client_probe(const char *socket_path, const char *unrecorded, const c
 		return log_error_errno(ENOTSOCK, "ledger: '%s' is not a socket", path);
 	return 1;
 }
+
+int ledger_recorder_open(struct ledger_recorder *rec, const char *socket_path,
+			 const char *unrecorded)
+{
+	int r = ledger_client_probe(socket_path, unrecorded, &rec->socket);
+
+	if (r < 0)
+		return r;
+	rec->up = r > 0;
+	return 0;
+}
+
+int ledger_recorder_append(struct ledger_recorder *rec, const char *type,
+			   struct json_object *payload)
+{
+	_cleanup_(json_object_putp) struct json_object *p = payload;
+	_cleanup_free_ char *error = NULL;
+	uint64_t seq = 0;
+	int r;
+
+	if (!p)
+		return log_oom();
+	if (!rec->up) {
+		log_info("ledger (not recorded): %s %s", type,
+			 json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+		return 0;
+	}
+	r = ledger_client_append(rec->socket, type, p, &seq, &error);
+	if (r < 0)
+		return log_error_errno(r, "ledger: %s was not recorded at %s: %s", type,
+				       rec->socket, error ?: strerror(-r));
+	log_debug("ledger: %s recorded as record %" PRIu64, type, seq);
+	return 0;
+}

@@ -75,3 +75,18 @@ int ledger_client_probe(const char *socket_path, const char *unrecorded, const c
  */
 int ledger_client_append(const char *socket_path, const char *type, struct json_object *payload,
 			 uint64_t *ret_seq, char **ret_error);
+
+/*
+ * A tool's records (airlock-update, airlock-tpm): where no ledger daemon runs (a build
+ * host, a --disk or --device run), that is said once at open and each record is logged
+ * instead; where one runs, a record it does not take is an error (logged and returned).
+ */
+struct ledger_recorder {
+	const char *socket;
+	bool up;
+};
+int ledger_recorder_open(struct ledger_recorder *r, const char *socket_path,
+			 const char *unrecorded);
+/* Takes payload (NULL: out of memory). */
+int ledger_recorder_append(struct ledger_recorder *r, const char *type,
+			   struct json_object *payload);

@@ -3,6 +3,8 @@
 #include <stdio.h>
 
 #include "core/error.h"
+#include "core/parse.h"
+#include "ext/json.h"
 #include "core/log.h"
 #include "core/secret.h"
 #include "ext/crypto.h"
@@ -87,6 +89,7 @@ int tpm2luks_enroll(struct luks_volume *v, struct tpm_context *t, const void *un
 	token.blob_size = sealed->blob_size;
 	token.policy_hash = sealed->policy_hash;
 	token.policy_hash_size = sizeof(sealed->policy_hash);
+	token.sealed_pcrs = sealed->hash_pcrs;
 	r = tpm2_token_to_json(&token, &json);
 	if (r >= 0)
 		r = luks_token_set(v, -1, json, &token_id);
@@ -272,4 +275,309 @@ int tpm2luks_wipe(struct luks_volume *v, int keep_token)
 				return r;
 		}
 	}
+}
+
+/* ---- state and re-seal ---- */
+
+struct tpm2luks_state *tpm2luks_state_free(struct tpm2luks_state *s)
+{
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < s->n_tokens; i++)
+		free(s->tokens[i].error);
+	free(s->tokens);
+	free(s);
+	return NULL;
+}
+
+/* The token's PCR key: its own, else the image's .pcrpkey; NULL key if it has none. */
+static int token_key(const struct tpm2_token *token, const struct tpm2luks_unlock_params *p,
+		     struct rsa_key **ret)
+{
+	const void *pem = token->pubkey ?: p->pcrpkey;
+	size_t pem_size = token->pubkey ? token->pubkey_size : p->pcrpkey_size;
+
+	*ret = NULL;
+	if (token->pubkey_pcr_mask == 0)
+		return 0;
+	if (!pem)
+		return -ENOKEY;
+	return rsa_key_from_public_pem(pem, pem_size, ret);
+}
+
+static int token_state(struct luks_volume *v, struct tpm_context *t, int token_id,
+		       const struct tpm2luks_unlock_params *p, struct tpm2luks_token_state *st)
+{
+	_cleanup_(tpm2_token_freep) struct tpm2_token *token = NULL;
+	_cleanup_(rsa_key_freep) struct rsa_key *key = NULL;
+	_cleanup_(pcr_signatures_freep) struct pcr_signatures *sigs = NULL;
+	_cleanup_free_ char *json = NULL, *error = NULL;
+	uint8_t trial[TPM_DIGEST_SIZE];
+	int r;
+
+	*st = (struct tpm2luks_token_state){ .token = token_id, .keyslot = -1 };
+	r = luks_token_get(v, token_id, &json);
+	if (r < 0)
+		return r;
+	r = tpm2_token_from_json(json, strlen(json), &token, &error);
+	if (r < 0)
+		return error_replace(&st->error, 0, "%s", strna(error));
+	st->keyslot = token->keyslot;
+	st->hash_pcr_mask = token->hash_pcr_mask;
+	st->pubkey_pcr_mask = token->pubkey_pcr_mask;
+	st->sealed = token->sealed_pcrs;
+	if (token->policy_hash_size == TPM_DIGEST_SIZE)
+		memcpy(st->policy_hash, token->policy_hash, TPM_DIGEST_SIZE);
+	if (token->pin || !streq(token->pcr_bank, "sha256"))
+		return error_replace(&st->error, 0, "%s",
+				     token->pin ? "needs a TPM PIN, which Airlock does not support"
+						: "its PCR bank is not sha256");
+	r = token_key(token, p, &key);
+	if (r < 0)
+		return error_replace(&st->error, 0, "%s",
+				     r == -ENOKEY ? "no PCR public key in the token or the image"
+						  : "its PCR public key is not an RSA PEM key");
+
+	r = tpm_pcr_read(t, token->hash_pcr_mask | token->pubkey_pcr_mask, &st->now);
+	if (r < 0)
+		return r;
+	st->now.mask = token->hash_pcr_mask;
+	for (unsigned i = 0; i < TPM_PCR_MAX; i++) {
+		uint32_t bit = UINT32_C(1) << i;
+
+		if ((st->sealed.mask & st->now.mask & bit) &&
+		    memcmp(st->sealed.value[i], st->now.value[i], TPM_DIGEST_SIZE) != 0)
+			st->changed_pcr_mask |= bit;
+	}
+	r = tpm_policy_trial(t, key, token->pubkey_pcr_mask, token->hash_pcr_mask, trial);
+	if (r < 0)
+		return r;
+	st->literal_ok = token->policy_hash_size == TPM_DIGEST_SIZE &&
+			 memcmp(trial, token->policy_hash, TPM_DIGEST_SIZE) == 0;
+
+	if (key && p->pcrsig) {
+		struct tpm_pcr_values signed_now = {};
+		uint8_t zero[TPM_DIGEST_SIZE] = {}, pol[TPM_DIGEST_SIZE];
+
+		error = mfree(error);
+		r = pcr_signatures_parse(p->pcrsig, p->pcrsig_size, key, token->pubkey_pcr_mask,
+					 &sigs, &error);
+		if (r < 0)
+			return error_replace(&st->error, 0,
+					     "the image's PCR signature is malformed: %s",
+					     strna(error));
+		st->n_signatures = sigs->n_entries;
+		r = tpm_pcr_read(t, token->pubkey_pcr_mask, &signed_now);
+		if (r < 0)
+			return r;
+		r = tpm_policy_pcr(zero, &signed_now, pol);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < sigs->n_entries; i++)
+			if (memcmp(sigs->entries[i].policy, pol, TPM_DIGEST_SIZE) == 0)
+				st->signed_now = true;
+	}
+	return 0;
+}
+
+int tpm2luks_state_read(struct luks_volume *v, struct tpm_context *t,
+			const struct tpm2luks_unlock_params *p, struct tpm2luks_state **ret)
+{
+	_cleanup_(tpm2luks_state_freep) struct tpm2luks_state *s = new0(struct tpm2luks_state, 1);
+	int token_id = -1, r;
+
+	if (!s)
+		return -ENOMEM;
+	for (;;) {
+		struct tpm2luks_token_state *n;
+
+		r = luks_token_find(v, TPM2_TOKEN_TYPE, token_id + 1, &token_id);
+		if (r == -ENOENT)
+			break;
+		if (r < 0)
+			return r;
+		n = reallocarray(s->tokens, s->n_tokens + 1, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		s->tokens = n;
+		r = token_state(v, t, token_id, p, &s->tokens[s->n_tokens++]);
+		if (r < 0)
+			return r;
+	}
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+/* Whether keyslot is named by a token of any type. */
+static int keyslot_has_token(struct luks_volume *v, int keyslot)
+{
+	for (int token_id = 0; token_id < LUKS_TOKENS_MAX; token_id++) {
+		_cleanup_free_ char *json = NULL;
+		_cleanup_(json_object_putp) struct json_object *o = NULL;
+		struct json_object *slots;
+		int r;
+
+		r = luks_token_get(v, token_id, &json);
+		if (r == -ENOENT)
+			continue;
+		if (r < 0)
+			return r;
+		/* A token we cannot read keeps its keyslots: never guess them away. */
+		if (json_parse(json, strlen(json), &o, NULL) < 0 ||
+		    json_get_array(o, "keyslots", &slots) < 0)
+			return 1;
+		for (size_t i = 0; i < json_object_array_length(slots); i++) {
+			unsigned k;
+
+			if (safe_atou(json_object_get_string(json_object_array_get_idx(slots, i)),
+				      &k) < 0 ||
+			    (int)k == keyslot)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Keyslots that look like a TPM keyslot (luks_pbkdf_tpm2) but no token names. */
+static int remove_orphans(struct luks_volume *v, int recovery_keyslot, unsigned *ret_removed)
+{
+	for (int k = 0; k < LUKS_KEYSLOTS_MAX; k++) {
+		struct luks_pbkdf kdf;
+		int r;
+
+		if (k == recovery_keyslot)
+			continue;
+		r = luks_keyslot_pbkdf(v, k, &kdf);
+		if (r == -ENOENT || r == -EINVAL)
+			continue;
+		if (r < 0)
+			return r;
+		if (kdf.type != luks_pbkdf_tpm2.type || !streq_ptr(kdf.hash, luks_pbkdf_tpm2.hash) ||
+		    kdf.iterations != luks_pbkdf_tpm2.iterations)
+			continue;
+		r = keyslot_has_token(v, k);
+		if (r != 0) {
+			if (r < 0)
+				return r;
+			continue;
+		}
+		r = luks_keyslot_destroy(v, k);
+		if (r < 0)
+			return r;
+		log_debug("tpm2luks: removed keyslot %d, a TPM keyslot no token names", k);
+		(*ret_removed)++;
+	}
+	return 0;
+}
+
+int tpm2luks_reseal(struct luks_volume *v, struct tpm_context *t, const void *recovery,
+		    size_t recovery_size, const struct tpm2luks_enroll_params *p,
+		    const void *pcrpkey, size_t pcrpkey_size, struct tpm2luks_reseal_result *ret,
+		    char **ret_error)
+{
+	_cleanup_(tpm2_token_freep) struct tpm2_token *old = NULL;
+	struct tpm2luks_reseal_result res = { .recovery_keyslot = -1 };
+	struct tpm2luks_enroll_params params = {};
+	struct tpm_pcr_values now;
+	int token_id = -1, keyslot, r;
+	uint32_t unset;
+
+	/* The recovery key first: nothing changes for someone who does not hold it. */
+	keyslot = luks_activate(v, NULL, -1, recovery, recovery_size);
+	if (keyslot == -EPERM)
+		return error_set(ret_error, -EPERM,
+				 "the recovery key does not open any keyslot of the volume");
+	if (keyslot < 0)
+		return error_set(ret_error, keyslot, "checking the recovery key failed: %s",
+				 strerror(-keyslot));
+	r = keyslot_has_token(v, keyslot);
+	if (r < 0)
+		return error_set(ret_error, r, "reading the volume's tokens failed: %s",
+				 strerror(-r));
+	if (r > 0)
+		return error_set(ret_error, -EKEYREJECTED,
+				 "that key opens keyslot %d, which a token (the TPM's) holds, not "
+				 "the recovery keyslot",
+				 keyslot);
+	res.recovery_keyslot = keyslot;
+
+	/* The first readable old token: what it was sealed to, and (p NULL) how. */
+	for (;;) {
+		_cleanup_free_ char *json = NULL;
+
+		r = luks_token_find(v, TPM2_TOKEN_TYPE, token_id + 1, &token_id);
+		if (r == -ENOENT)
+			break;
+		if (r < 0)
+			return error_set(ret_error, r, "reading the volume's tokens failed: %s",
+					 strerror(-r));
+		if (luks_token_get(v, token_id, &json) >= 0 &&
+		    tpm2_token_from_json(json, strlen(json), &old, NULL) >= 0)
+			break;
+	}
+	if (old) {
+		res.had_old = true;
+		res.old_sealed = old->sealed_pcrs;
+		if (old->policy_hash_size == TPM_DIGEST_SIZE)
+			memcpy(res.old_policy_hash, old->policy_hash, TPM_DIGEST_SIZE);
+	}
+	if (p)
+		params = *p;
+	else if (old)
+		params = (struct tpm2luks_enroll_params){
+			.primary_alg = old->primary_alg,
+			.pubkey_pem = old->pubkey ?: pcrpkey,
+			.pubkey_pem_size = old->pubkey ? old->pubkey_size : pcrpkey_size,
+			.pubkey_pcr_mask = old->pubkey_pcr_mask,
+			.hash_pcr_mask = old->hash_pcr_mask,
+		};
+	else
+		return error_set(ret_error, -ENOENT,
+				 "the volume has no TPM token to take the policy from");
+	if (params.pubkey_pcr_mask != 0 && !params.pubkey_pem)
+		return error_set(ret_error, -ENOKEY, "no PCR-signing public key to seal to");
+
+	r = tpm_pcr_read(t, params.hash_pcr_mask, &now);
+	if (r < 0)
+		return error_set(ret_error, r, "reading the TPM's PCRs failed: %s", strerror(-r));
+	unset = tpm_pcr_values_unset(&now);
+	if (unset != 0) {
+		unsigned pcr = (unsigned)__builtin_ctz(unset);
+
+		return error_set(ret_error, -ENOMEDIUM,
+				 "PCR %u holds nothing measured (all zeros or all ones): the "
+				 "firmware does not measure Secure Boot state into it, so sealing "
+				 "to it would protect nothing",
+				 pcr);
+	}
+
+	r = tpm2luks_enroll(v, t, recovery, recovery_size, &params, &res.enrolment);
+	if (r < 0)
+		return error_set(ret_error, r, "sealing a new key to the TPM failed: %s",
+				 strerror(-r));
+
+	/* The new token is complete: the old ones can go. */
+	for (token_id = -1;;) {
+		r = luks_token_find(v, TPM2_TOKEN_TYPE, token_id + 1, &token_id);
+		if (r == -ENOENT)
+			break;
+		if (r < 0)
+			return error_set(ret_error, r, "reading the volume's tokens failed: %s",
+					 strerror(-r));
+		if (token_id != res.enrolment.token)
+			res.n_removed_tokens++;
+	}
+	r = tpm2luks_wipe(v, res.enrolment.token);
+	if (r < 0)
+		return error_set(ret_error, r,
+				 "the new token %d is in place, but removing the old ones failed: %s",
+				 res.enrolment.token, strerror(-r));
+	r = remove_orphans(v, res.recovery_keyslot, &res.n_orphan_keyslots);
+	if (r < 0)
+		return error_set(ret_error, r,
+				 "the new token %d is in place, but removing unused TPM keyslots "
+				 "failed: %s",
+				 res.enrolment.token, strerror(-r));
+	*ret = res;
+	return 0;
 }

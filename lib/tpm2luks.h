@@ -67,3 +67,62 @@ int tpm2luks_unlock(struct luks_volume *v, struct tpm_context *t,
 
 /* Removes every systemd-tpm2 token other than keep_token (-1: all) and its keyslots. */
 int tpm2luks_wipe(struct luks_volume *v, int keep_token);
+
+/* ---- the lifecycle after install: airlock-tpm(8) ---- */
+
+/* One systemd-tpm2 token of a volume, and whether the TPM would release it. */
+struct tpm2luks_token_state {
+	int token, keyslot;
+	char *error; /* the token cannot be used at all (malformed, PIN, bank): why; else NULL */
+	uint32_t hash_pcr_mask, pubkey_pcr_mask;
+	uint8_t policy_hash[TPM_DIGEST_SIZE];
+	struct tpm_pcr_values sealed; /* mask 0: sealed before Airlock recorded the values */
+	struct tpm_pcr_values now; /* the literal PCRs now */
+	uint32_t changed_pcr_mask; /* literal PCRs whose value differs from sealed (when known) */
+	bool literal_ok; /* the TPM's trial policy with today's PCRs equals the sealed policy */
+	unsigned n_signatures; /* entries of the image's .pcrsig by the token's key */
+	bool signed_now; /* the current signed-PCR value is among them (false once capped) */
+};
+
+struct tpm2luks_state {
+	struct tpm2luks_token_state *tokens;
+	size_t n_tokens;
+};
+struct tpm2luks_state *tpm2luks_state_free(struct tpm2luks_state *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct tpm2luks_state *, tpm2luks_state_free);
+
+/*
+ * For every systemd-tpm2 token: the PCR values now, the sealed ones (when the token
+ * records them), whether the policy's literal part holds (a trial session: nothing is
+ * unsealed, no secret leaves the TPM, the dictionary-attack counter does not move) and
+ * how many of the image's PCR signatures are by the token's key. A token "would unseal
+ * at boot" when literal_ok and n_signatures > 0.
+ */
+int tpm2luks_state_read(struct luks_volume *v, struct tpm_context *t,
+			const struct tpm2luks_unlock_params *p, struct tpm2luks_state **ret);
+
+struct tpm2luks_reseal_result {
+	int recovery_keyslot;
+	struct tpm2luks_enrolment enrolment;
+	struct tpm_pcr_values old_sealed; /* of the first old token, mask 0 if unknown */
+	uint8_t old_policy_hash[TPM_DIGEST_SIZE];
+	bool had_old; /* there was an old token (the fields above mean something) */
+	unsigned n_removed_tokens, n_orphan_keyslots;
+};
+
+/*
+ * Seals a fresh secret to today's literal PCRs and the signed policy, after checking
+ * that recovery opens a keyslot that is not a TPM keyslot (-EPERM: it opens none;
+ * -EKEYREJECTED: it opens a TPM keyslot). p NULL: the primary algorithm, key and PCRs
+ * of the existing token (-ENOENT if there is none; pcrpkey, the image's .pcrpkey, when
+ * that token carries no key of its own). -ENOMEDIUM when a literal PCR holds
+ * nothing measured. The order keeps the volume openable at every point a power cut
+ * could stop it: the new keyslot, then its token, then the old tokens and their
+ * keyslots are removed, then TPM keyslots that no token names (left by an earlier cut
+ * between the first two steps; only keyslots with the TPM keyslots' key derivation).
+ * *ret_error (optional) says what was refused or failed.
+ */
+int tpm2luks_reseal(struct luks_volume *v, struct tpm_context *t, const void *recovery,
+		    size_t recovery_size, const struct tpm2luks_enroll_params *p,
+		    const void *pcrpkey, size_t pcrpkey_size, struct tpm2luks_reseal_result *ret,
+		    char **ret_error);

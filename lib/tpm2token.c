@@ -7,10 +7,10 @@
 #include "core/parse.h"
 #include "ext/crypto.h"
 #include "ext/json.h"
+#include "ext/luks.h"
 #include "tpm2token.h"
 
 /* LUKS2 has at most 32 keyslots. */
-#define LUKS2_KEYSLOTS_MAX 32
 
 struct tpm2_token *tpm2_token_free(struct tpm2_token *t)
 {
@@ -49,6 +49,57 @@ static int add_base64(struct json_object *o, const char *key, const void *p, siz
 	return json_add_string(o, key, s);
 }
 
+static int add_sealed_pcrs(struct json_object *o, const struct tpm_pcr_values *v)
+{
+	_cleanup_json_ struct json_object *m = json_object_new_object();
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	for (unsigned i = 0; i < TPM_PCR_MAX; i++) {
+		_cleanup_free_ char *hex = NULL;
+		char key[8];
+
+		if (!(v->mask & (UINT32_C(1) << i)))
+			continue;
+		hex = hexmem(v->value[i], TPM_DIGEST_SIZE);
+		if (!hex)
+			return -ENOMEM;
+		(void)snprintf(key, sizeof(key), "%u", i);
+		r = json_add_string(m, key, hex);
+		if (r < 0)
+			return r;
+	}
+	return json_add(o, TPM2_TOKEN_SEALED_PCRS, TAKE_PTR(m));
+}
+
+static int parse_sealed_pcrs(struct json_object *o, struct tpm_pcr_values *ret, char **ret_error)
+{
+	struct json_object *m;
+
+	*ret = (struct tpm_pcr_values){};
+	if (!json_object_object_get_ex(o, TPM2_TOKEN_SEALED_PCRS, &m))
+		return 0;
+	if (!json_object_is_type(m, json_type_object))
+		return error_set(ret_error, -EBADMSG, "\"%s\": not an object",
+				 TPM2_TOKEN_SEALED_PCRS);
+	json_object_object_foreach(m, key, value)
+	{
+		const char *hex = json_object_get_string(value);
+		unsigned pcr;
+
+		if (safe_atou(key, &pcr) < 0 || pcr >= TPM_PCR_MAX ||
+		    !json_object_is_type(value, json_type_string) ||
+		    strlen(hex) != 2 * TPM_DIGEST_SIZE ||
+		    unhex_exact(hex, ret->value[pcr], TPM_DIGEST_SIZE) < 0)
+			return error_set(ret_error, -EBADMSG,
+					 "\"%s\": \"%s\" is not a PCR with a SHA-256 value",
+					 TPM2_TOKEN_SEALED_PCRS, key);
+		ret->mask |= UINT32_C(1) << pcr;
+	}
+	return 0;
+}
+
 int tpm2_token_to_json(const struct tpm2_token *t, char **ret)
 {
 	_cleanup_json_ struct json_object *o = NULL, *keyslots = NULL;
@@ -60,7 +111,7 @@ int tpm2_token_to_json(const struct tpm2_token *t, char **ret)
 	int r;
 
 	alg = tpm_primary_alg_to_string(t->primary_alg);
-	if (t->keyslot < 0 || t->keyslot >= LUKS2_KEYSLOTS_MAX || !t->blob || t->blob_size == 0 ||
+	if (t->keyslot < 0 || t->keyslot >= LUKS_KEYSLOTS_MAX || !t->blob || t->blob_size == 0 ||
 	    !t->policy_hash || t->policy_hash_size == 0 || !alg || isempty(t->pcr_bank) ||
 	    (t->hash_pcr_mask | t->pubkey_pcr_mask) & ~TPM_PCR_MASK_ALL ||
 	    (t->pubkey_pcr_mask != 0) != (t->pubkey != NULL))
@@ -97,6 +148,8 @@ int tpm2_token_to_json(const struct tpm2_token *t, char **ret)
 		if (r >= 0)
 			r = add_base64(o, "tpm2_pubkey", t->pubkey, t->pubkey_size);
 	}
+	if (r >= 0 && t->sealed_pcrs.mask != 0)
+		r = add_sealed_pcrs(o, &t->sealed_pcrs);
 	if (r < 0)
 		return r;
 
@@ -190,7 +243,7 @@ int tpm2_token_from_json(const char *json, size_t n, struct tpm2_token **ret, ch
 	if (json_get_array(o, "keyslots", &keyslots) < 0 ||
 	    json_object_array_length(keyslots) == 0 ||
 	    !json_object_is_type(v = json_object_array_get_idx(keyslots, 0), json_type_string) ||
-	    safe_atou(json_object_get_string(v), &slot) < 0 || slot >= LUKS2_KEYSLOTS_MAX)
+	    safe_atou(json_object_get_string(v), &slot) < 0 || slot >= LUKS_KEYSLOTS_MAX)
 		return error_set(ret_error, -EBADMSG, "\"keyslots\": not a list of keyslots");
 	t->keyslot = (int)slot;
 
@@ -238,6 +291,9 @@ int tpm2_token_from_json(const char *json, size_t n, struct tpm2_token **ret, ch
 		if (r < 0)
 			return r;
 	}
+	r = parse_sealed_pcrs(o, &t->sealed_pcrs, ret_error);
+	if (r < 0)
+		return r;
 
 	*ret = TAKE_PTR(t);
 	return 0;

@@ -17,6 +17,9 @@
  *   tpm2-pin           false (Airlock never sets a PIN)
  *   tpm2_pubkey_pcrs   [11]: PCRs authorized by signature (only with a key)
  *   tpm2_pubkey        base64 of the PCR-signing key's PEM file bytes (only with a key)
+ *   airlock_sealed_pcrs {"7":"<hex>"}: the values the literal PCRs had when sealed
+ *                      (Airlock's own field; not secret; systemd ignores it). It lets
+ *                      airlock-tpm(8) say which PCR changed and what it was.
  *
  * The sealed secret is not the volume key but 32 random bytes whose padded
  * base64 is the keyslot's passphrase (PBKDF2/SHA-512, 1000 iterations).
@@ -29,6 +32,7 @@
 #include "ext/tpm.h"
 
 #define TPM2_TOKEN_TYPE "systemd-tpm2"
+#define TPM2_TOKEN_SEALED_PCRS "airlock_sealed_pcrs"
 
 struct tpm2_token {
 	int keyslot;
@@ -43,6 +47,8 @@ struct tpm2_token {
 	uint32_t pubkey_pcr_mask;
 	uint8_t *pubkey; /* PEM text, not NUL-terminated; NULL without a key */
 	size_t pubkey_size;
+	/* airlock_sealed_pcrs; mask 0 when absent (tokens sealed before it existed). */
+	struct tpm_pcr_values sealed_pcrs;
 };
 
 struct tpm2_token *tpm2_token_free(struct tpm2_token *t);

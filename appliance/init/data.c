@@ -244,6 +244,10 @@ void init_setup_var(const struct boot_args *a, const struct init_root *root)
 			   node, data_unlock_method_to_string(res.method));
 	}
 	record_data(res.method);
+	/* For airlock-tpm boot-report, which records a policy mismatch in the ledger. */
+	r = data_unlock_report_write(DATA_UNLOCK_REPORT_PATH, &res);
+	if (r < 0)
+		init_fatal("cannot write " DATA_UNLOCK_REPORT_PATH ": %s", strerror(-r));
 	/* With the TPM, the time is the unseal at boot and the activation; with the recovery
 	 * key it includes the typing. */
 	log_info("data volume %s opened by %s (keyslot %d) in %.2f s and mounted on /var%s", node,

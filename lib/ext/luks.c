@@ -224,6 +224,35 @@ int luks_keyslot_destroy(struct luks_volume *v, int keyslot)
 	return crypt_keyslot_destroy(v->cd, keyslot);
 }
 
+int luks_keyslot_pbkdf(struct luks_volume *v, int keyslot, struct luks_pbkdf *ret)
+{
+	struct crypt_pbkdf_type pbkdf = {};
+	crypt_keyslot_info info;
+	int r;
+
+	if (keyslot < 0 || keyslot >= crypt_keyslot_max(CRYPT_LUKS2))
+		return -EINVAL;
+	info = crypt_keyslot_status(v->cd, keyslot);
+	if (info == CRYPT_SLOT_INVALID)
+		return -EINVAL;
+	if (info == CRYPT_SLOT_INACTIVE)
+		return -ENOENT;
+	r = crypt_keyslot_get_pbkdf(v->cd, keyslot, &pbkdf);
+	if (r < 0)
+		return r;
+	*ret = (struct luks_pbkdf){
+		.type = streq_ptr(pbkdf.type, CRYPT_KDF_PBKDF2) ? LUKS_PBKDF_PBKDF2
+								: LUKS_PBKDF_ARGON2ID,
+		.hash = streq_ptr(pbkdf.hash, "sha512") ? "sha512"
+			: streq_ptr(pbkdf.hash, "sha256") ? "sha256"
+							  : NULL,
+		.iterations = pbkdf.iterations,
+		.memory_kib = pbkdf.max_memory_kb,
+		.parallel = pbkdf.parallel_threads,
+	};
+	return 0;
+}
+
 int luks_token_set(struct luks_volume *v, int token, const char *json, int *ret_token)
 {
 	int r;

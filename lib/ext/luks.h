@@ -52,6 +52,10 @@ struct luks_format_params {
 
 struct luks_volume;
 
+/* LUKS2 has this many keyslots (0..31) and tokens (0..31). */
+#define LUKS_KEYSLOTS_MAX 32
+#define LUKS_TOKENS_MAX 32
+
 /*
  * Writes a fresh LUKS2 header (aes-xts-plain64, 512-bit random volume key) with
  * no keyslot yet. The volume key stays in the returned handle (in libcryptsetup's
@@ -83,6 +87,11 @@ int luks_keyslot_add(struct luks_volume *v, const void *unlock, size_t unlock_si
 		     const void *passphrase, size_t passphrase_size, const struct luks_pbkdf *pbkdf,
 		     int *ret_keyslot);
 int luks_keyslot_destroy(struct luks_volume *v, int keyslot);
+/*
+ * The key derivation of an active keyslot (hash NULL when neither sha256 nor sha512);
+ * -ENOENT for an unused keyslot, -EINVAL past the last one.
+ */
+int luks_keyslot_pbkdf(struct luks_volume *v, int keyslot, struct luks_pbkdf *ret);
 
 /*
  * Stores a token (token < 0: the first free one); its "keyslots" must name

@@ -8,16 +8,13 @@
 #include "core/log.h"
 #include "core/secret.h"
 #include "ext/tpm.h"
+#include "ext/tpm-internal.h"
 
 /* Sealed secrets are at most this long (MAX_SYM_DATA of common TPMs). */
 #define SEAL_MAX_SIZE 128
 /* Unseal is retried this often when the TPM says PCRs changed in the middle. */
 #define UNSEAL_TRIES 3
 
-struct tpm_context {
-	TSS2_TCTI_CONTEXT *tcti;
-	ESYS_CONTEXT *esys;
-};
 
 static const char *const primary_alg_names[_TPM_PRIMARY_ALG_MAX] = {
 	[TPM_PRIMARY_ECC] = "ecc",
@@ -52,6 +49,31 @@ static const char *const refusal_strings[_TPM_REFUSAL_MAX] = {
 	[TPM_REFUSAL_LOCKOUT] = "the TPM is in dictionary-attack lockout",
 	[TPM_REFUSAL_TPM_ERROR] = "the TPM reported an error",
 };
+
+static const char *const refusal_names[_TPM_REFUSAL_MAX] = {
+	[TPM_REFUSAL_NONE] = "none",
+	[TPM_REFUSAL_NO_TPM] = "no-tpm",
+	[TPM_REFUSAL_NOT_SIGNED] = "not-signed",
+	[TPM_REFUSAL_OTHER_KEY] = "other-key",
+	[TPM_REFUSAL_BAD_SIGNATURE] = "bad-signature",
+	[TPM_REFUSAL_PCR_CHANGED] = "pcr-changed",
+	[TPM_REFUSAL_WRONG_SRK] = "wrong-srk",
+	[TPM_REFUSAL_LOCKOUT] = "lockout",
+	[TPM_REFUSAL_TPM_ERROR] = "tpm-error",
+};
+
+const char *tpm_refusal_to_name(enum tpm_refusal r)
+{
+	return r >= 0 && r < _TPM_REFUSAL_MAX ? refusal_names[r] : NULL;
+}
+
+enum tpm_refusal tpm_refusal_from_name(const char *s)
+{
+	for (int i = 0; s && i < _TPM_REFUSAL_MAX; i++)
+		if (streq(refusal_names[i], s))
+			return i;
+	return _TPM_REFUSAL_INVALID;
+}
 
 const char *tpm_refusal_to_string(enum tpm_refusal r)
 {
@@ -174,8 +196,7 @@ enum tpm_refusal tpm_rc_to_refusal(uint32_t rc)
 	return TPM_REFUSAL_NONE;
 }
 
-/* Logs a failed call at debug level and maps its code. */
-static int rc_fail(const char *call, TSS2_RC rc)
+int tpm_rc_fail(const char *call, TSS2_RC rc)
 {
 	int r = tpm_rc_to_errno(rc);
 	log_debug_errno(r, "tpm: %s failed: 0x%" PRIx32 " (%s)", call, (uint32_t)rc,
@@ -210,14 +231,14 @@ int tpm_context_new(const char *tcti, struct tpm_context **ret)
 		return -ENOMEM;
 	rc = Tss2_TctiLdr_Initialize(spec, &t->tcti);
 	if (rc != TSS2_RC_SUCCESS) {
-		int r = rc_fail("Tss2_TctiLdr_Initialize", rc);
+		int r = tpm_rc_fail("Tss2_TctiLdr_Initialize", rc);
 		free(t);
 		/* Whatever the TCTI says (I/O error, missing driver), no TPM is reachable there. */
 		return r == -ENOMEM ? r : -ENODEV;
 	}
 	rc = Esys_Initialize(&t->esys, t->tcti, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
-		int r = rc_fail("Esys_Initialize", rc);
+		int r = tpm_rc_fail("Esys_Initialize", rc);
 		tpm_context_free(t);
 		return r;
 	}
@@ -255,7 +276,7 @@ static void tr_flush(struct tr *h)
 		return;
 	rc = Esys_FlushContext(h->esys, h->handle);
 	if (rc != TSS2_RC_SUCCESS)
-		(void)rc_fail("Esys_FlushContext", rc);
+		(void)tpm_rc_fail("Esys_FlushContext", rc);
 	h->handle = ESYS_TR_NONE;
 }
 #define _cleanup_tr_ _cleanup_(tr_flush)
@@ -312,7 +333,7 @@ int tpm_pcr_read(struct tpm_context *t, uint32_t mask, struct tpm_pcr_values *re
 		rc = Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &sel, NULL,
 				   &out_sel, &values);
 		if (rc != TSS2_RC_SUCCESS)
-			return rc_fail("Esys_PCR_Read", rc);
+			return tpm_rc_fail("Esys_PCR_Read", rc);
 		got = pcr_selection_mask(out_sel) & left;
 		if (got == 0) {
 			log_debug(
@@ -353,7 +374,7 @@ int tpm_da_reset(struct tpm_context *t)
 	TSS2_RC rc = Esys_DictionaryAttackLockReset(t->esys, ESYS_TR_RH_LOCKOUT, ESYS_TR_PASSWORD,
 						    ESYS_TR_NONE, ESYS_TR_NONE);
 
-	return rc == TSS2_RC_SUCCESS ? 0 : rc_fail("Esys_DictionaryAttackLockReset", rc);
+	return rc == TSS2_RC_SUCCESS ? 0 : tpm_rc_fail("Esys_DictionaryAttackLockReset", rc);
 }
 
 int tpm_pcr_extend(struct tpm_context *t, unsigned pcr, const uint8_t digest[TPM_DIGEST_SIZE])
@@ -370,7 +391,7 @@ int tpm_pcr_extend(struct tpm_context *t, unsigned pcr, const uint8_t digest[TPM
 	rc = Esys_PCR_Extend(t->esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
 			     ESYS_TR_NONE, &d);
 	if (rc != TSS2_RC_SUCCESS)
-		return rc_fail("Esys_PCR_Extend", rc);
+		return tpm_rc_fail("Esys_PCR_Extend", rc);
 	return 0;
 }
 
@@ -411,7 +432,7 @@ int tpm_policy_pcr(const uint8_t old[TPM_DIGEST_SIZE], const struct tpm_pcr_valu
 	pcr_selection(v->mask, &sel);
 	rc = Tss2_MU_TPML_PCR_SELECTION_Marshal(&sel, sel_buf, sizeof(sel_buf), &off);
 	if (rc != TSS2_RC_SUCCESS)
-		return rc_fail("Tss2_MU_TPML_PCR_SELECTION_Marshal", rc);
+		return tpm_rc_fail("Tss2_MU_TPML_PCR_SELECTION_Marshal", rc);
 	put_be32(cc, TPM2_CC_PolicyPCR);
 
 	r = sha256_init(&c);
@@ -467,7 +488,7 @@ static int public_name(const TPMT_PUBLIC *p, uint8_t ret[TPM_NAME_SIZE])
 
 	rc = Tss2_MU_TPMT_PUBLIC_Marshal(p, buf, sizeof(buf), &off);
 	if (rc != TSS2_RC_SUCCESS)
-		return rc_fail("Tss2_MU_TPMT_PUBLIC_Marshal", rc);
+		return tpm_rc_fail("Tss2_MU_TPMT_PUBLIC_Marshal", rc);
 	ret[0] = (uint8_t)(TPM2_ALG_SHA256 >> 8);
 	ret[1] = (uint8_t)TPM2_ALG_SHA256;
 	return sha256_buf(buf, off, ret + 2);
@@ -580,7 +601,7 @@ int tpm_srk_template(enum tpm_primary_alg alg, uint8_t **ret, size_t *ret_size)
 		return -ENOMEM;
 	rc = Tss2_MU_TPMT_PUBLIC_Marshal(&pub.publicArea, buf, sizeof(TPMT_PUBLIC), &off);
 	if (rc != TSS2_RC_SUCCESS)
-		return rc_fail("Tss2_MU_TPMT_PUBLIC_Marshal", rc);
+		return tpm_rc_fail("Tss2_MU_TPMT_PUBLIC_Marshal", rc);
 	*ret = TAKE_PTR(buf);
 	*ret_size = off;
 	return 0;
@@ -603,7 +624,7 @@ static int create_srk(struct tpm_context *t, enum tpm_primary_alg alg, struct tr
 				&ret->handle, NULL, NULL, NULL, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
 		*refusal = tpm_rc_to_refusal(rc);
-		return rc_fail("Esys_CreatePrimary", rc);
+		return tpm_rc_fail("Esys_CreatePrimary", rc);
 	}
 	return 0;
 }
@@ -625,11 +646,11 @@ static int start_session(struct tpm_context *t, ESYS_TR salt_key, TPM2_SE type,
 				   type == TPM2_SE_TRIAL ? &none : &aes128cfb, TPM2_ALG_SHA256,
 				   &ret->handle);
 	if (rc != TSS2_RC_SUCCESS)
-		return rc_fail("Esys_StartAuthSession", rc);
+		return tpm_rc_fail("Esys_StartAuthSession", rc);
 	rc = Esys_TRSess_SetAttributes(t->esys, ret->handle,
 				       attributes | TPMA_SESSION_CONTINUESESSION, 0xff);
 	if (rc != TSS2_RC_SUCCESS)
-		return rc_fail("Esys_TRSess_SetAttributes", rc);
+		return tpm_rc_fail("Esys_TRSess_SetAttributes", rc);
 	return 0;
 }
 
@@ -651,10 +672,10 @@ static int load_external(struct tpm_context *t, const struct rsa_key *k, struct 
 	rc = Esys_LoadExternal(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL, &pub,
 			       ESYS_TR_RH_OWNER, &ret->handle);
 	if (rc != TSS2_RC_SUCCESS)
-		return rc_fail("Esys_LoadExternal", rc);
+		return tpm_rc_fail("Esys_LoadExternal", rc);
 	rc = Esys_TR_GetName(t->esys, ret->handle, &name);
 	if (rc != TSS2_RC_SUCCESS)
-		return rc_fail("Esys_TR_GetName", rc);
+		return tpm_rc_fail("Esys_TR_GetName", rc);
 	/* The policy is computed in software elsewhere: the TPM must agree on the name. */
 	if (name->size != TPM_NAME_SIZE || memcmp(name->name, sw_name, TPM_NAME_SIZE) != 0)
 		return log_debug_errno(EPROTO,
@@ -674,7 +695,7 @@ static int policy_pcr(struct tpm_context *t, ESYS_TR session, uint32_t mask)
 	rc = Esys_PolicyPCR(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &empty,
 			    &sel);
 	if (rc != TSS2_RC_SUCCESS)
-		return rc_fail("Esys_PolicyPCR", rc);
+		return tpm_rc_fail("Esys_PolicyPCR", rc);
 	return 0;
 }
 
@@ -685,7 +706,7 @@ static int policy_get_digest(struct tpm_context *t, ESYS_TR session, uint8_t ret
 
 	rc = Esys_PolicyGetDigest(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &d);
 	if (rc != TSS2_RC_SUCCESS)
-		return rc_fail("Esys_PolicyGetDigest", rc);
+		return tpm_rc_fail("Esys_PolicyGetDigest", rc);
 	if (d->size != TPM_DIGEST_SIZE)
 		return -EBADMSG;
 	memcpy(ret, d->buffer, TPM_DIGEST_SIZE);
@@ -728,7 +749,7 @@ int tpm_policy_trial(struct tpm_context *t, const struct rsa_key *pubkey, uint32
 		rc = Esys_PolicyAuthorize(t->esys, session.handle, ESYS_TR_NONE, ESYS_TR_NONE,
 					  ESYS_TR_NONE, &approved, &ref, &name, &null_ticket);
 		if (rc != TSS2_RC_SUCCESS)
-			return rc_fail("Esys_PolicyAuthorize (trial)", rc);
+			return tpm_rc_fail("Esys_PolicyAuthorize (trial)", rc);
 	}
 	if (hash_pcr_mask != 0) {
 		r = policy_pcr(t, session.handle, hash_pcr_mask);
@@ -765,10 +786,10 @@ static int marshal_blob(const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub, uint
 		return -ENOMEM;
 	rc = Tss2_MU_TPM2B_PRIVATE_Marshal(priv, buf, max, &off);
 	if (rc != TSS2_RC_SUCCESS)
-		return rc_fail("Tss2_MU_TPM2B_PRIVATE_Marshal", rc);
+		return tpm_rc_fail("Tss2_MU_TPM2B_PRIVATE_Marshal", rc);
 	rc = Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, max, &off);
 	if (rc != TSS2_RC_SUCCESS)
-		return rc_fail("Tss2_MU_TPM2B_PUBLIC_Marshal", rc);
+		return tpm_rc_fail("Tss2_MU_TPM2B_PUBLIC_Marshal", rc);
 	*ret = TAKE_PTR(buf);
 	*ret_size = off;
 	return 0;
@@ -842,7 +863,7 @@ int tpm_seal(struct tpm_context *t, const struct tpm_seal_params *p, const void 
 			 &tmpl, &outside, &creation_pcrs, &priv, &pub, NULL, NULL, NULL);
 	explicit_bzero(&sensitive, sizeof(sensitive));
 	if (rc != TSS2_RC_SUCCESS)
-		return rc_fail("Esys_Create", rc);
+		return tpm_rc_fail("Esys_Create", rc);
 
 	r = marshal_blob(priv, pub, &s->blob, &s->blob_size);
 	if (r < 0)
@@ -893,7 +914,7 @@ static int unseal_once(struct tpm_context *t, const struct tpm_unseal_params *p,
 	rc = Esys_Load(t->esys, srk.handle, hmac.handle, ESYS_TR_NONE, ESYS_TR_NONE, priv, pub,
 		       &object.handle);
 	if (rc != TSS2_RC_SUCCESS)
-		return refuse(refusal, tpm_rc_to_refusal(rc), rc_fail("Esys_Load", rc));
+		return refuse(refusal, tpm_rc_to_refusal(rc), tpm_rc_fail("Esys_Load", rc));
 	/* Done with the SRK: TPMs have few object slots (the reference implementation 3). */
 	tr_flush(&srk);
 
@@ -937,7 +958,7 @@ static int unseal_once(struct tpm_context *t, const struct tpm_unseal_params *p,
 		rc = Esys_VerifySignature(t->esys, key.handle, ESYS_TR_NONE, ESYS_TR_NONE,
 					  ESYS_TR_NONE, &hash, &signature, &ticket);
 		if (rc != TSS2_RC_SUCCESS) {
-			r = rc_fail("Esys_VerifySignature", rc);
+			r = tpm_rc_fail("Esys_VerifySignature", rc);
 			if (rc_is_tpm(rc) && rc_base(rc) == TPM2_RC_SIGNATURE)
 				return refuse(refusal, TPM_REFUSAL_BAD_SIGNATURE, -EKEYREJECTED);
 			return refuse(refusal, tpm_rc_to_refusal(rc), r);
@@ -945,7 +966,7 @@ static int unseal_once(struct tpm_context *t, const struct tpm_unseal_params *p,
 		rc = Esys_PolicyAuthorize(t->esys, policy.handle, ESYS_TR_NONE, ESYS_TR_NONE,
 					  ESYS_TR_NONE, &approved, &ref, &name, ticket);
 		if (rc != TSS2_RC_SUCCESS) {
-			r = rc_fail("Esys_PolicyAuthorize", rc);
+			r = tpm_rc_fail("Esys_PolicyAuthorize", rc);
 			/* 0x1C4: the session's digest is not the approved one. */
 			if (rc_is_tpm(rc) && rc_base(rc) == TPM2_RC_VALUE)
 				return refuse(refusal, TPM_REFUSAL_NOT_SIGNED, -ENOKEY);
@@ -969,7 +990,7 @@ static int unseal_once(struct tpm_context *t, const struct tpm_unseal_params *p,
 
 	rc = Esys_Unseal(t->esys, object.handle, policy.handle, hmac.handle, ESYS_TR_NONE, &out);
 	if (rc != TSS2_RC_SUCCESS) {
-		r = rc_fail("Esys_Unseal", rc);
+		r = tpm_rc_fail("Esys_Unseal", rc);
 		if (rc_is_tpm(rc) && rc_base(rc) == TPM2_RC_POLICY_FAIL)
 			return refuse(refusal, TPM_REFUSAL_PCR_CHANGED, -EPERM);
 		return refuse(refusal, tpm_rc_to_refusal(rc), r);

@@ -2,7 +2,8 @@
 #pragma once
 
 /*
- * The TPM through tpm2-tss ESAPI (the only file that includes tss2 headers).
+ * The TPM through tpm2-tss ESAPI (lib/ext/tpm*.c are the only files that include tss2
+ * headers).
  *
  * Sealing follows systemd 252 (notes/tpm-probe/): a transient storage root key
  * (SRK) with systemd 252's ECC P-256 template (attributes 0x00030072, no noDA),
@@ -64,6 +65,10 @@ enum tpm_refusal {
 	_TPM_REFUSAL_INVALID = -EINVAL,
 };
 const char *tpm_refusal_to_string(enum tpm_refusal r);
+/* "none", "no-tpm", "not-signed", "other-key", "bad-signature", "pcr-changed",
+ * "wrong-srk", "lockout", "tpm-error": the names in reports and ledger records. */
+const char *tpm_refusal_to_name(enum tpm_refusal r);
+enum tpm_refusal tpm_refusal_from_name(const char *s);
 
 /*
  * Maps a TSS2_RC to -errno: 0 for success; TPM policy refusals to -EPERM, bad
@@ -196,3 +201,28 @@ struct tpm_unseal_params {
  */
 int tpm_unseal(struct tpm_context *t, const struct tpm_unseal_params *p, uint8_t **ret_secret,
 	       size_t *ret_secret_size, enum tpm_refusal *ret_refusal);
+
+/* ---- properties and dictionary-attack state (tpm-info.c) ---- */
+
+struct tpm_info {
+	char manufacturer[5]; /* TPM2_PT_MANUFACTURER: four ASCII letters ("IBM ", "MSFT") */
+	char vendor[17]; /* TPM2_PT_VENDOR_STRING_1..4, trailing NULs and spaces cut */
+	uint32_t firmware_version[2]; /* TPM2_PT_FIRMWARE_VERSION_1, _2 (vendor-specific) */
+	uint32_t spec_level, spec_revision; /* TPM2_PT_LEVEL, TPM2_PT_REVISION (x100) */
+	/* Dictionary-attack protection (TPM 2.0 Part 1 §19.8). */
+	uint32_t lockout_counter; /* failedTries now */
+	uint32_t max_auth_fail; /* failedTries at which the TPM locks out */
+	uint32_t lockout_interval; /* seconds for failedTries to drop by one */
+	uint32_t lockout_recovery; /* seconds before lockoutAuth may be tried again */
+	bool in_lockout; /* TPMA_PERMANENT_INLOCKOUT */
+	bool owner_auth_set, lockout_auth_set;
+};
+
+/*
+ * Reads the fixed properties (manufacturer, firmware) and the dictionary-attack
+ * state in one TPM2_GetCapability call each. Nothing is authorized, nothing changes.
+ */
+int tpm_info_read(struct tpm_context *t, struct tpm_info *ret);
+/* The firmware version as most tools print it: the high and low 16 bits of
+ * TPM2_PT_FIRMWARE_VERSION_1, then _2 in full ("1.38.0"), in new memory. */
+int tpm_info_firmware_string(const struct tpm_info *i, char **ret);

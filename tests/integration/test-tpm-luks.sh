@@ -68,7 +68,7 @@ cryptsetup luksDump --dump-json-metadata data.img |
 step "the token JSON, field by field, in systemd 252's order"
 cryptsetup token export --token-id 0 data.img >token.json
 jq -c . token.json | cut -c1-200
-[ "$(jq -c keys_unsorted token.json)" = '["type","keyslots","tpm2-blob","tpm2-pcrs","tpm2-pcr-bank","tpm2-primary-alg","tpm2-policy-hash","tpm2-pin","tpm2_pubkey_pcrs","tpm2_pubkey"]' ] ||
+[ "$(jq -c keys_unsorted token.json)" = '["type","keyslots","tpm2-blob","tpm2-pcrs","tpm2-pcr-bank","tpm2-primary-alg","tpm2-policy-hash","tpm2-pin","tpm2_pubkey_pcrs","tpm2_pubkey","airlock_sealed_pcrs"]' ] ||
 	fail "token fields: $(jq -c keys_unsorted token.json)"
 jq -e '.keyslots == ["1"] and ."tpm2-pcrs" == [7] and ."tpm2-pcr-bank" == "sha256" and
 	."tpm2-primary-alg" == "ecc" and ."tpm2-pin" == false and .tpm2_pubkey_pcrs == [11]' token.json

@@ -67,17 +67,6 @@ static const char *arg_sections[_PCR_UKI_SECTION_MAX];
 static uint32_t arg_hash_pcrs, arg_pubkey_pcrs;
 static bool arg_trial;
 
-static const char *const refusal_names[_TPM_REFUSAL_MAX] = {
-	[TPM_REFUSAL_NONE] = "none",
-	[TPM_REFUSAL_NO_TPM] = "no-tpm",
-	[TPM_REFUSAL_NOT_SIGNED] = "not-signed",
-	[TPM_REFUSAL_OTHER_KEY] = "other-key",
-	[TPM_REFUSAL_BAD_SIGNATURE] = "bad-signature",
-	[TPM_REFUSAL_PCR_CHANGED] = "pcr-changed",
-	[TPM_REFUSAL_WRONG_SRK] = "wrong-srk",
-	[TPM_REFUSAL_LOCKOUT] = "lockout",
-	[TPM_REFUSAL_TPM_ERROR] = "tpm-error",
-};
 
 static uint64_t now_usec(void)
 {
@@ -179,8 +168,7 @@ static int open_tpm(struct tpm_context **ret)
 
 static int refused(enum tpm_refusal refusal, int r, const char *why)
 {
-	const char *name = refusal >= 0 && refusal < _TPM_REFUSAL_MAX ? refusal_names[refusal] :
-									"?";
+	const char *name = tpm_refusal_to_name(refusal) ?: "?";
 	fprintf(stderr, "REFUSED (%s): %s (%s)\n", name,
 		why				       ?:
 			tpm_refusal_to_string(refusal) ?:

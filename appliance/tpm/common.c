@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What airlock-tpm's verbs share: options, finding the data volume, the image's keys. */
+#include <stdio.h>
+
+#include "bootdisk.h"
+#include "core/fileio.h"
+#include "core/hex.h"
+#include "core/log.h"
+#include "dataunlock.h"
+#include "ext/blkid.h"
+#include "tpm-tool.h"
+
+#define KEY_FILE_MAX (1024U * 1024U)
+
+int tpm_options_take(struct tpm_options *o, int c, const char *arg)
+{
+	switch (c) {
+	case ARG_TCTI:
+		o->tcti = arg;
+		return 1;
+	case ARG_DEVICE:
+		o->device = arg;
+		return 1;
+	case ARG_PCRSIG:
+		o->pcrsig = arg;
+		return 1;
+	case ARG_PCRPKEY:
+		o->pcrpkey = arg;
+		return 1;
+	case ARG_LEDGER:
+		o->ledger = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int tpm_volume_node(const struct tpm_options *o, char **ret)
+{
+	_cleanup_(disk_info_freep) struct disk_info *disk = NULL;
+	_cleanup_free_ char *error = NULL;
+	struct bootdisk boot = {};
+	size_t idx;
+	int r;
+
+	if (o->device) {
+		*ret = strdup(o->device);
+		return *ret ? 0 : log_oom();
+	}
+	r = bootdisk_find(NULL, &boot, &error);
+	if (r < 0)
+		return log_error_errno(r, "cannot find the data volume: %s (give --device)",
+				       strna(error));
+	r = disk_info_probe(boot.node, &disk);
+	if (r < 0) {
+		log_error_errno(r, "cannot read the partition table of %s: %m", boot.node);
+		bootdisk_done(&boot);
+		return r;
+	}
+	r = data_partition_find(disk, &idx, &error);
+	if (r < 0) {
+		if (r == -ENOENT)
+			log_error("%s has no data partition: this is the installer medium, which "
+				  "has no data volume",
+				  boot.node);
+		else
+			log_error("%s", strna(error));
+		bootdisk_done(&boot);
+		return r;
+	}
+	if (!disk->partitions[idx].node) {
+		log_error("the data partition %u of %s has no device node",
+			  disk->partitions[idx].number, boot.node);
+		bootdisk_done(&boot);
+		return -ENODEV;
+	}
+	*ret = strdup(disk->partitions[idx].node);
+	bootdisk_done(&boot);
+	return *ret ? 0 : log_oom();
+}
+
+static int read_optional(const char *path, char **ret, size_t *ret_size)
+{
+	int r;
+
+	*ret = NULL;
+	*ret_size = 0;
+	if (!path)
+		return 0;
+	r = read_full_file(path, KEY_FILE_MAX, ret, ret_size);
+	if (r == -ENOENT) {
+		log_debug("%s: not there", path);
+		return 0;
+	}
+	if (r < 0)
+		return log_error_errno(r, "cannot read %s: %m", path);
+	return 0;
+}
+
+int tpm_image_keys_read(const struct tpm_options *o, struct tpm_image_keys *ret)
+{
+	struct tpm_image_keys k = {};
+	int r;
+
+	r = read_optional(o->pcrsig, &k.pcrsig, &k.pcrsig_size);
+	if (r >= 0)
+		r = read_optional(o->pcrpkey, &k.pcrpkey, &k.pcrpkey_size);
+	if (r < 0) {
+		tpm_image_keys_done(&k);
+		return r;
+	}
+	*ret = k;
+	return 0;
+}
+
+void tpm_image_keys_done(struct tpm_image_keys *k)
+{
+	k->pcrsig = mfree(k->pcrsig);
+	k->pcrpkey = mfree(k->pcrpkey);
+}
+
+struct json_object *tpm_pcr_values_json(const struct tpm_pcr_values *v)
+{
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	for (unsigned i = 0; i < TPM_PCR_MAX; i++) {
+		_cleanup_free_ char *hex = NULL;
+		char key[8];
+
+		if (!(v->mask & (UINT32_C(1) << i)))
+			continue;
+		hex = hexmem(v->value[i], TPM_DIGEST_SIZE);
+		(void)snprintf(key, sizeof(key), "%u", i);
+		if (!hex || json_add_string(o, key, hex) < 0)
+			return NULL;
+	}
+	return TAKE_PTR(o);
+}
+
+struct json_object *tpm_pcr_mask_json(uint32_t mask)
+{
+	_cleanup_json_ struct json_object *a = json_object_new_array();
+
+	if (!a)
+		return NULL;
+	for (unsigned i = 0; i < TPM_PCR_MAX; i++)
+		if ((mask & (UINT32_C(1) << i)) && json_array_add(a, json_object_new_int(i)) < 0)
+			return NULL;
+	return TAKE_PTR(a);
+}
+
+char *tpm_pcr_mask_string(uint32_t mask)
+{
+	char buf[TPM_PCR_MAX * 4 + 1] = "";
+	size_t n = 0;
+
+	for (unsigned i = 0; i < TPM_PCR_MAX; i++)
+		if (mask & (UINT32_C(1) << i))
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%u", n ? ", " : "", i);
+	return strdup(n ? buf : "none");
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * Shared by the files of lib/ext/ that talk ESAPI (tpm.c: PCRs, policies, seal and
+ * unseal; tpm-info.c: properties and dictionary-attack state). Nothing outside
+ * lib/ext/tpm*.c includes this or a tss2 header.
+ */
+
+#include <tss2/tss2_esys.h>
+
+struct tpm_context {
+	TSS2_TCTI_CONTEXT *tcti;
+	ESYS_CONTEXT *esys;
+};
+
+/* Logs a failed call at debug level and maps its code (tpm_rc_to_errno()). */
+int tpm_rc_fail(const char *call, TSS2_RC rc);
