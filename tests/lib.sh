@@ -249,3 +249,29 @@ test_image_parts() {
 		unsquashfs -cat "$base/root.squashfs" usr/lib/systemd/boot/efi/systemd-bootx64.efi >"$parts/sd-boot" &&
 		unsquashfs -cat "$base/root.squashfs" usr/lib/os-release >"$parts/os-release"
 }
+
+# check_verb_docs PROGRAM MANPAGE: the man page renders without warnings and describes
+# every command of PROGRAM --help with each option of its COMMAND --help; an unknown
+# command or option is a usage error (exit 2).
+check_verb_docs() {
+	local prog=$1 man=$2 out plain commands c o rc
+	out=$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$man" 2>&1)
+	[ -z "$out" ] || fail "$man: groff says: $out"
+	plain=$(LC_ALL=C.UTF-8 MANWIDTH=200 groff -man -Tutf8 -P-c -P-b -P-u "$man" 2>/dev/null)
+	commands=$("$prog" --help | sed -n '/^Commands:/,/^$/p' | awk 'NF > 1 { print $1 }')
+	[ -n "$commands" ] || fail "no commands in $prog --help"
+	rc=0
+	"$prog" no-such-command >/dev/null 2>&1 || rc=$?
+	[ $rc = 2 ] || fail "'$prog no-such-command' exited $rc, not 2 (usage)"
+	for c in $commands; do
+		grep -qE "^$prog $c|^ +$c( |$)" <<<"$plain" || fail "$man does not describe '$c'"
+		"$prog" "$c" --help >"$T/help.$c" || fail "$prog $c --help failed"
+		grep -q "^Usage: $prog $c" "$T/help.$c" || fail "$c --help: $(cat "$T/help.$c")"
+		for o in $(grep -oE -- '--[a-z][a-z-]+' "$T/help.$c" | sort -u); do
+			grep -qF -- "$o" <<<"$plain" || fail "'$c $o' is in --help but not in $man"
+		done
+		rc=0
+		"$prog" "$c" --no-such-option >/dev/null 2>&1 || rc=$?
+		[ $rc = 2 ] || fail "'$prog $c --no-such-option' exited $rc, not 2 (usage)"
+	done
+}
