@@ -264,12 +264,13 @@ int data_unlock(const struct data_unlock_params *p, struct data_unlock_result *r
 			da_reset(p, t, true);
 	}
 	if (data_unlock_policy_mismatch(res.refusal))
-		say(p, "the TPM's policy no longer matches this machine (%s): the recovery key "
-		       "opened the data volume; it will be asked for at every boot until the key "
-		       "is sealed again with `airlock-tpm reseal`",
-		    res.refusal == TPM_REFUSAL_PCR_CHANGED
-			    ? "PCR 7, the firmware and Secure Boot state, changed since it was sealed"
-			    : "PCR 11: this boot image is not signed for the enrolled key");
+		say(p,
+		    "the TPM's policy no longer matches this machine (%s): the recovery key "
+		    "opened the data volume; it will be asked for at every boot until the key "
+		    "is sealed again with `airlock-tpm reseal`",
+		    res.refusal == TPM_REFUSAL_PCR_CHANGED ?
+			    "PCR 7, the firmware and Secure Boot state, changed since it was sealed" :
+			    "PCR 11: this boot image is not signed for the enrolled key");
 	res.method = DATA_UNLOCK_RECOVERY;
 	res.keyslot = r;
 	*ret = res;
@@ -334,8 +335,8 @@ int data_unlock_report_read(const char *path, struct data_unlock_result *ret, ch
 	if (res.method == DATA_UNLOCK_RECOVERY) {
 		if (json_get_string(o, "refusal", &s) < 0 ||
 		    (res.refusal = tpm_refusal_from_name(s)) < 0)
-			return error_set(ret_error, -EBADMSG,
-					 "%s: \"refusal\": missing or unknown", path);
+			return error_set(ret_error, -EBADMSG, "%s: \"refusal\": missing or unknown",
+					 path);
 		if (json_get_string(o, "reason", &s) >= 0)
 			(void)snprintf(res.reason, sizeof(res.reason), "%s", s);
 	}

@@ -330,13 +330,14 @@ static int token_state(struct luks_volume *v, struct tpm_context *t, int token_i
 		memcpy(st->policy_hash, token->policy_hash, TPM_DIGEST_SIZE);
 	if (token->pin || !streq(token->pcr_bank, "sha256"))
 		return error_replace(&st->error, 0, "%s",
-				     token->pin ? "needs a TPM PIN, which Airlock does not support"
-						: "its PCR bank is not sha256");
+				     token->pin ?
+					     "needs a TPM PIN, which Airlock does not support" :
+					     "its PCR bank is not sha256");
 	r = token_key(token, p, &key);
 	if (r < 0)
 		return error_replace(&st->error, 0, "%s",
-				     r == -ENOKEY ? "no PCR public key in the token or the image"
-						  : "its PCR public key is not an RSA PEM key");
+				     r == -ENOKEY ? "no PCR public key in the token or the image" :
+						    "its PCR public key is not an RSA PEM key");
 
 	r = tpm_pcr_read(t, token->hash_pcr_mask | token->pubkey_pcr_mask, &st->now);
 	if (r < 0)
@@ -452,7 +453,8 @@ static int remove_orphans(struct luks_volume *v, int recovery_keyslot, unsigned 
 			continue;
 		if (r < 0)
 			return r;
-		if (kdf.type != luks_pbkdf_tpm2.type || !streq_ptr(kdf.hash, luks_pbkdf_tpm2.hash) ||
+		if (kdf.type != luks_pbkdf_tpm2.type ||
+		    !streq_ptr(kdf.hash, luks_pbkdf_tpm2.hash) ||
 		    kdf.iterations != luks_pbkdf_tpm2.iterations)
 			continue;
 		r = keyslot_has_token(v, k);
@@ -569,9 +571,10 @@ int tpm2luks_reseal(struct luks_volume *v, struct tpm_context *t, const void *re
 	}
 	r = tpm2luks_wipe(v, res.enrolment.token);
 	if (r < 0)
-		return error_set(ret_error, r,
-				 "the new token %d is in place, but removing the old ones failed: %s",
-				 res.enrolment.token, strerror(-r));
+		return error_set(
+			ret_error, r,
+			"the new token %d is in place, but removing the old ones failed: %s",
+			res.enrolment.token, strerror(-r));
 	r = remove_orphans(v, res.recovery_keyslot, &res.n_orphan_keyslots);
 	if (r < 0)
 		return error_set(ret_error, r,

@@ -83,8 +83,7 @@ static int parse_sealed_pcrs(struct json_object *o, struct tpm_pcr_values *ret, 
 	if (!json_object_is_type(m, json_type_object))
 		return error_set(ret_error, -EBADMSG, "\"%s\": not an object",
 				 TPM2_TOKEN_SEALED_PCRS);
-	json_object_object_foreach(m, key, value)
-	{
+	json_object_object_foreach(m, key, value) {
 		const char *hex = json_object_get_string(value);
 		unsigned pcr;
 

@@ -27,8 +27,8 @@ static void help(void)
 }
 
 /* The first token's PCR facts, when the TPM and the header can be read. */
-static void add_token_facts(struct json_object *p, const struct tpm_options *o,
-			    const char *device, uint32_t *ret_changed)
+static void add_token_facts(struct json_object *p, const struct tpm_options *o, const char *device,
+			    uint32_t *ret_changed)
 {
 	_cleanup_(tpm_context_freep) struct tpm_context *t = NULL;
 	_cleanup_(luks_volume_freep) struct luks_volume *v = NULL;
@@ -128,8 +128,9 @@ int verb_boot_report(int argc, char **argv)
 		add_token_facts(p, &o, device, &changed);
 	} else
 		changed = 0;
-	mask = changed ?: data_unlock_refusal_pcrs(res.refusal, UINT32_C(1) << 7,
-						   UINT32_C(1) << PCR_KERNEL_BOOT);
+	mask = changed ?:
+			 data_unlock_refusal_pcrs(res.refusal, UINT32_C(1) << 7,
+						  UINT32_C(1) << PCR_KERNEL_BOOT);
 	if (mismatch && json_add(p, "differ", tpm_pcr_mask_json(mask)) < 0)
 		return log_oom();
 	pcrs = tpm_pcr_mask_string(mask);
@@ -144,7 +145,7 @@ int verb_boot_report(int argc, char **argv)
 		       tpm_refusal_to_string(res.refusal) ?: "the TPM did not open the volume",
 		       res.reason);
 	fflush(stdout);
-	r = ledger_recorder_append(&recorder, mismatch ? "tpm.policy-mismatch" : "tpm.unseal-refused",
-				   TAKE_PTR(p));
+	r = ledger_recorder_append(
+		&recorder, mismatch ? "tpm.policy-mismatch" : "tpm.unseal-refused", TAKE_PTR(p));
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -134,8 +134,8 @@ static struct json_object *resealed_payload(const struct tpm2luks_reseal_result 
 		r = json_add(p, "pcrs", tpm_pcr_mask_json(now->mask));
 	if (r >= 0)
 		r = json_add(p, "old_pcrs",
-			     res->old_sealed.mask ? tpm_pcr_values_json(&res->old_sealed)
-						  : json_object_new_string("unknown"));
+			     res->old_sealed.mask ? tpm_pcr_values_json(&res->old_sealed) :
+						    json_object_new_string("unknown"));
 	if (r >= 0)
 		r = json_add(p, "new_pcrs", tpm_pcr_values_json(now));
 	if (r >= 0 && res->had_old)
@@ -236,8 +236,8 @@ int verb_reseal(int argc, char **argv)
 			    &error);
 	key = secret_free(key);
 	tpm_image_keys_done(&keys);
-	if (r == -EPERM || r == -EKEYREJECTED || r == -ENOMEDIUM || r == -ENOLCK ||
-	    r == -ENOENT || r == -ENOKEY)
+	if (r == -EPERM || r == -EKEYREJECTED || r == -ENOMEDIUM || r == -ENOLCK || r == -ENOENT ||
+	    r == -ENOKEY)
 		return refuse(device, strna(error));
 	if (r < 0) {
 		log_error("%s: re-sealing failed: %s", device, strna(error));

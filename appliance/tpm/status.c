@@ -95,17 +95,17 @@ static void print_text(const struct status *s)
 		       t->n_signatures == 1 ? "" : "s",
 		       t->signed_now ? " (today's PCR 11 among them)" : "");
 		printf("    would unseal at the next boot of this image: %s\n",
-		       token_would_unseal(t, s)	 ? "yes"
-		       : s->info.in_lockout	 ? "no (the TPM is in lockout)"
-		       : !t->literal_ok		 ? "no: re-seal with the recovery key (airlock-tpm reseal)"
-						 : "no: this image carries no signature by its key");
+		       token_would_unseal(t, s) ? "yes" :
+		       s->info.in_lockout	? "no (the TPM is in lockout)" :
+		       !t->literal_ok ? "no: re-seal with the recovery key (airlock-tpm reseal)" :
+					"no: this image carries no signature by its key");
 	}
 }
 
 static struct json_object *status_json(const struct status *s)
 {
-	_cleanup_json_ struct json_object *o = json_object_new_object(), *tpm = NULL,
-					  *vol = NULL, *tokens = NULL;
+	_cleanup_json_ struct json_object *o = json_object_new_object(), *tpm = NULL, *vol = NULL,
+					  *tokens = NULL;
 	int r;
 
 	tpm = json_object_new_object();
@@ -250,15 +250,14 @@ int verb_status(int argc, char **argv)
 	if (r >= 0) {
 		s.uuid = luks_volume_uuid(v);
 		if (t) {
-			r = tpm2luks_state_read(
-				v, t,
-				&(struct tpm2luks_unlock_params){
-					.pcrsig = keys.pcrsig,
-					.pcrsig_size = keys.pcrsig_size,
-					.pcrpkey = keys.pcrpkey,
-					.pcrpkey_size = keys.pcrpkey_size,
-				},
-				&s.state);
+			r = tpm2luks_state_read(v, t,
+						&(struct tpm2luks_unlock_params){
+							.pcrsig = keys.pcrsig,
+							.pcrsig_size = keys.pcrsig_size,
+							.pcrpkey = keys.pcrpkey,
+							.pcrpkey_size = keys.pcrpkey_size,
+						},
+						&s.state);
 			if (r < 0)
 				log_error_errno(r, "cannot read the TPM state of %s's tokens: %m",
 						s.device);

@@ -27,28 +27,31 @@ struct tpm_options {
 	const char *pcrpkey; /* and .pcrpkey */
 	const char *ledger; /* the ledger socket; NULL: LEDGER_SOCKET_DEFAULT */
 };
-#define TPM_OPTIONS_INIT                                                              \
-	{                                                                             \
-		.pcrsig = RUN_PCRSIG_PATH, .pcrpkey = RUN_PCRPKEY_PATH,               \
+#define TPM_OPTIONS_INIT                                                \
+	{                                                               \
+		.pcrsig = RUN_PCRSIG_PATH, .pcrpkey = RUN_PCRPKEY_PATH, \
 	}
 /* The long options of struct tpm_options, for getopt tables; and their parser. */
 enum { ARG_TCTI = 0x100, ARG_DEVICE, ARG_PCRSIG, ARG_PCRPKEY, ARG_LEDGER, ARG_VERB_FIRST };
-#define TPM_COMMON_OPTIONS                                                   \
-	{ "tcti", required_argument, NULL, ARG_TCTI },                       \
-		{ "device", required_argument, NULL, ARG_DEVICE },           \
-		{ "pcrsig", required_argument, NULL, ARG_PCRSIG },           \
-		{ "pcrpkey", required_argument, NULL, ARG_PCRPKEY },         \
-		{ "ledger-socket", required_argument, NULL, ARG_LEDGER }
+#define TPM_COMMON_OPTIONS                                           \
+	{ "tcti", required_argument, NULL, ARG_TCTI },               \
+		{ "device", required_argument, NULL, ARG_DEVICE },   \
+		{ "pcrsig", required_argument, NULL, ARG_PCRSIG },   \
+		{ "pcrpkey", required_argument, NULL, ARG_PCRPKEY }, \
+	{                                                            \
+		"ledger-socket", required_argument, NULL, ARG_LEDGER \
+	}
 /* 1 if c was a common option (stored), 0 if not. */
 int tpm_options_take(struct tpm_options *o, int c, const char *arg);
-#define TPM_COMMON_HELP                                                                       \
+#define TPM_COMMON_HELP                                                                          \
 	"      --tcti SPEC         the TPM (default " TPM_DEFAULT_TCTI ")\n"                     \
 	"      --device NODE       the data volume: its partition, or an image file (default:\n" \
 	"                          the data partition of the disk airlock-init booted)\n"        \
 	"      --pcrsig FILE       the running image's PCR signature (default\n"                 \
 	"                          " RUN_PCRSIG_PATH ")\n"                                       \
 	"      --pcrpkey FILE      its PCR public key (default " RUN_PCRPKEY_PATH ")\n"          \
-	"      --ledger-socket P   the ledger daemon's socket (default " LEDGER_SOCKET_DEFAULT ")\n"
+	"      --ledger-socket P   the ledger daemon's socket (default " LEDGER_SOCKET_DEFAULT   \
+	")\n"
 
 /* The data volume's node: --device, else the booted disk's data partition. Logs why not. */
 int tpm_volume_node(const struct tpm_options *o, char **ret);

@@ -241,11 +241,11 @@ int luks_keyslot_pbkdf(struct luks_volume *v, int keyslot, struct luks_pbkdf *re
 	if (r < 0)
 		return r;
 	*ret = (struct luks_pbkdf){
-		.type = streq_ptr(pbkdf.type, CRYPT_KDF_PBKDF2) ? LUKS_PBKDF_PBKDF2
-								: LUKS_PBKDF_ARGON2ID,
-		.hash = streq_ptr(pbkdf.hash, "sha512") ? "sha512"
-			: streq_ptr(pbkdf.hash, "sha256") ? "sha256"
-							  : NULL,
+		.type = streq_ptr(pbkdf.type, CRYPT_KDF_PBKDF2) ? LUKS_PBKDF_PBKDF2 :
+								  LUKS_PBKDF_ARGON2ID,
+		.hash = streq_ptr(pbkdf.hash, "sha512") ? "sha512" :
+			streq_ptr(pbkdf.hash, "sha256") ? "sha256" :
+							  NULL,
 		.iterations = pbkdf.iterations,
 		.memory_kib = pbkdf.max_memory_kb,
 		.parallel = pbkdf.parallel_threads,

@@ -106,8 +106,8 @@ int tpm_info_read(struct tpm_context *t, struct tpm_info *ret)
 
 int tpm_info_firmware_string(const struct tpm_info *i, char **ret)
 {
-	if (asprintf(ret, "%u.%u.%u", i->firmware_version[0] >> 16,
-		     i->firmware_version[0] & 0xffff, i->firmware_version[1]) < 0)
+	if (asprintf(ret, "%u.%u.%u", i->firmware_version[0] >> 16, i->firmware_version[0] & 0xffff,
+		     i->firmware_version[1]) < 0)
 		return -ENOMEM;
 	return 0;
 }

@@ -15,7 +15,6 @@
 /* Unseal is retried this often when the TPM says PCRs changed in the middle. */
 #define UNSEAL_TRIES 3
 
-
 static const char *const primary_alg_names[_TPM_PRIMARY_ALG_MAX] = {
 	[TPM_PRIMARY_ECC] = "ecc",
 	[TPM_PRIMARY_RSA] = "rsa",

@@ -67,7 +67,6 @@ static const char *arg_sections[_PCR_UKI_SECTION_MAX];
 static uint32_t arg_hash_pcrs, arg_pubkey_pcrs;
 static bool arg_trial;
 
-
 static uint64_t now_usec(void)
 {
 	struct timespec ts;
