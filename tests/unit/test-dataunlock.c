@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <termios.h>
 
+#include "core/fileio.h"
 #include "core/fs.h"
 #include "core/path.h"
 #include "core/secret.h"
@@ -285,8 +286,57 @@ static void test_prompt_third_try(void **state)
 	assert_int_equal(count_said(f, "wrong recovery key"), 1);
 	assert_int_equal(count_said(f, "(1 try left)"), 1);
 	assert_no_key_said(f);
+	/* no TPM is not a policy mismatch: no re-seal advice */
+	assert_int_equal(res.refusal, TPM_REFUSAL_NO_TPM);
+	assert_int_equal(count_said(f, "airlock-tpm reseal"), 0);
 	close(p[0]);
 	close(p[1]);
+}
+
+/* What airlock-init leaves for airlock-tpm boot-report, and which refusals are mismatches. */
+static void test_report(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *path = path_join(f->dir, "tpm-unlock.json"), *error = NULL;
+	struct data_unlock_result r = { .method = DATA_UNLOCK_RECOVERY,
+					.refusal = TPM_REFUSAL_PCR_CHANGED },
+				  back = {};
+
+	snprintf(r.reason, sizeof(r.reason), "token 0: PCR 7 \"differs\"");
+	assert_int_equal(data_unlock_report_write(path, &r), 0);
+	assert_int_equal(data_unlock_report_read(path, &back, &error), 0);
+	assert_int_equal(back.method, DATA_UNLOCK_RECOVERY);
+	assert_int_equal(back.refusal, TPM_REFUSAL_PCR_CHANGED);
+	assert_string_equal(back.reason, r.reason);
+
+	r = (struct data_unlock_result){ .method = DATA_UNLOCK_TPM };
+	assert_int_equal(data_unlock_report_write(path, &r), 0);
+	assert_int_equal(data_unlock_report_read(path, &back, &error), 0);
+	assert_int_equal(back.method, DATA_UNLOCK_TPM);
+
+	assert_int_equal(write_file_atomic(path, "{\"method\":\"recovery\"}", 21, 0644), 0);
+	assert_int_equal(data_unlock_report_read(path, &back, &error), -EBADMSG);
+	assert_non_null(strstr(error, "\"refusal\""));
+	error = mfree(error);
+	assert_int_equal(write_file_atomic(path, "{\"method\":\"magic\"}", 18, 0644), 0);
+	assert_int_equal(data_unlock_report_read(path, &back, &error), -EBADMSG);
+	assert_non_null(strstr(error, "\"method\""));
+
+	assert_true(data_unlock_policy_mismatch(TPM_REFUSAL_PCR_CHANGED));
+	assert_true(data_unlock_policy_mismatch(TPM_REFUSAL_NOT_SIGNED));
+	assert_true(data_unlock_policy_mismatch(TPM_REFUSAL_OTHER_KEY));
+	assert_true(data_unlock_policy_mismatch(TPM_REFUSAL_BAD_SIGNATURE));
+	assert_false(data_unlock_policy_mismatch(TPM_REFUSAL_LOCKOUT));
+	assert_false(data_unlock_policy_mismatch(TPM_REFUSAL_NO_TPM));
+	assert_false(data_unlock_policy_mismatch(TPM_REFUSAL_WRONG_SRK));
+	assert_int_equal(data_unlock_refusal_pcrs(TPM_REFUSAL_PCR_CHANGED, 1U << 7, 1U << 11),
+			 1U << 7);
+	assert_int_equal(data_unlock_refusal_pcrs(TPM_REFUSAL_NOT_SIGNED, 1U << 7, 1U << 11),
+			 1U << 11);
+	assert_int_equal(data_unlock_refusal_pcrs(TPM_REFUSAL_LOCKOUT, 1U << 7, 1U << 11), 0);
+	for (int i = 0; i < _TPM_REFUSAL_MAX; i++)
+		assert_int_equal(tpm_refusal_from_name(tpm_refusal_to_name(i)), i);
+	assert_int_equal(tpm_refusal_from_name("nope"), _TPM_REFUSAL_INVALID);
 }
 
 static void test_prompt_three_failures(void **state)
@@ -439,6 +489,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_partition_find),
 		cmocka_unit_test(test_read_line),
+		cmocka_unit_test_setup_teardown(test_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prompt_third_try, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prompt_three_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prompt_input_closed, setup, teardown),

@@ -196,6 +196,7 @@ static void check_bad(const char *json, int error, const char *error_part)
 }
 
 #define BASE "\"type\":\"systemd-tpm2\",\"keyslots\":[\"1\"],\"tpm2-blob\":\"AQID\""
+#define HEX32 "0011223344556677889900112233445566778899001122334455667788990011"
 #define REST "\"tpm2-pcrs\":[7],\"tpm2-policy-hash\":\"00ff\""
 
 static void test_errors(void **state)
@@ -230,6 +231,39 @@ static void test_errors(void **state)
 	/* fields of newer systemd that change how to unseal */
 	check_bad("{" BASE "," REST ",\"tpm2_srk\":\"AAAA\"}", -EOPNOTSUPP, "\"tpm2_srk\"");
 	check_bad("{" BASE "," REST ",\"tpm2_pcrlock\":true}", -EOPNOTSUPP, "\"tpm2_pcrlock\"");
+	/* Airlock's record of the sealed PCR values */
+	check_bad("{" BASE "," REST ",\"airlock_sealed_pcrs\":[]}", -EBADMSG,
+		  "\"airlock_sealed_pcrs\": not an object");
+	check_bad("{" BASE "," REST ",\"airlock_sealed_pcrs\":{\"7\":\"00\"}}", -EBADMSG,
+		  "\"7\" is not a PCR with a SHA-256 value");
+	check_bad("{" BASE "," REST ",\"airlock_sealed_pcrs\":{\"24\":\"" HEX32 "\"}}", -EBADMSG,
+		  "\"24\"");
+	check_bad("{" BASE "," REST ",\"airlock_sealed_pcrs\":{\"x\":\"" HEX32 "\"}}", -EBADMSG,
+		  "\"x\"");
+	check_bad("{" BASE "," REST ",\"airlock_sealed_pcrs\":{\"7\":7}}", -EBADMSG, "\"7\"");
+}
+
+/* The PCR values sealed to: written after systemd's fields, read back, absent = mask 0. */
+static void test_sealed_pcrs(void **state)
+{
+	_cleanup_(tpm2_token_freep) struct tpm2_token *t = NULL, *back = NULL;
+	_cleanup_free_ char *json = NULL, *plain = NULL;
+	(void)state;
+
+	assert_int_equal(tpm2_token_from_json("{" BASE "," REST "}", strlen("{" BASE "," REST "}"),
+					      &t, NULL),
+			 0);
+	assert_int_equal(t->sealed_pcrs.mask, 0);
+	assert_int_equal(tpm2_token_to_json(t, &plain), 0);
+	assert_null(strstr(plain, "airlock_sealed_pcrs"));
+
+	t->sealed_pcrs.mask = 1U << 7;
+	memset(t->sealed_pcrs.value[7], 0xab, 32);
+	assert_int_equal(tpm2_token_to_json(t, &json), 0);
+	assert_non_null(strstr(json, ",\"airlock_sealed_pcrs\":{\"7\":\"abab"));
+	assert_int_equal(tpm2_token_from_json(json, strlen(json), &back, NULL), 0);
+	assert_int_equal(back->sealed_pcrs.mask, 1U << 7);
+	assert_memory_equal(back->sealed_pcrs.value[7], t->sealed_pcrs.value[7], 32);
 }
 
 int main(void)
@@ -241,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_sealed_pcrs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
