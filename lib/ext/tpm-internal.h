@@ -16,3 +16,7 @@ struct tpm_context {
 
 /* Logs a failed call at debug level and maps its code (tpm_rc_to_errno()). */
 int tpm_rc_fail(const char *call, TSS2_RC rc);
+/* The TPM response code without the handle, session or parameter number. */
+uint32_t tpm_rc_base(uint32_t rc);
+/* A response from the TPM itself (or its resource manager), not from a software layer. */
+bool tpm_rc_is_tpm(uint32_t rc);

@@ -79,8 +79,7 @@ const char *tpm_refusal_to_string(enum tpm_refusal r)
 	return r >= 0 && r < _TPM_REFUSAL_MAX ? refusal_strings[r] : NULL;
 }
 
-/* The TPM response code without the handle, session or parameter number. */
-static uint32_t rc_base(uint32_t rc)
+uint32_t tpm_rc_base(uint32_t rc)
 {
 	uint32_t v = rc & 0xFFFF;
 
@@ -89,7 +88,7 @@ static uint32_t rc_base(uint32_t rc)
 	return v & 0xFFF;
 }
 
-static bool rc_is_tpm(uint32_t rc)
+bool tpm_rc_is_tpm(uint32_t rc)
 {
 	uint32_t layer = rc & TSS2_RC_LAYER_MASK;
 	return layer == TSS2_TPM_RC_LAYER || layer == TSS2_RESMGR_TPM_RC_LAYER;
@@ -101,8 +100,8 @@ int tpm_rc_to_errno(uint32_t rc)
 
 	if (rc == TSS2_RC_SUCCESS)
 		return 0;
-	if (rc_is_tpm(rc)) {
-		switch (rc_base(rc)) {
+	if (tpm_rc_is_tpm(rc)) {
+		switch (tpm_rc_base(rc)) {
 		case TPM2_RC_POLICY_FAIL:
 		case TPM2_RC_POLICY:
 			return -EPERM;
@@ -175,8 +174,8 @@ enum tpm_refusal tpm_rc_to_refusal(uint32_t rc)
 {
 	if (rc == TSS2_RC_SUCCESS)
 		return TPM_REFUSAL_NONE;
-	if (rc_is_tpm(rc)) {
-		switch (rc_base(rc)) {
+	if (tpm_rc_is_tpm(rc)) {
+		switch (tpm_rc_base(rc)) {
 		case TPM2_RC_SIGNATURE:
 			return TPM_REFUSAL_BAD_SIGNATURE;
 		case TPM2_RC_POLICY_FAIL:
@@ -958,7 +957,7 @@ static int unseal_once(struct tpm_context *t, const struct tpm_unseal_params *p,
 					  ESYS_TR_NONE, &hash, &signature, &ticket);
 		if (rc != TSS2_RC_SUCCESS) {
 			r = tpm_rc_fail("Esys_VerifySignature", rc);
-			if (rc_is_tpm(rc) && rc_base(rc) == TPM2_RC_SIGNATURE)
+			if (tpm_rc_is_tpm(rc) && tpm_rc_base(rc) == TPM2_RC_SIGNATURE)
 				return refuse(refusal, TPM_REFUSAL_BAD_SIGNATURE, -EKEYREJECTED);
 			return refuse(refusal, tpm_rc_to_refusal(rc), r);
 		}
@@ -967,7 +966,7 @@ static int unseal_once(struct tpm_context *t, const struct tpm_unseal_params *p,
 		if (rc != TSS2_RC_SUCCESS) {
 			r = tpm_rc_fail("Esys_PolicyAuthorize", rc);
 			/* 0x1C4: the session's digest is not the approved one. */
-			if (rc_is_tpm(rc) && rc_base(rc) == TPM2_RC_VALUE)
+			if (tpm_rc_is_tpm(rc) && tpm_rc_base(rc) == TPM2_RC_VALUE)
 				return refuse(refusal, TPM_REFUSAL_NOT_SIGNED, -ENOKEY);
 			return refuse(refusal, tpm_rc_to_refusal(rc), r);
 		}
@@ -990,7 +989,7 @@ static int unseal_once(struct tpm_context *t, const struct tpm_unseal_params *p,
 	rc = Esys_Unseal(t->esys, object.handle, policy.handle, hmac.handle, ESYS_TR_NONE, &out);
 	if (rc != TSS2_RC_SUCCESS) {
 		r = tpm_rc_fail("Esys_Unseal", rc);
-		if (rc_is_tpm(rc) && rc_base(rc) == TPM2_RC_POLICY_FAIL)
+		if (tpm_rc_is_tpm(rc) && tpm_rc_base(rc) == TPM2_RC_POLICY_FAIL)
 			return refuse(refusal, TPM_REFUSAL_PCR_CHANGED, -EPERM);
 		return refuse(refusal, tpm_rc_to_refusal(rc), r);
 	}

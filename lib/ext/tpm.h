@@ -226,3 +226,41 @@ int tpm_info_read(struct tpm_context *t, struct tpm_info *ret);
 /* The firmware version as most tools print it: the high and low 16 bits of
  * TPM2_PT_FIRMWARE_VERSION_1, then _2 in full ("1.38.0"), in new memory. */
 int tpm_info_firmware_string(const struct tpm_info *i, char **ret);
+
+/* ---- NV counters (tpm-nv.c) ---- */
+
+/*
+ * An NV index of type TPM2_NT_COUNTER in the owner hierarchy: 64 bits that only ever
+ * increase, by one per TPM2_NV_Increment. The TPM starts a new counter at the highest
+ * value any counter on it ever held (TPM 2.0 Part 1, NV counters): undefining and
+ * defining it again never lowers it. Increments need auth (the index's authValue, e.g.
+ * a secret kept on the data volume); reads need only the owner hierarchy's (empty)
+ * authorization. Not TPMA_NV_ORDERLY: every increment is written to NV at once.
+ */
+#define TPM_NV_COUNTER_ATTRIBUTES_DOC "nt=counter|authwrite|ownerread|authread|no_da"
+
+struct tpm_nv_public {
+	uint32_t index;
+	uint32_t attributes; /* TPMA_NV */
+	uint16_t size;
+	bool counter; /* TPM2_NT_COUNTER */
+	bool written; /* TPMA_NV_WRITTEN: incremented at least once */
+	bool ours; /* exactly the attributes tpm_nv_counter_define() gives */
+};
+
+/* -EEXIST if the index is defined already (whatever it is). auth at most 32 bytes. */
+int tpm_nv_counter_define(struct tpm_context *t, uint32_t index, const void *auth,
+			  size_t auth_size);
+/* -ENOENT if the index is not defined. */
+int tpm_nv_read_public(struct tpm_context *t, uint32_t index, struct tpm_nv_public *ret);
+/*
+ * The counter's value: -ENOENT if not defined, -EMEDIUMTYPE if it is not a counter of 8
+ * bytes, -ENODATA if it was never incremented (it holds no value yet).
+ */
+int tpm_nv_counter_read(struct tpm_context *t, uint32_t index, uint64_t *ret);
+/* Increments by one with the index's auth; the new value in *ret (optional). -EACCES for
+ * a wrong auth (which counts against nothing: the index is no_da). */
+int tpm_nv_counter_increment(struct tpm_context *t, uint32_t index, const void *auth,
+			     size_t auth_size, uint64_t *ret);
+/* Removes the index (owner authorization, empty). -ENOENT if it is not defined. */
+int tpm_nv_undefine(struct tpm_context *t, uint32_t index);

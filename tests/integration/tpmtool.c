@@ -10,6 +10,8 @@
  *   srk-template ecc|rsa          hex of the SRK template (TPMT_PUBLIC)
  *   pcr-read PCR...               "PCR hex" lines
  *   pcr-extend PCR HEX            extend a SHA-256 PCR with a digest
+ *   nv define|increment|read|public|undefine INDEX [--secret-file AUTH]
+ *                                 an NV counter (lib/ext/tpm-nv.c); errors name the errno
  *   pcr11 [--phase P] --linux F [--osrel F --cmdline F --initrd F --splash F --dtb F --pcrpkey F]
  *                                 the PCR 11 value systemd-stub 252 measures
  *   policy-pcr PCR HEX            PolicyPCR(PCR = value) from a zero digest
@@ -244,6 +246,66 @@ static int cmd_pcr_extend(char **args)
 	r = tpm_pcr_extend(t, pcr, d);
 	if (r < 0)
 		return log_error_errno(r, "extending PCR %u: %m", pcr);
+	return 0;
+}
+
+/* nv define|increment|read|public|undefine INDEX [--secret-file F: the auth] */
+static int cmd_nv(char **args)
+{
+	_cleanup_(tpm_context_freep) struct tpm_context *t = NULL;
+	_cleanup_free_ char *auth = NULL;
+	size_t auth_size = 0;
+	struct tpm_nv_public pub;
+	uint64_t v = 0;
+	unsigned long parsed;
+	uint32_t index;
+	char *end;
+	int r;
+
+	if (strv_length(args) != 2)
+		return log_error_errno(EINVAL, "usage: nv ACTION INDEX");
+	errno = 0;
+	parsed = strtoul(args[1], &end, 0);
+	index = (uint32_t)parsed;
+	if (errno || *end || parsed > UINT32_MAX)
+		return log_error_errno(EINVAL, "usage: nv define|increment|read|public|undefine "
+					       "INDEX [--secret-file F]");
+	if (arg_secret_file) {
+		r = read_full_file(arg_secret_file, 64, &auth, &auth_size);
+		if (r < 0)
+			return log_error_errno(r, "%s: %m", arg_secret_file);
+	}
+	r = open_tpm(&t);
+	if (r < 0)
+		return r;
+	if (streq(args[0], "define"))
+		r = tpm_nv_counter_define(t, index, auth, auth_size);
+	else if (streq(args[0], "increment"))
+		r = tpm_nv_counter_increment(t, index, auth, auth_size, &v);
+	else if (streq(args[0], "read"))
+		r = tpm_nv_counter_read(t, index, &v);
+	else if (streq(args[0], "undefine"))
+		r = tpm_nv_undefine(t, index);
+	else if (streq(args[0], "public")) {
+		r = tpm_nv_read_public(t, index, &pub);
+		if (r >= 0)
+			printf("attributes 0x%08x size %u counter %d written %d ours %d\n",
+			       pub.attributes, pub.size, pub.counter, pub.written, pub.ours);
+	} else
+		return log_error_errno(EINVAL, "nv: unknown action '%s'", args[0]);
+	if (r < 0) {
+		/* The errno's name, for the tests to match on. */
+		fprintf(stderr, "NV %s 0x%08x: %s\n", args[0], index,
+			r == -ENOENT	  ? "ENOENT" :
+			r == -ENODATA	  ? "ENODATA" :
+			r == -EEXIST	  ? "EEXIST" :
+			r == -EACCES	  ? "EACCES" :
+			r == -EMEDIUMTYPE ? "EMEDIUMTYPE" :
+					    strerror(-r));
+		return 1;
+	}
+	if (streq(args[0], "increment") || streq(args[0], "read"))
+		printf("%" PRIu64 "\n", v);
 	return 0;
 }
 
@@ -784,6 +846,7 @@ static const struct {
 	{ "pcr-read", cmd_pcr_read },
 	{ "pcr-extend", cmd_pcr_extend },
 	{ "pcr11", cmd_pcr11 },
+	{ "nv", cmd_nv },
 	{ "policy-pcr", cmd_policy_pcr },
 	{ "key-name", cmd_key_name },
 	{ "policy", cmd_policy },
