@@ -72,7 +72,7 @@ int ledger_request_parse(const char *buf, size_t n, char **ret_type,
 				 "type '%.64s' is not valid: 1 to %d of a-z, 0-9, '.', '_', '-', "
 				 "beginning with a letter or digit",
 				 t, LEDGER_TYPE_MAX);
-	if (ledger_type_is_reserved(t))
+	if (ledger_type_is_reserved(t) && !streq(t, LEDGER_TYPE_ROLLBACK_ACK))
 		return error_set(
 			ret_error, -EPERM,
 			"type '%s' is reserved: types beginning with '" LEDGER_TYPE_PREFIX_RESERVED

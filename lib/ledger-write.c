@@ -218,7 +218,7 @@ static int writer_open_file(struct ledger_writer *w, uint64_t first_seq, bool cr
 	return 0;
 }
 
-static int writer_rotate(struct ledger_writer *w)
+int ledger_writer_rotate(struct ledger_writer *w)
 {
 	int r;
 
@@ -248,7 +248,7 @@ int ledger_writer_add(struct ledger_writer *w, const char *type, const struct le
 	if (!ledger_type_is_valid(type) || streq(type, LEDGER_TYPE_CHECKPOINT) || !actor)
 		return -EINVAL;
 	if (w->file_size + w->batch_size >= w->max_file_size) {
-		r = writer_rotate(w);
+		r = ledger_writer_rotate(w);
 		if (r < 0) {
 			ledger_writer_rollback(w);
 			return r;

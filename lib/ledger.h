@@ -50,6 +50,12 @@
 #define LEDGER_TYPE_REPAIR "ledger.repair"
 #define LEDGER_TYPE_START "ledger.start"
 #define LEDGER_TYPE_MIGRATE "ledger.migrate"
+/* The high-water mark kept in a TPM counter (airlock-ledger serve --tpm-counter). */
+#define LEDGER_TYPE_HIGH_WATER "ledger.high-water"
+#define LEDGER_TYPE_ROLLBACK_DETECTED "ledger.rollback-detected"
+/* The one reserved type a client may send: root, only while appends are refused after a
+ * detected rollback (airlock-ledger acknowledge-rollback). */
+#define LEDGER_TYPE_ROLLBACK_ACK "ledger.rollback-acknowledged"
 
 /* What a checkpoint signs: this prefix followed by the checkpoint's hash in hex. */
 #define LEDGER_CHECKPOINT_SIG_PREFIX "airlock-ledger-checkpoint-v1:"
@@ -292,6 +298,8 @@ int ledger_writer_add(struct ledger_writer *w, const char *type, const struct le
 		      uint8_t ret_hash[LEDGER_HASH_SIZE]);
 /* Adds a signed checkpoint; reason is e.g. "shutdown", "interval". */
 int ledger_writer_checkpoint(struct ledger_writer *w, const char *reason);
+/* Signs what is unsigned, commits, and continues in a new file. */
+int ledger_writer_rotate(struct ledger_writer *w);
 /*
  * Writes the batch with one write and makes it durable (fdatasync) before returning.
  * On failure the file is cut back to the last durable record and the batch dropped;

@@ -16,6 +16,7 @@ int verb_show(int argc, char **argv);
 int verb_export(int argc, char **argv);
 int verb_keygen(int argc, char **argv);
 int verb_migrate(int argc, char **argv);
+int verb_acknowledge(int argc, char **argv);
 
 /* Parses a positive sequence number given on the command line. */
 int parse_seq(const char *s, uint64_t *ret);

@@ -19,6 +19,8 @@ static const struct verb verbs[] = {
 	{ "export", verb_export, "write records for a SIEM: jsonl, rfc5424 or cef" },
 	{ "keygen", verb_keygen, "create the ledger's Ed25519 signing key" },
 	{ "migrate", verb_migrate, "copy a ledger to a new directory (e.g. the data volume)" },
+	{ "acknowledge-rollback", verb_acknowledge,
+	  "take appends again after a detected rollback (root)" },
 };
 
 static void help(void)

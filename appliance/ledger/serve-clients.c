@@ -281,7 +281,26 @@ static int handle_request(struct server *s, struct client *c, const char *buf, s
 		client_warn(c, "refused a request: %s", strna(why));
 		return client_reply_error(c, r, why);
 	}
-	r = ledger_policy_check(s->policy, &c->actor, c->groups, c->n_groups, type, NULL);
+	if (streq(type, LEDGER_TYPE_ROLLBACK_ACK)) {
+		/* Root's, and only while there is something to acknowledge. */
+		if (c->actor.uid != 0 || !s->mark.rolled_back) {
+			s->n_refused++;
+			msg = strdup(c->actor.uid != 0 ? "only root may acknowledge a rollback" :
+							 "no rollback was detected: nothing to "
+							 "acknowledge");
+			if (!msg)
+				return log_oom();
+			client_warn(c, "refused: %s", msg);
+			return client_reply_error(c, c->actor.uid != 0 ? -EACCES : -EALREADY, msg);
+		}
+	} else if (s->mark.rolled_back) {
+		s->n_refused++;
+		client_warn(c, "refused: %s", s->mark.refusal);
+		return client_reply_error(c, -EROFS, s->mark.refusal);
+	}
+	r = streq(type, LEDGER_TYPE_ROLLBACK_ACK) ?
+		    0 :
+		    ledger_policy_check(s->policy, &c->actor, c->groups, c->n_groups, type, NULL);
 	if (r < 0) {
 		s->n_refused++;
 		if (asprintf(&msg,
@@ -305,6 +324,14 @@ static int handle_request(struct server *s, struct client *c, const char *buf, s
 		if (r == -EIO)
 			s->fatal = r;
 		return client_reply_error(c, r, msg);
+	}
+	if (streq(type, LEDGER_TYPE_ROLLBACK_ACK)) {
+		log_notice("ledger: the rollback was acknowledged by pid %u; appending again, a "
+			   "fresh high-water mark follows",
+			   c->actor.pid);
+		s->mark.rolled_back = false;
+		s->mark.refusal = mfree(s->mark.refusal);
+		s->mark.force_next = true;
 	}
 	return server_pending_add(s, c, seq, hash);
 }

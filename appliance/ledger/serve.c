@@ -25,6 +25,7 @@
 #include "core/parse.h"
 #include "core/path.h"
 #include "ext/crypto.h"
+#include "ext/tpm.h"
 #include "ledger-client.h"
 #include "ledger-peer.h"
 #include "ledger-policy.h"
@@ -43,6 +44,8 @@ static unsigned arg_max_batch = MAX_BATCH_DEFAULT;
 static unsigned arg_clients_per_uid = CLIENTS_PER_UID_DEFAULT;
 static unsigned arg_idle_timeout = IDLE_TIMEOUT_DEFAULT;
 static enum ledger_peer_method arg_peer_method = _LEDGER_PEER_METHOD_INVALID;
+static const char *arg_tpm_counter = NULL, *arg_tpm_auth = NULL, *arg_tcti = NULL;
+static unsigned arg_tpm_interval = MARK_INTERVAL_DEFAULT;
 
 static char listen_tag, signal_tag;
 
@@ -74,9 +77,17 @@ static void help(void)
 	       "  --peer-check METHOD      how a client's unit is tied to its pid: pidfd\n"
 	       "                           (Linux 6.5+) or starttime (default: the best the\n"
 	       "                           kernel has; for tests)\n"
+	       "  --tpm-counter INDEX      keep the ledger's high-water mark in this TPM NV\n"
+	       "                           counter (e.g. 0x01a1a701); a rolled-back ledger is\n"
+	       "                           detected at start and appends are refused\n"
+	       "  --tpm-auth FILE          the counter's authorization (a secret file)\n"
+	       "  --tpm-interval S         a mark at most every S seconds, at a checkpoint, and\n"
+	       "                           one at a clean stop (default %u)\n"
+	       "  --tcti SPEC              the TPM (default " TPM_DEFAULT_TCTI ")\n"
 	       "  -h, --help               show this help\n",
 	       LEDGER_CHECKPOINT_EVERY_DEFAULT, CHECKPOINT_INTERVAL_DEFAULT, MAX_BATCH_DEFAULT,
-	       CLIENTS_PER_UID_DEFAULT, REPLIES_QUEUED_MAX, IDLE_TIMEOUT_DEFAULT);
+	       CLIENTS_PER_UID_DEFAULT, REPLIES_QUEUED_MAX, IDLE_TIMEOUT_DEFAULT,
+	       MARK_INTERVAL_DEFAULT);
 }
 
 static int parse_args(int argc, char **argv)
@@ -93,6 +104,10 @@ static int parse_args(int argc, char **argv)
 		ARG_CLIENTS_PER_UID,
 		ARG_IDLE_TIMEOUT,
 		ARG_PEER_CHECK,
+		ARG_TPM_COUNTER,
+		ARG_TPM_AUTH,
+		ARG_TPM_INTERVAL,
+		ARG_TCTI,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -107,6 +122,10 @@ static int parse_args(int argc, char **argv)
 		{ "max-clients-per-uid", required_argument, NULL, ARG_CLIENTS_PER_UID },
 		{ "idle-timeout", required_argument, NULL, ARG_IDLE_TIMEOUT },
 		{ "peer-check", required_argument, NULL, ARG_PEER_CHECK },
+		{ "tpm-counter", required_argument, NULL, ARG_TPM_COUNTER },
+		{ "tpm-auth", required_argument, NULL, ARG_TPM_AUTH },
+		{ "tpm-interval", required_argument, NULL, ARG_TPM_INTERVAL },
+		{ "tcti", required_argument, NULL, ARG_TCTI },
 		{}
 	};
 	int c;
@@ -183,12 +202,28 @@ static int parse_args(int argc, char **argv)
 						    "expected",
 						    optarg);
 			break;
+		case ARG_TPM_COUNTER:
+			arg_tpm_counter = optarg;
+			break;
+		case ARG_TPM_AUTH:
+			arg_tpm_auth = optarg;
+			break;
+		case ARG_TPM_INTERVAL:
+			if (safe_atou(optarg, &arg_tpm_interval) < 0)
+				return -usage_error("serve", "--tpm-interval %s: seconds expected",
+						    optarg);
+			break;
+		case ARG_TCTI:
+			arg_tcti = optarg;
+			break;
 		default:
 			return -EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
 		return -usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	if (!!arg_tpm_counter != !!arg_tpm_auth)
+		return -usage_error("serve", "--tpm-counter and --tpm-auth go together");
 	return 1;
 }
 
@@ -367,7 +402,11 @@ static void accept_clients(struct server *s)
 
 static int checkpoint(struct server *s, const char *reason)
 {
-	int r = ledger_writer_checkpoint(s->w, reason);
+	int r;
+
+	/* A high-water mark first, so that the checkpoint signs it. */
+	(void)mark_maybe(s, streq(reason, "shutdown"));
+	r = ledger_writer_checkpoint(s->w, reason);
 
 	if (r >= 0)
 		r = ledger_writer_commit(s->w);
@@ -428,6 +467,10 @@ static int run(struct server *s)
 		}
 		/* The requests of this round, and any checkpoint they brought, in one go. */
 		commit_round(s);
+		if (s->mark.force_next && !s->fatal) {
+			s->mark.force_next = false;
+			(void)mark_maybe(s, true);
+		}
 		for (size_t i = 0; i < s->n_clients; i++)
 			client_flush(s, s->clients[i]);
 		expire_clients(s, now_mono());
@@ -641,6 +684,33 @@ int verb_serve(int argc, char **argv)
 	r = add_start_record(&s, &info, &self);
 	if (r < 0)
 		goto finish;
+	if (arg_tpm_counter) {
+		unsigned long v;
+		char *end;
+
+		errno = 0;
+		v = strtoul(arg_tpm_counter, &end, 16);
+		if (errno || *end || v > UINT32_MAX ||
+		    ((uint32_t)v & TPM_NV_INDEX_RANGE_MASK) != TPM_NV_INDEX_RANGE) {
+			r = log_error_errno(EINVAL,
+					    "--tpm-counter %s: an NV index (0x01xxxxxx) "
+					    "expected",
+					    arg_tpm_counter);
+			goto finish;
+		}
+		s.mark = (struct mark_state){
+			.enabled = true,
+			.index = (uint32_t)v,
+			.auth_file = arg_tpm_auth,
+			.tcti = arg_tcti,
+			.interval = arg_tpm_interval,
+			.self = &self,
+		};
+		(void)snprintf(s.mark.index_hex, sizeof(s.mark.index_hex), "0x%08lx", v);
+		r = mark_start(&s, dir);
+		if (r < 0)
+			goto finish;
+	}
 
 	/* Room for every client it admits: at the file limit, accept() would fail on a
 	 * connection that stays queued, again and again. */
@@ -695,6 +765,7 @@ finish:
 		client_free(&s, s.clients[--s.n_clients]);
 	free(s.clients);
 	free(s.pending);
+	mark_done(&s);
 	ledger_writer_free(s.w);
 	ledger_policy_free(s.policy);
 	ledger_actor_done(&self);

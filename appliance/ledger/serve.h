@@ -72,6 +72,25 @@ struct pending {
 	uint8_t hash[LEDGER_HASH_SIZE];
 };
 
+/* The high-water mark in a TPM counter (serve-mark.c). */
+struct mark_state {
+	bool enabled;
+	uint32_t index;
+	char index_hex[11]; /* "0x01a1a701" */
+	const char *auth_file, *tcti;
+	unsigned interval; /* seconds between marks at most once */
+	char *auth; /* secret memory */
+	size_t auth_size;
+	uint64_t value; /* the counter as last read or incremented */
+	double last_write;
+	uint64_t n_writes;
+	bool rolled_back; /* appends refused until acknowledged */
+	bool force_next; /* a mark after this round (the acknowledgment) */
+	char *refusal; /* the reply to appends while rolled back */
+	const struct ledger_actor *self;
+};
+#define MARK_INTERVAL_DEFAULT 3600U
+
 struct server {
 	int listen_fd;
 	char *bound_path; /* the socket we bound ourselves and remove on exit */
@@ -89,7 +108,14 @@ struct server {
 	bool stop;
 	int fatal; /* the writer failed for good */
 	struct serve_limits limits;
+	struct mark_state mark;
 };
+
+/* At start, after the writer opened: compare the ledger's last mark with the counter. */
+int mark_start(struct server *s, const char *dir);
+/* A mark when --tpm-interval has passed since the last (or always, with force). */
+int mark_maybe(struct server *s, bool force);
+void mark_done(struct server *s);
 
 double now_mono(void);
 /* Whether a warning may be said now; *ret_held how many were held back before it. */

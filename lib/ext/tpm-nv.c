@@ -15,7 +15,7 @@
 
 static bool index_valid(uint32_t index)
 {
-	return (index & TPM2_HR_RANGE_MASK) == TPM2_HR_NV_INDEX;
+	return (index & TPM_NV_INDEX_RANGE_MASK) == TPM_NV_INDEX_RANGE;
 }
 
 /* The ESYS_TR of a defined index; -ENOENT when the TPM has none there. */

@@ -237,6 +237,8 @@ int tpm_info_firmware_string(const struct tpm_info *i, char **ret);
  * a secret kept on the data volume); reads need only the owner hierarchy's (empty)
  * authorization. Not TPMA_NV_ORDERLY: every increment is written to NV at once.
  */
+#define TPM_NV_INDEX_RANGE 0x01000000U /* TPM2_HT_NV_INDEX in the handle's top byte */
+#define TPM_NV_INDEX_RANGE_MASK 0xFF000000U
 #define TPM_NV_COUNTER_ATTRIBUTES_DOC "nt=counter|authwrite|ownerread|authread|no_da"
 
 struct tpm_nv_public {
