@@ -11,7 +11,12 @@
 #      (e2e_image cmdline2), put on the same disk: the TPM refuses, airlock-init says so
 #      in one line and asks for the recovery key; the escrowed key typed on the serial
 #      console (never echoed) opens the volume, /var still holds the counter, and
-#      /run/airlock/data says "recovery".
+#      /run/airlock/data says "recovery"; airlock-tpm-report says PCR 11 differs.
+#   4. The original UKI back, the firmware's Secure Boot switched off (a firmware change:
+#      PCR 7 moves): the TPM refuses, the console says the policy no longer matches (PCR
+#      7), the recovery key opens the volume, tpm.policy-mismatch is in the ledger, and
+#      `airlock-tpm reseal` with the key from a stick seals to the new PCR 7.
+#   5. The same firmware: the TPM opens the volume by itself again.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.sh"
 need qemu-system-x86_64 swtpm jq sfdisk mdir mcopy mdel cryptsetup
@@ -56,6 +61,7 @@ export MTOOLS_SKIP_CHECK=1
 esp="$D/target.img@@$(($(sfdisk -J "$D/target.img" | jq -er '.partitiontable.partitions[0].start') * 512))"
 mapfile -t ukis < <(mdir -b -i "$esp" ::/EFI/Linux | grep -i '\.efi$')
 [ ${#ukis[@]} = 1 ] || fail "the installed ESP does not hold exactly one UKI: ${ukis[*]}"
+mcopy -i "$esp" "${ukis[0]}" "$T/original-uki.efi" || fail "cannot keep the installed UKI"
 echo "replacing ${ukis[0]} with $E2E_DIR/uki.efi"
 mdel -i "$esp" "${ukis[0]}" && mcopy -i "$esp" "$E2E_DIR/uki.efi" "${ukis[0]}" ||
 	fail "cannot put the cmdline2 UKI on the ESP"
@@ -70,4 +76,37 @@ grep -q 'airlock-init: the TPM did not open the data volume: ' "$BOOT_LOG" ||
 	fail "no console line saying why the TPM refused"
 [ "$(grep -c "$PROMPT" "$BOOT_LOG")" = 1 ] || fail "the key was asked for more than once"
 check_facts 3 recovery 3
+grep -q 'airlock-tpm: this boot needed the recovery key: the TPM.s policy no longer matches (PCR 11 differs' "$BOOT_LOG" ||
+	fail "boot 3: airlock-tpm-report did not say PCR 11 differs"
+
+step "boot 4: the original UKI, Secure Boot off (PCR 7 moves): recovery key, then airlock-tpm reseal"
+# (boot counting renamed the entry since: whatever single UKI is there now)
+mapfile -t ukis < <(mdir -b -i "$esp" ::/EFI/Linux | grep -i '\.efi$')
+[ ${#ukis[@]} = 1 ] || fail "the installed ESP does not hold exactly one UKI: ${ukis[*]}"
+mdel -i "$esp" "${ukis[0]}" && mcopy -i "$esp" "$T/original-uki.efi" "${ukis[0]}" ||
+	fail "cannot put the original UKI back"
+{ printf 'AIRLOCK-TEST-RECOVERY-KEY\n%s\n' "$KEY"; head -c 1048576 /dev/zero; } | head -c 1048576 >"$T/key-stick.img"
+boot_image installed-boot4 "$D/target.img" 900 --writable --type "$PROMPT" "$KEY" \
+	--expect "$PROMPT" --expect "AIRLOCK-TEST update-done" \
+	--expect "the TPM's policy no longer matches this machine (PCR 7" \
+	--refuse "wrong recovery key" --refuse "airlock-init: FATAL" \
+	-- --tpm "$D/tpm" --no-secure-boot --disk "$T/key-stick.img" || fail "boot 4 failed"
+check_facts 4 recovery 4
+grep -q 'airlock-tpm: this boot needed the recovery key: the TPM.s policy no longer matches (PCR 7 differs' "$BOOT_LOG" ||
+	fail "boot 4: airlock-tpm-report did not say PCR 7 differs"
+grep -q 'AIRLOCK-TEST tpm-status: .*PCR 7 changed since it was sealed' "$BOOT_LOG" ||
+	fail "boot 4: airlock-tpm status does not say PCR 7 changed"
+[ "$(boot_fact reseal-exit)" = 0 ] || fail "boot 4: airlock-tpm reseal exited $(boot_fact reseal-exit)"
+grep -q 'AIRLOCK-TEST tpm-status-after: .*would unseal at the next boot of this image: yes' "$BOOT_LOG" ||
+	fail "boot 4: after the re-seal, status does not say the token would unseal"
+grep -q 'AIRLOCK-TEST ledger-tpm: .*tpm.policy-mismatch' "$BOOT_LOG" &&
+	grep -q 'AIRLOCK-TEST ledger-tpm: .*tpm.resealed' "$BOOT_LOG" ||
+	fail "boot 4: the ledger lacks tpm.policy-mismatch or tpm.resealed"
+
+step "boot 5: the same firmware, the TPM opens the volume by itself"
+boot_image installed-boot5 "$D/target.img" 600 --writable --expect "$AIRLOCK_BOOT_MARKER" \
+	--expect "data       /var on the data volume, opened by the TPM" --refuse "$PROMPT" \
+	--refuse "airlock-init: FATAL" -- --tpm "$D/tpm" --no-secure-boot ||
+	fail "boot 5: the TPM did not open the re-sealed volume"
+check_facts 5 tpm 5
 echo "ok"
