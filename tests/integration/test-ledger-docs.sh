@@ -14,20 +14,11 @@ for m in "$M8" "$M5"; do
 	[ -z "$out" ] || fail "$m: groff says: $out"
 done
 
-expect_ok airlock-ledger --help >"$T/help"
+check_verb_docs airlock-ledger "$M8"
 expect_fail "unknown command 'frobnicate'" airlock-ledger frobnicate
-commands=$(sed -n '/^Commands:/,/^$/p' "$T/help" | awk 'NF > 1 { print $1 }')
-[ "$(wc -w <<<"$commands")" -ge 7 ] || fail "commands: $commands"
-plain=$(LC_ALL=C.UTF-8 MANWIDTH=200 groff -man -Tutf8 -P-c -P-b -P-u "$M8" 2>/dev/null)
+commands=$(airlock-ledger --help | sed -n '/^Commands:/,/^$/p' | awk 'NF > 1 { print $1 }')
+[ "$(wc -w <<<"$commands")" -ge 8 ] || fail "commands: $commands"
 for c in $commands; do
 	grep -q "^\.SS $c\$" "$M8" || fail "airlock-ledger(8) has no section for '$c'"
-	expect_ok airlock-ledger "$c" --help >"$T/help.$c"
-	grep -q "^Usage: airlock-ledger $c" "$T/help.$c" || fail "$c --help: $(cat "$T/help.$c")"
-	for o in $(grep -oE -- '--[a-z][a-z-]+' "$T/help.$c" | sort -u); do
-		grep -qF -- "$o" <<<"$plain" || fail "'$c $o' is in --help but not in airlock-ledger(8)"
-	done
-	rc=0
-	airlock-ledger "$c" --no-such-option >/dev/null 2>&1 || rc=$?
-	[ $rc = 2 ] || fail "'$c --no-such-option' exited $rc, not 2 (usage)"
 done
 echo PASS

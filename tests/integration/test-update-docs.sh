@@ -18,21 +18,8 @@ render() { LC_ALL=C.UTF-8 MANWIDTH=200 groff -man -Tutf8 -P-c -P-b -P-u "$1" 2>/
 plain8=$(render "$M8")
 plain1=$(render "$M1")
 
-expect_ok airlock-update --help >"$T/help"
+check_verb_docs airlock-update "$M8"
 expect_fail "unknown command 'import-all'" airlock-update import-all
-commands=$(sed -n '/^Commands:/,/^$/p' "$T/help" | awk 'NF > 1 { print $1 }')
-[ -n "$commands" ] || fail "no commands in --help"
-for c in $commands; do
-	grep -qE "^airlock-update $c|^ +$c " <<<"$plain8" || fail "airlock-update(8) does not describe '$c'"
-	expect_ok airlock-update "$c" --help >"$T/help.$c"
-	grep -q "^Usage: airlock-update $c" "$T/help.$c" || fail "$c --help: $(cat "$T/help.$c")"
-	for o in $(grep -oE -- '--[a-z][a-z-]+' "$T/help.$c" | sort -u); do
-		grep -qF -- "$o" <<<"$plain8" || fail "'$c $o' is in --help but not in airlock-update(8)"
-	done
-	rc=0
-	airlock-update "$c" --no-such-option >/dev/null 2>&1 || rc=$?
-	[ $rc = 2 ] || fail "'$c --no-such-option' exited $rc, not 2 (usage)"
-done
 
 reasons=$(sed -n 's/^\t\[BUNDLE_REFUSAL_[A-Z_]*\] = "\([a-z-]*\)",$/\1/p' "$AIRLOCK_SRC/lib/bundle.c")
 [ "$(wc -w <<<"$reasons")" -ge 19 ] || fail "cannot read the refusal reasons from lib/bundle.c: $reasons"
