@@ -6,12 +6,14 @@
  * unsealed and the dictionary-attack counter does not move.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "core/hex.h"
 #include "core/log.h"
 #include "pcr.h"
 #include "tpm-tool.h"
+#include "tpmnv.h"
 
 static void help(void)
 {
@@ -32,6 +34,9 @@ struct status {
 	const char *uuid;
 	int volume_error;
 	struct tpm2luks_state *state;
+	/* The ledger's high-water counter (lib/tpmnv.h): its value, or why there is none. */
+	int ledger_counter_r;
+	uint64_t ledger_counter;
 };
 
 static bool token_would_unseal(const struct tpm2luks_token_state *t, const struct status *s)
@@ -64,6 +69,15 @@ static void print_text(const struct status *s)
 		       s->info.lockout_counter, s->info.max_auth_fail,
 		       s->info.in_lockout ? ", IN LOCKOUT: the TPM releases no key" : "",
 		       s->info.lockout_interval);
+		if (s->ledger_counter_r >= 0)
+			printf("Ledger high-water: counter 0x%08x = %" PRIu64 "\n", TPMNV_LEDGER,
+			       s->ledger_counter);
+		else
+			printf("Ledger high-water: counter 0x%08x %s\n", TPMNV_LEDGER,
+			       s->ledger_counter_r == -ENOENT  ? "not defined (not kept here)" :
+			       s->ledger_counter_r == -ENODATA ? "defined, never incremented" :
+								 "unreadable");
+		printf("Version floor:     not kept by this release\n");
 	}
 	if (s->volume_error) {
 		printf("Data volume:      %s (%s)\n", s->device ?: "not found",
@@ -143,6 +157,10 @@ static struct json_object *status_json(const struct status *s)
 			r = json_add_int(da, "recovery_sec", s->info.lockout_recovery);
 		if (r >= 0)
 			r = json_add_bool(da, "lockout", s->info.in_lockout);
+		if (r >= 0 && s->ledger_counter_r >= 0)
+			r = json_add_int(tpm, "ledger_counter", (int64_t)s->ledger_counter);
+		else if (r >= 0)
+			r = json_object_object_add(tpm, "ledger_counter", NULL) < 0 ? -ENOMEM : 0;
 	}
 	if (r >= 0)
 		r = json_add_string(vol, "device", s->device);
@@ -234,6 +252,8 @@ int verb_status(int argc, char **argv)
 		r = tpm_info_read(t, &s.info);
 	if (r >= 0)
 		r = tpm_pcr_read(t, UINT32_C(1) << 7 | UINT32_C(1) << PCR_KERNEL_BOOT, &s.pcrs);
+	if (r >= 0)
+		s.ledger_counter_r = tpm_nv_counter_read(t, TPMNV_LEDGER, &s.ledger_counter);
 	if (r < 0) {
 		s.tpm_error = r;
 		t = tpm_context_free(t);

@@ -60,6 +60,12 @@ jq -e --arg v "$SEALED7" '.tpm.present and .tpm.pcrs["7"] == $v and
 	.volume.tokens[0].signed_now and .volume.tokens[0].sealed["7"] == $v' status.json >/dev/null ||
 	fail "status --json: $(cat status.json)"
 DA_BEFORE=$(jq .tpm.dictionary_attack.counter status.json)
+jq -e '.tpm.ledger_counter == null' status.json >/dev/null || fail "a ledger counter where none is defined"
+head -c 32 /dev/urandom >nv.auth
+tool nv define 0x01a1a701 --secret-file nv.auth
+v=$(tool nv increment 0x01a1a701 --secret-file nv.auth)
+[ "$(tpmctl status --json | jq .tpm.ledger_counter)" = "$v" ] || fail "status does not show the ledger counter"
+tpmctl status | grep -q "^Ledger high-water: counter 0x01a1a701 = $v\$" || fail "status text: no ledger counter"
 
 step "a firmware change: PCR 7 moves, the TPM refuses, status says which PCR"
 tool pcr-extend 7 "$(printf 'secure boot state: db cert B added' | sha256sum | cut -c1-64)"
