@@ -125,6 +125,20 @@ tpmctl status --json | jq -e '.volume.tokens[0].would_unseal_at_boot' >/dev/null
 DA_AFTER=$(tpmctl status --json | jq .tpm.dictionary_attack.counter)
 [ "$DA_AFTER" -le "$DA_BEFORE" ] || fail "status or reseal moved the dictionary-attack counter"
 
+step "a token sealed before Airlock kept the PCR values (systemd's own fields only)"
+tid=$(cryptsetup luksDump --dump-json-metadata data.img | jq -r '.tokens | keys[0]')
+cryptsetup token export --token-id "$tid" data.img | jq -c 'del(.airlock_sealed_pcrs)' >old-token.json
+cryptsetup token remove --token-id "$tid" data.img
+cryptsetup token import --token-id "$tid" --json-file old-token.json data.img
+tool pcr-extend 7 "$(printf 'firmware update, old token' | sha256sum | cut -c1-64)"
+tpmctl status --json | jq -e '.volume.tokens[0] | (.sealed == null) and (.literal_ok | not)' >/dev/null ||
+	fail "status of a token without sealed values"
+tpmctl status | grep -q 'the literal PCRs no longer match the sealed policy' || fail "status text, old token"
+tpmctl reseal --recovery-key-file recovery.key >/dev/null
+last_record tpm.resealed | jq -e '.payload.old_pcrs == "unknown"' >/dev/null ||
+	fail "tpm.resealed of an old token: $(last_record tpm.resealed)"
+opens_with_tpm || fail "the TPM does not open it after re-sealing an old token"
+
 step "reseal killed at seeded random points: the recovery key always opens it"
 # The points are the writes to the volume's header: strace kills the process at the
 # N-th one (N seeded), which leaves the header as a power cut right then would (every
