@@ -40,18 +40,13 @@ static void tr_close(struct tpm_context *t, ESYS_TR *h)
 		(void)Esys_TR_Close(t->esys, h);
 }
 
-int tpm_nv_read_public(struct tpm_context *t, uint32_t index, struct tpm_nv_public *ret)
+/* The public area of the index behind an open handle. */
+static int read_public(struct tpm_context *t, ESYS_TR h, struct tpm_nv_public *ret)
 {
 	_cleanup_free_ TPM2B_NV_PUBLIC *pub = NULL;
-	ESYS_TR h = ESYS_TR_NONE;
 	TSS2_RC rc;
-	int r;
 
-	r = nv_handle(t, index, &h);
-	if (r < 0)
-		return r;
 	rc = Esys_NV_ReadPublic(t->esys, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL);
-	tr_close(t, &h);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_rc_fail("Esys_NV_ReadPublic", rc);
 	*ret = (struct tpm_nv_public){
@@ -68,6 +63,19 @@ int tpm_nv_read_public(struct tpm_context *t, uint32_t index, struct tpm_nv_publ
 			pub->nvPublic.authPolicy.size == 0,
 	};
 	return 0;
+}
+
+int tpm_nv_read_public(struct tpm_context *t, uint32_t index, struct tpm_nv_public *ret)
+{
+	ESYS_TR h = ESYS_TR_NONE;
+	int r;
+
+	r = nv_handle(t, index, &h);
+	if (r < 0)
+		return r;
+	r = read_public(t, h, ret);
+	tr_close(t, &h);
+	return r;
 }
 
 int tpm_nv_counter_define(struct tpm_context *t, uint32_t index, const void *auth, size_t auth_size)
@@ -103,37 +111,40 @@ int tpm_nv_counter_define(struct tpm_context *t, uint32_t index, const void *aut
 	return 0;
 }
 
-static int counter_check(struct tpm_context *t, uint32_t index)
+/*
+ * An open handle to the counter at index (-EMEDIUMTYPE when the index is something
+ * else), and whether it holds a value yet (TPMA_NV_WRITTEN). Close with tr_close().
+ */
+static int counter_open(struct tpm_context *t, uint32_t index, ESYS_TR *ret, bool *ret_written)
 {
 	struct tpm_nv_public p;
-	int r = tpm_nv_read_public(t, index, &p);
-
-	if (r < 0)
-		return r;
-	if (!p.counter || p.size != COUNTER_SIZE)
-		return log_debug_errno(EMEDIUMTYPE, "tpm: NV index 0x%08x is not a counter", index);
-	return p.written ? 1 : 0;
-}
-
-int tpm_nv_counter_read(struct tpm_context *t, uint32_t index, uint64_t *ret)
-{
-	_cleanup_free_ TPM2B_MAX_NV_BUFFER *data = NULL;
 	ESYS_TR h = ESYS_TR_NONE;
-	uint64_t v = 0;
-	TSS2_RC rc;
 	int r;
 
-	r = counter_check(t, index);
-	if (r < 0)
-		return r;
-	if (r == 0)
-		return -ENODATA;
 	r = nv_handle(t, index, &h);
 	if (r < 0)
 		return r;
+	r = read_public(t, h, &p);
+	if (r >= 0 && (!p.counter || p.size != COUNTER_SIZE))
+		r = log_debug_errno(EMEDIUMTYPE, "tpm: NV index 0x%08x is not a counter", index);
+	if (r < 0) {
+		tr_close(t, &h);
+		return r;
+	}
+	*ret = h;
+	*ret_written = p.written;
+	return 0;
+}
+
+/* The counter's 8 bytes through an open handle (the owner's empty authorization). */
+static int counter_value(struct tpm_context *t, ESYS_TR h, uint64_t *ret)
+{
+	_cleanup_free_ TPM2B_MAX_NV_BUFFER *data = NULL;
+	uint64_t v = 0;
+	TSS2_RC rc;
+
 	rc = Esys_NV_Read(t->esys, ESYS_TR_RH_OWNER, h, ESYS_TR_PASSWORD, ESYS_TR_NONE,
 			  ESYS_TR_NONE, COUNTER_SIZE, 0, &data);
-	tr_close(t, &h);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_rc_fail("Esys_NV_Read", rc);
 	if (data->size != COUNTER_SIZE)
@@ -144,20 +155,32 @@ int tpm_nv_counter_read(struct tpm_context *t, uint32_t index, uint64_t *ret)
 	return 0;
 }
 
+int tpm_nv_counter_read(struct tpm_context *t, uint32_t index, uint64_t *ret)
+{
+	ESYS_TR h = ESYS_TR_NONE;
+	bool written;
+	int r;
+
+	r = counter_open(t, index, &h, &written);
+	if (r < 0)
+		return r;
+	r = written ? counter_value(t, h, ret) : -ENODATA;
+	tr_close(t, &h);
+	return r;
+}
+
 int tpm_nv_counter_increment(struct tpm_context *t, uint32_t index, const void *auth,
 			     size_t auth_size, uint64_t *ret)
 {
 	TPM2B_AUTH a = { .size = (uint16_t)auth_size };
 	ESYS_TR h = ESYS_TR_NONE;
+	bool written;
 	TSS2_RC rc;
 	int r;
 
 	if (auth_size > AUTH_MAX)
 		return -EINVAL;
-	r = counter_check(t, index);
-	if (r < 0)
-		return r;
-	r = nv_handle(t, index, &h);
+	r = counter_open(t, index, &h, &written);
 	if (r < 0)
 		return r;
 	memcpy(a.buffer, auth, auth_size);
@@ -165,15 +188,17 @@ int tpm_nv_counter_increment(struct tpm_context *t, uint32_t index, const void *
 	explicit_bzero(&a, sizeof(a));
 	if (rc == TSS2_RC_SUCCESS)
 		rc = Esys_NV_Increment(t->esys, h, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
-	tr_close(t, &h);
 	if (rc != TSS2_RC_SUCCESS) {
+		tr_close(t, &h);
 		r = tpm_rc_fail("Esys_NV_Increment", rc);
 		return tpm_rc_is_tpm(rc) && (tpm_rc_base(rc) == TPM2_RC_AUTH_FAIL ||
 					     tpm_rc_base(rc) == TPM2_RC_BAD_AUTH) ?
 			       -EACCES :
 			       r;
 	}
-	return ret ? tpm_nv_counter_read(t, index, ret) : 0;
+	r = ret ? counter_value(t, h, ret) : 0;
+	tr_close(t, &h);
+	return r;
 }
 
 int tpm_nv_undefine(struct tpm_context *t, uint32_t index)
