@@ -108,6 +108,38 @@ int tpm2luks_enroll(struct luks_volume *v, struct tpm_context *t, const void *un
 	return 0;
 }
 
+/* A systemd-tpm2 token, read and parsed; *ret_error says what was wrong (no "token N:"). */
+static int token_read(struct luks_volume *v, int token_id, struct tpm2_token **ret,
+		      char **ret_error)
+{
+	_cleanup_free_ char *json = NULL;
+	int r;
+
+	r = luks_token_get(v, token_id, &json);
+	if (r < 0)
+		return error_replace(ret_error, r, "cannot be read");
+	return tpm2_token_from_json(json, strlen(json), ret, ret_error);
+}
+
+/*
+ * The token's PCR key: the one enrolled in the token wins over the one the UKI carries
+ * (p->pcrpkey). NULL when the token has no signed PCRs; -ENOKEY when it has and neither
+ * carries a key; another -errno when the PEM is not an RSA key.
+ */
+static int token_key(const struct tpm2_token *token, const struct tpm2luks_unlock_params *p,
+		     struct rsa_key **ret)
+{
+	const void *pem = token->pubkey ?: p->pcrpkey;
+	size_t pem_size = token->pubkey ? token->pubkey_size : p->pcrpkey_size;
+
+	*ret = NULL;
+	if (token->pubkey_pcr_mask == 0)
+		return 0;
+	if (!pem)
+		return -ENOKEY;
+	return rsa_key_from_public_pem(pem, pem_size, ret);
+}
+
 /* Tries one token; *refusal and *why say why it did not open. */
 static int unlock_token(struct luks_volume *v, struct tpm_context *t, int token_id,
 			const struct tpm2luks_unlock_params *p, enum tpm_refusal *refusal,
@@ -123,10 +155,7 @@ static int unlock_token(struct luks_volume *v, struct tpm_context *t, int token_
 	size_t secret_size, passphrase_size;
 	int r;
 
-	r = luks_token_get(v, token_id, &json);
-	if (r < 0)
-		return error_replace(why, r, "token %d: cannot be read", token_id);
-	r = tpm2_token_from_json(json, strlen(json), &token, &error);
+	r = token_read(v, token_id, &token, &error);
 	if (r < 0)
 		return error_replace(why, r, "token %d: %s", token_id, strna(error));
 	if (token->pin)
@@ -149,16 +178,12 @@ static int unlock_token(struct luks_volume *v, struct tpm_context *t, int token_
 	};
 
 	if (token->pubkey_pcr_mask != 0) {
-		/* The key enrolled in the token wins over the one the UKI carries. */
-		const void *pem = token->pubkey ?: p->pcrpkey;
-		size_t pem_size = token->pubkey ? token->pubkey_size : p->pcrpkey_size;
-
-		if (!pem)
+		r = token_key(token, p, &key);
+		if (r == -ENOKEY)
 			return error_replace(
 				why, -ENOKEY,
 				"token %d: no PCR public key in the token or the boot image",
 				token_id);
-		r = rsa_key_from_public_pem(pem, pem_size, &key);
 		if (r < 0)
 			return error_replace(why, r,
 					     "token %d: the PCR public key is not an RSA PEM key",
@@ -248,27 +273,26 @@ int tpm2luks_unlock(struct luks_volume *v, struct tpm_context *t,
 
 int tpm2luks_wipe(struct luks_volume *v, int keep_token)
 {
-	int token_id = -1, r;
+	int token_id = -1, removed = 0, r;
 
 	for (;;) {
 		_cleanup_(tpm2_token_freep) struct tpm2_token *token = NULL;
-		_cleanup_free_ char *json = NULL;
 
 		r = luks_token_find(v, TPM2_TOKEN_TYPE, token_id + 1, &token_id);
 		if (r == -ENOENT)
-			return 0;
+			return removed;
 		if (r < 0)
 			return r;
 		if (token_id == keep_token)
 			continue;
-		r = luks_token_get(v, token_id, &json);
-		if (r < 0)
-			return r;
-		(void)tpm2_token_from_json(json, strlen(json), &token, NULL);
+		r = token_read(v, token_id, &token, NULL);
+		if (r < 0 && r != -EBADMSG && r != -EOPNOTSUPP)
+			return r; /* not readable at all; a malformed token is still removed */
 		/* The token first: a keyslot nobody knows the passphrase of is harmless. */
 		r = luks_token_remove(v, token_id);
 		if (r < 0)
 			return r;
+		removed++;
 		if (token) {
 			r = luks_keyslot_destroy(v, token->keyslot);
 			if (r < 0 && r != -ENOENT && r != -EINVAL)
@@ -290,38 +314,23 @@ struct tpm2luks_state *tpm2luks_state_free(struct tpm2luks_state *s)
 	return NULL;
 }
 
-/* The token's PCR key: its own, else the image's .pcrpkey; NULL key if it has none. */
-static int token_key(const struct tpm2_token *token, const struct tpm2luks_unlock_params *p,
-		     struct rsa_key **ret)
-{
-	const void *pem = token->pubkey ?: p->pcrpkey;
-	size_t pem_size = token->pubkey ? token->pubkey_size : p->pcrpkey_size;
-
-	*ret = NULL;
-	if (token->pubkey_pcr_mask == 0)
-		return 0;
-	if (!pem)
-		return -ENOKEY;
-	return rsa_key_from_public_pem(pem, pem_size, ret);
-}
-
 static int token_state(struct luks_volume *v, struct tpm_context *t, int token_id,
 		       const struct tpm2luks_unlock_params *p, struct tpm2luks_token_state *st)
 {
 	_cleanup_(tpm2_token_freep) struct tpm2_token *token = NULL;
 	_cleanup_(rsa_key_freep) struct rsa_key *key = NULL;
 	_cleanup_(pcr_signatures_freep) struct pcr_signatures *sigs = NULL;
-	_cleanup_free_ char *json = NULL, *error = NULL;
+	_cleanup_free_ char *error = NULL;
+	struct tpm_pcr_values pcrs;
 	uint8_t trial[TPM_DIGEST_SIZE];
 	int r;
 
 	*st = (struct tpm2luks_token_state){ .token = token_id, .keyslot = -1 };
-	r = luks_token_get(v, token_id, &json);
+	r = token_read(v, token_id, &token, &error);
+	if (r == -EBADMSG || r == -EOPNOTSUPP)
+		return error_replace(&st->error, 0, "%s", strna(error));
 	if (r < 0)
 		return r;
-	r = tpm2_token_from_json(json, strlen(json), &token, &error);
-	if (r < 0)
-		return error_replace(&st->error, 0, "%s", strna(error));
 	st->keyslot = token->keyslot;
 	st->hash_pcr_mask = token->hash_pcr_mask;
 	st->pubkey_pcr_mask = token->pubkey_pcr_mask;
@@ -339,9 +348,11 @@ static int token_state(struct luks_volume *v, struct tpm_context *t, int token_i
 				     r == -ENOKEY ? "no PCR public key in the token or the image" :
 						    "its PCR public key is not an RSA PEM key");
 
-	r = tpm_pcr_read(t, token->hash_pcr_mask | token->pubkey_pcr_mask, &st->now);
+	/* One read for both: the literal PCRs (st->now) and the signed ones (below). */
+	r = tpm_pcr_read(t, token->hash_pcr_mask | token->pubkey_pcr_mask, &pcrs);
 	if (r < 0)
 		return r;
+	st->now = pcrs;
 	st->now.mask = token->hash_pcr_mask;
 	for (unsigned i = 0; i < TPM_PCR_MAX; i++) {
 		uint32_t bit = UINT32_C(1) << i;
@@ -357,7 +368,7 @@ static int token_state(struct luks_volume *v, struct tpm_context *t, int token_i
 			 memcmp(trial, token->policy_hash, TPM_DIGEST_SIZE) == 0;
 
 	if (key && p->pcrsig) {
-		struct tpm_pcr_values signed_now = {};
+		struct tpm_pcr_values signed_now = pcrs;
 		uint8_t zero[TPM_DIGEST_SIZE] = {}, pol[TPM_DIGEST_SIZE];
 
 		error = mfree(error);
@@ -368,9 +379,7 @@ static int token_state(struct luks_volume *v, struct tpm_context *t, int token_i
 					     "the image's PCR signature is malformed: %s",
 					     strna(error));
 		st->n_signatures = sigs->n_entries;
-		r = tpm_pcr_read(t, token->pubkey_pcr_mask, &signed_now);
-		if (r < 0)
-			return r;
+		signed_now.mask = token->pubkey_pcr_mask;
 		r = tpm_policy_pcr(zero, &signed_now, pol);
 		if (r < 0)
 			return r;
@@ -473,13 +482,12 @@ static int remove_orphans(struct luks_volume *v, int recovery_keyslot, unsigned 
 }
 
 int tpm2luks_reseal(struct luks_volume *v, struct tpm_context *t, const void *recovery,
-		    size_t recovery_size, const struct tpm2luks_enroll_params *p,
-		    const void *pcrpkey, size_t pcrpkey_size, struct tpm2luks_reseal_result *ret,
-		    char **ret_error)
+		    size_t recovery_size, const void *pcrpkey, size_t pcrpkey_size,
+		    struct tpm2luks_reseal_result *ret, char **ret_error)
 {
 	_cleanup_(tpm2_token_freep) struct tpm2_token *old = NULL;
 	struct tpm2luks_reseal_result res = { .recovery_keyslot = -1 };
-	struct tpm2luks_enroll_params params = {};
+	struct tpm2luks_enroll_params params;
 	struct tpm_pcr_values now;
 	int token_id = -1, keyslot, r;
 	uint32_t unset;
@@ -503,39 +511,28 @@ int tpm2luks_reseal(struct luks_volume *v, struct tpm_context *t, const void *re
 				 keyslot);
 	res.recovery_keyslot = keyslot;
 
-	/* The first readable old token: what it was sealed to, and (p NULL) how. */
+	/* The first readable old token: what it was sealed to, and how to seal again. */
 	for (;;) {
-		_cleanup_free_ char *json = NULL;
-
 		r = luks_token_find(v, TPM2_TOKEN_TYPE, token_id + 1, &token_id);
 		if (r == -ENOENT)
-			break;
+			return error_set(ret_error, -ENOENT,
+					 "the volume has no TPM token to take the policy from");
 		if (r < 0)
 			return error_set(ret_error, r, "reading the volume's tokens failed: %s",
 					 strerror(-r));
-		if (luks_token_get(v, token_id, &json) >= 0 &&
-		    tpm2_token_from_json(json, strlen(json), &old, NULL) >= 0)
+		if (token_read(v, token_id, &old, NULL) >= 0)
 			break;
 	}
-	if (old) {
-		res.had_old = true;
-		res.old_sealed = old->sealed_pcrs;
-		if (old->policy_hash_size == TPM_DIGEST_SIZE)
-			memcpy(res.old_policy_hash, old->policy_hash, TPM_DIGEST_SIZE);
-	}
-	if (p)
-		params = *p;
-	else if (old)
-		params = (struct tpm2luks_enroll_params){
-			.primary_alg = old->primary_alg,
-			.pubkey_pem = old->pubkey ?: pcrpkey,
-			.pubkey_pem_size = old->pubkey ? old->pubkey_size : pcrpkey_size,
-			.pubkey_pcr_mask = old->pubkey_pcr_mask,
-			.hash_pcr_mask = old->hash_pcr_mask,
-		};
-	else
-		return error_set(ret_error, -ENOENT,
-				 "the volume has no TPM token to take the policy from");
+	res.old_sealed = old->sealed_pcrs;
+	if (old->policy_hash_size == TPM_DIGEST_SIZE)
+		memcpy(res.old_policy_hash, old->policy_hash, TPM_DIGEST_SIZE);
+	params = (struct tpm2luks_enroll_params){
+		.primary_alg = old->primary_alg,
+		.pubkey_pem = old->pubkey ?: pcrpkey,
+		.pubkey_pem_size = old->pubkey ? old->pubkey_size : pcrpkey_size,
+		.pubkey_pcr_mask = old->pubkey_pcr_mask,
+		.hash_pcr_mask = old->hash_pcr_mask,
+	};
 	if (params.pubkey_pcr_mask != 0 && !params.pubkey_pem)
 		return error_set(ret_error, -ENOKEY, "no PCR-signing public key to seal to");
 
@@ -559,17 +556,9 @@ int tpm2luks_reseal(struct luks_volume *v, struct tpm_context *t, const void *re
 				 strerror(-r));
 
 	/* The new token is complete: the old ones can go. */
-	for (token_id = -1;;) {
-		r = luks_token_find(v, TPM2_TOKEN_TYPE, token_id + 1, &token_id);
-		if (r == -ENOENT)
-			break;
-		if (r < 0)
-			return error_set(ret_error, r, "reading the volume's tokens failed: %s",
-					 strerror(-r));
-		if (token_id != res.enrolment.token)
-			res.n_removed_tokens++;
-	}
 	r = tpm2luks_wipe(v, res.enrolment.token);
+	if (r >= 0)
+		res.n_removed_tokens = (unsigned)r;
 	if (r < 0)
 		return error_set(
 			ret_error, r,

@@ -65,7 +65,10 @@ int tpm2luks_unlock(struct luks_volume *v, struct tpm_context *t,
 		    const struct tpm2luks_unlock_params *p, int *ret_keyslot,
 		    enum tpm_refusal *ret_refusal, char **ret_reason);
 
-/* Removes every systemd-tpm2 token other than keep_token (-1: all) and its keyslots. */
+/*
+ * Removes every systemd-tpm2 token other than keep_token (-1: all) and its keyslots;
+ * returns how many tokens it removed.
+ */
 int tpm2luks_wipe(struct luks_volume *v, int keep_token);
 
 /* ---- the lifecycle after install: airlock-tpm(8) ---- */
@@ -106,16 +109,15 @@ struct tpm2luks_reseal_result {
 	struct tpm2luks_enrolment enrolment;
 	struct tpm_pcr_values old_sealed; /* of the first old token, mask 0 if unknown */
 	uint8_t old_policy_hash[TPM_DIGEST_SIZE];
-	bool had_old; /* there was an old token (the fields above mean something) */
 	unsigned n_removed_tokens, n_orphan_keyslots;
 };
 
 /*
  * Seals a fresh secret to today's literal PCRs and the signed policy, after checking
  * that recovery opens a keyslot that is not a TPM keyslot (-EPERM: it opens none;
- * -EKEYREJECTED: it opens a TPM keyslot). p NULL: the primary algorithm, key and PCRs
- * of the existing token (-ENOENT if there is none; pcrpkey, the image's .pcrpkey, when
- * that token carries no key of its own). -ENOMEDIUM when a literal PCR holds
+ * -EKEYREJECTED: it opens a TPM keyslot). It seals with the primary algorithm, key and
+ * PCRs of the existing token (-ENOENT if there is none; pcrpkey, the image's .pcrpkey,
+ * when that token carries no key of its own). -ENOMEDIUM when a literal PCR holds
  * nothing measured. The order keeps the volume openable at every point a power cut
  * could stop it: the new keyslot, then its token, then the old tokens and their
  * keyslots are removed, then TPM keyslots that no token names (left by an earlier cut
@@ -123,6 +125,5 @@ struct tpm2luks_reseal_result {
  * *ret_error (optional) says what was refused or failed.
  */
 int tpm2luks_reseal(struct luks_volume *v, struct tpm_context *t, const void *recovery,
-		    size_t recovery_size, const struct tpm2luks_enroll_params *p,
-		    const void *pcrpkey, size_t pcrpkey_size, struct tpm2luks_reseal_result *ret,
-		    char **ret_error);
+		    size_t recovery_size, const void *pcrpkey, size_t pcrpkey_size,
+		    struct tpm2luks_reseal_result *ret, char **ret_error);

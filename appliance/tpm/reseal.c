@@ -138,7 +138,7 @@ static struct json_object *resealed_payload(const struct tpm2luks_reseal_result 
 						    json_object_new_string("unknown"));
 	if (r >= 0)
 		r = json_add(p, "new_pcrs", tpm_pcr_values_json(now));
-	if (r >= 0 && res->had_old)
+	if (r >= 0)
 		r = json_add_string(p, "old_policy_hash", old_hex);
 	if (r >= 0)
 		r = json_add_string(p, "new_policy_hash", new_hex);
@@ -232,8 +232,7 @@ int verb_reseal(int argc, char **argv)
 		return error ? refuse(device, error) : EXIT_FAILURE;
 	}
 
-	r = tpm2luks_reseal(v, t, key, strlen(key), NULL, keys.pcrpkey, keys.pcrpkey_size, &res,
-			    &error);
+	r = tpm2luks_reseal(v, t, key, strlen(key), keys.pcrpkey, keys.pcrpkey_size, &res, &error);
 	key = secret_free(key);
 	tpm_image_keys_done(&keys);
 	if (r == -EPERM || r == -EKEYREJECTED || r == -ENOMEDIUM || r == -ENOLCK || r == -ENOENT ||
