@@ -24,21 +24,23 @@ struct tpm2_token *tpm2_token_free(struct tpm2_token *t)
 	return NULL;
 }
 
-static int pcr_array(uint32_t mask, struct json_object **ret)
+struct json_object *tpm2_pcr_mask_json(uint32_t mask)
 {
 	_cleanup_json_ struct json_object *a = json_object_new_array();
-	int r;
 
 	if (!a)
-		return -ENOMEM;
+		return NULL;
 	for (int i = 0; i < TPM_PCR_MAX; i++)
-		if (mask & (UINT32_C(1) << i)) {
-			r = json_array_add(a, json_object_new_int(i));
-			if (r < 0)
-				return r;
-		}
-	*ret = TAKE_PTR(a);
-	return 0;
+		if ((mask & (UINT32_C(1) << i)) && json_array_add(a, json_object_new_int(i)) < 0)
+			return NULL;
+	return TAKE_PTR(a);
+}
+
+/* pcr_array() as the token writer uses it: an error code, the array in *ret. */
+static int pcr_array(uint32_t mask, struct json_object **ret)
+{
+	*ret = tpm2_pcr_mask_json(mask);
+	return *ret ? 0 : -ENOMEM;
 }
 
 static int add_base64(struct json_object *o, const char *key, const void *p, size_t n)
@@ -49,13 +51,12 @@ static int add_base64(struct json_object *o, const char *key, const void *p, siz
 	return json_add_string(o, key, s);
 }
 
-static int add_sealed_pcrs(struct json_object *o, const struct tpm_pcr_values *v)
+struct json_object *tpm2_pcr_values_json(const struct tpm_pcr_values *v)
 {
 	_cleanup_json_ struct json_object *m = json_object_new_object();
-	int r;
 
 	if (!m)
-		return -ENOMEM;
+		return NULL;
 	for (unsigned i = 0; i < TPM_PCR_MAX; i++) {
 		_cleanup_free_ char *hex = NULL;
 		char key[8];
@@ -63,14 +64,11 @@ static int add_sealed_pcrs(struct json_object *o, const struct tpm_pcr_values *v
 		if (!(v->mask & (UINT32_C(1) << i)))
 			continue;
 		hex = hexmem(v->value[i], TPM_DIGEST_SIZE);
-		if (!hex)
-			return -ENOMEM;
 		(void)snprintf(key, sizeof(key), "%u", i);
-		r = json_add_string(m, key, hex);
-		if (r < 0)
-			return r;
+		if (!hex || json_add_string(m, key, hex) < 0)
+			return NULL;
 	}
-	return json_add(o, TPM2_TOKEN_SEALED_PCRS, TAKE_PTR(m));
+	return TAKE_PTR(m);
 }
 
 static int parse_sealed_pcrs(struct json_object *o, struct tpm_pcr_values *ret, char **ret_error)
@@ -148,7 +146,7 @@ int tpm2_token_to_json(const struct tpm2_token *t, char **ret)
 			r = add_base64(o, "tpm2_pubkey", t->pubkey, t->pubkey_size);
 	}
 	if (r >= 0 && t->sealed_pcrs.mask != 0)
-		r = add_sealed_pcrs(o, &t->sealed_pcrs);
+		r = json_add(o, TPM2_TOKEN_SEALED_PCRS, tpm2_pcr_values_json(&t->sealed_pcrs));
 	if (r < 0)
 		return r;
 

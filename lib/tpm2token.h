@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "core/macro.h"
+#include "ext/json.h"
 #include "ext/tpm.h"
 
 #define TPM2_TOKEN_TYPE "systemd-tpm2"
@@ -53,6 +54,13 @@ struct tpm2_token {
 
 struct tpm2_token *tpm2_token_free(struct tpm2_token *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct tpm2_token *, tpm2_token_free);
+
+/*
+ * The JSON shapes of PCRs, as the token (and airlock-tpm's output and ledger records)
+ * write them: [7, 11] for a mask, {"7":"<hex>"} for values. NULL when out of memory.
+ */
+struct json_object *tpm2_pcr_mask_json(uint32_t mask);
+struct json_object *tpm2_pcr_values_json(const struct tpm_pcr_values *v);
 
 /* Compact JSON text in systemd 252's field order; -EINVAL on an incomplete token. */
 int tpm2_token_to_json(const struct tpm2_token *t, char **ret);

@@ -119,38 +119,6 @@ void tpm_image_keys_done(struct tpm_image_keys *k)
 	k->pcrpkey = mfree(k->pcrpkey);
 }
 
-struct json_object *tpm_pcr_values_json(const struct tpm_pcr_values *v)
-{
-	_cleanup_json_ struct json_object *o = json_object_new_object();
-
-	if (!o)
-		return NULL;
-	for (unsigned i = 0; i < TPM_PCR_MAX; i++) {
-		_cleanup_free_ char *hex = NULL;
-		char key[8];
-
-		if (!(v->mask & (UINT32_C(1) << i)))
-			continue;
-		hex = hexmem(v->value[i], TPM_DIGEST_SIZE);
-		(void)snprintf(key, sizeof(key), "%u", i);
-		if (!hex || json_add_string(o, key, hex) < 0)
-			return NULL;
-	}
-	return TAKE_PTR(o);
-}
-
-struct json_object *tpm_pcr_mask_json(uint32_t mask)
-{
-	_cleanup_json_ struct json_object *a = json_object_new_array();
-
-	if (!a)
-		return NULL;
-	for (unsigned i = 0; i < TPM_PCR_MAX; i++)
-		if ((mask & (UINT32_C(1) << i)) && json_array_add(a, json_object_new_int(i)) < 0)
-			return NULL;
-	return TAKE_PTR(a);
-}
-
 char *tpm_pcr_mask_string(uint32_t mask)
 {
 	char buf[TPM_PCR_MAX * 4 + 1] = "";

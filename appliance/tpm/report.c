@@ -52,9 +52,9 @@ static void add_token_facts(struct json_object *p, const struct tpm_options *o, 
 	if (r < 0 || s->n_tokens == 0 || s->tokens[0].error)
 		return;
 	*ret_changed = s->tokens[0].changed_pcr_mask;
-	(void)json_add(p, "pcrs_now", tpm_pcr_values_json(&s->tokens[0].now));
+	(void)json_add(p, "pcrs_now", tpm2_pcr_values_json(&s->tokens[0].now));
 	if (s->tokens[0].sealed.mask)
-		(void)json_add(p, "pcrs_sealed", tpm_pcr_values_json(&s->tokens[0].sealed));
+		(void)json_add(p, "pcrs_sealed", tpm2_pcr_values_json(&s->tokens[0].sealed));
 	(void)json_add_int(p, "signatures", s->tokens[0].n_signatures);
 }
 
@@ -131,7 +131,7 @@ int verb_boot_report(int argc, char **argv)
 	mask = changed ?:
 			 data_unlock_refusal_pcrs(res.refusal, UINT32_C(1) << 7,
 						  UINT32_C(1) << PCR_KERNEL_BOOT);
-	if (mismatch && json_add(p, "differ", tpm_pcr_mask_json(mask)) < 0)
+	if (mismatch && json_add(p, "differ", tpm2_pcr_mask_json(mask)) < 0)
 		return log_oom();
 	pcrs = tpm_pcr_mask_string(mask);
 

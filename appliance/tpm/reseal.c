@@ -131,13 +131,13 @@ static struct json_object *resealed_payload(const struct tpm2luks_reseal_result 
 	if (r >= 0)
 		r = json_add_int(p, "recovery_keyslot", res->recovery_keyslot);
 	if (r >= 0)
-		r = json_add(p, "pcrs", tpm_pcr_mask_json(now->mask));
+		r = json_add(p, "pcrs", tpm2_pcr_mask_json(now->mask));
 	if (r >= 0)
 		r = json_add(p, "old_pcrs",
-			     res->old_sealed.mask ? tpm_pcr_values_json(&res->old_sealed) :
+			     res->old_sealed.mask ? tpm2_pcr_values_json(&res->old_sealed) :
 						    json_object_new_string("unknown"));
 	if (r >= 0)
-		r = json_add(p, "new_pcrs", tpm_pcr_values_json(now));
+		r = json_add(p, "new_pcrs", tpm2_pcr_values_json(now));
 	if (r >= 0)
 		r = json_add_string(p, "old_policy_hash", old_hex);
 	if (r >= 0)

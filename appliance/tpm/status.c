@@ -144,7 +144,7 @@ static struct json_object *status_json(const struct status *s)
 		if (r >= 0)
 			r = json_add_string(tpm, "firmware", fw);
 		if (r >= 0)
-			r = json_add(tpm, "pcrs", tpm_pcr_values_json(&s->pcrs));
+			r = json_add(tpm, "pcrs", tpm2_pcr_values_json(&s->pcrs));
 		if (r >= 0)
 			r = json_add(tpm, "dictionary_attack", da);
 		if (r >= 0)
@@ -186,15 +186,15 @@ static struct json_object *status_json(const struct status *s)
 		}
 		hex_to_buf(t->policy_hash, TPM_DIGEST_SIZE, hex);
 		if (r >= 0)
-			r = json_add(j, "pcrs", tpm_pcr_mask_json(t->hash_pcr_mask));
+			r = json_add(j, "pcrs", tpm2_pcr_mask_json(t->hash_pcr_mask));
 		if (r >= 0)
-			r = json_add(j, "signed_pcrs", tpm_pcr_mask_json(t->pubkey_pcr_mask));
+			r = json_add(j, "signed_pcrs", tpm2_pcr_mask_json(t->pubkey_pcr_mask));
 		if (r >= 0)
 			r = json_add_string(j, "policy_hash", hex);
 		if (r >= 0 && t->sealed.mask)
-			r = json_add(j, "sealed", tpm_pcr_values_json(&t->sealed));
+			r = json_add(j, "sealed", tpm2_pcr_values_json(&t->sealed));
 		if (r >= 0)
-			r = json_add(j, "changed_pcrs", tpm_pcr_mask_json(t->changed_pcr_mask));
+			r = json_add(j, "changed_pcrs", tpm2_pcr_mask_json(t->changed_pcr_mask));
 		if (r >= 0)
 			r = json_add_bool(j, "literal_ok", t->literal_ok);
 		if (r >= 0)

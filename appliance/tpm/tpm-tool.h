@@ -11,6 +11,7 @@
 #include "ledger-client.h"
 #include "dataunlock.h"
 #include "tpm2luks.h"
+#include "tpm2token.h"
 
 /* Exit statuses (airlock-tpm(8)). */
 #define EXIT_REFUSED 3 /* refused: wrong recovery key, nothing measured in PCR 7, lockout */
@@ -65,8 +66,5 @@ struct tpm_image_keys {
 int tpm_image_keys_read(const struct tpm_options *o, struct tpm_image_keys *ret);
 void tpm_image_keys_done(struct tpm_image_keys *k);
 
-/* JSON helpers: "7" -> hex of each PCR in v->mask; an array of the PCR numbers in mask. */
-struct json_object *tpm_pcr_values_json(const struct tpm_pcr_values *v);
-struct json_object *tpm_pcr_mask_json(uint32_t mask);
 /* "7", "7, 11" */
 char *tpm_pcr_mask_string(uint32_t mask);
