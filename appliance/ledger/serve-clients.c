@@ -271,6 +271,7 @@ static int handle_request(struct server *s, struct client *c, const char *buf, s
 	_cleanup_json_ struct json_object *payload = NULL;
 	uint8_t hash[LEDGER_HASH_SIZE];
 	uint64_t seq = 0, last;
+	bool ack;
 	int r;
 
 	r = ledger_request_parse(buf, n, &type, &payload, &why);
@@ -281,7 +282,8 @@ static int handle_request(struct server *s, struct client *c, const char *buf, s
 		client_warn(c, "refused a request: %s", strna(why));
 		return client_reply_error(c, r, why);
 	}
-	if (streq(type, LEDGER_TYPE_ROLLBACK_ACK)) {
+	ack = streq(type, LEDGER_TYPE_ROLLBACK_ACK);
+	if (ack) {
 		/* Root's, and only while there is something to acknowledge. */
 		if (c->actor.uid != 0 || !s->mark.rolled_back) {
 			s->n_refused++;
@@ -298,9 +300,7 @@ static int handle_request(struct server *s, struct client *c, const char *buf, s
 		client_warn(c, "refused: %s", s->mark.refusal);
 		return client_reply_error(c, -EROFS, s->mark.refusal);
 	}
-	r = streq(type, LEDGER_TYPE_ROLLBACK_ACK) ?
-		    0 :
-		    ledger_policy_check(s->policy, &c->actor, c->groups, c->n_groups, type, NULL);
+	r = ack ? 0 : ledger_policy_check(s->policy, &c->actor, c->groups, c->n_groups, type, NULL);
 	if (r < 0) {
 		s->n_refused++;
 		if (asprintf(&msg,
@@ -325,7 +325,7 @@ static int handle_request(struct server *s, struct client *c, const char *buf, s
 			s->fatal = r;
 		return client_reply_error(c, r, msg);
 	}
-	if (streq(type, LEDGER_TYPE_ROLLBACK_ACK)) {
+	if (ack) {
 		log_notice("ledger: the rollback was acknowledged by pid %u; appending again, a "
 			   "fresh high-water mark follows",
 			   c->actor.pid);

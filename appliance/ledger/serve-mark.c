@@ -14,7 +14,7 @@
  * the TPM knows: it was rolled back (a copy written back); H > C + 1, or no counter, means
  * the TPM's counter was replaced. Either is recorded as ledger.rollback-detected, in a
  * fresh file, and every append is refused until root acknowledges it (a request of type
- * LEDGER_ROLLBACK_ACK_TYPE, `airlock-ledger acknowledge-rollback`).
+ * LEDGER_TYPE_ROLLBACK_ACK, `airlock-ledger acknowledge-rollback`).
  */
 #include <inttypes.h>
 
@@ -63,21 +63,6 @@ static int last_mark(const char *dir, uint64_t *ret)
 	return found;
 }
 
-static int add_record(struct server *s, const char *type, struct json_object *payload)
-{
-	_cleanup_json_ struct json_object *p = payload;
-	int r;
-
-	if (!p)
-		return log_oom();
-	r = ledger_writer_add(s->w, type, s->mark.self, p, NULL, NULL);
-	if (r >= 0)
-		r = ledger_writer_commit(s->w);
-	if (r < 0)
-		return log_error_errno(r, "writing a %s record: %m", type);
-	return 0;
-}
-
 /* Steps 1 and 2 above: the record of C + 1, durable, then the increment. */
 static int write_mark(struct server *s, struct tpm_context *t, uint64_t now_value)
 {
@@ -90,7 +75,7 @@ static int write_mark(struct server *s, struct tpm_context *t, uint64_t now_valu
 		json_object_put(p);
 		return log_oom();
 	}
-	r = add_record(s, LEDGER_TYPE_HIGH_WATER, p);
+	r = server_record(s, LEDGER_TYPE_HIGH_WATER, s->mark.self, p);
 	if (r < 0)
 		return r;
 	r = tpm_nv_counter_increment(t, s->mark.index, s->mark.auth, s->mark.auth_size, &v);
@@ -105,7 +90,6 @@ static int write_mark(struct server *s, struct tpm_context *t, uint64_t now_valu
 			    s->mark.index_hex, v, now_value + 1);
 	s->mark.value = v;
 	s->mark.last_write = now_mono();
-	s->mark.n_writes++;
 	return 0;
 }
 
@@ -141,7 +125,7 @@ static int detected(struct server *s, const char *reason, bool have_mark, uint64
 		json_object_put(p);
 		return log_error_errno(r, "starting a fresh ledger file: %m");
 	}
-	r = add_record(s, LEDGER_TYPE_ROLLBACK_DETECTED, p);
+	r = server_record(s, LEDGER_TYPE_ROLLBACK_DETECTED, s->mark.self, p);
 	if (r < 0)
 		return r;
 	s->mark.rolled_back = true;

@@ -7,6 +7,7 @@
  * durable with one fdatasync (group commit) before any of them is acknowledged.
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -45,6 +46,7 @@ static unsigned arg_clients_per_uid = CLIENTS_PER_UID_DEFAULT;
 static unsigned arg_idle_timeout = IDLE_TIMEOUT_DEFAULT;
 static enum ledger_peer_method arg_peer_method = _LEDGER_PEER_METHOD_INVALID;
 static const char *arg_tpm_counter = NULL, *arg_tpm_auth = NULL, *arg_tcti = NULL;
+static uint32_t arg_tpm_index;
 static unsigned arg_tpm_interval = MARK_INTERVAL_DEFAULT;
 
 static char listen_tag, signal_tag;
@@ -203,6 +205,11 @@ static int parse_args(int argc, char **argv)
 						    optarg);
 			break;
 		case ARG_TPM_COUNTER:
+			if (tpm_nv_index_parse(optarg, &arg_tpm_index) < 0)
+				return -usage_error("serve",
+						    "--tpm-counter %s: an NV index (0x01xxxxxx) "
+						    "expected",
+						    optarg);
 			arg_tpm_counter = optarg;
 			break;
 		case ARG_TPM_AUTH:
@@ -548,6 +555,22 @@ static int load_or_create_key(const char *key_path, const char *dir, struct ed25
 	return 0;
 }
 
+int server_record(struct server *s, const char *type, const struct ledger_actor *actor,
+		  struct json_object *payload)
+{
+	_cleanup_json_ struct json_object *p = payload;
+	int r;
+
+	if (!p)
+		return log_oom();
+	r = ledger_writer_add(s->w, type, actor, p, NULL, NULL);
+	if (r >= 0)
+		r = ledger_writer_commit(s->w);
+	if (r < 0)
+		return log_error_errno(r, "writing a %s record: %m", type);
+	return 0;
+}
+
 static int add_start_record(struct server *s, const struct ledger_open_info *info,
 			    const struct ledger_actor *self)
 {
@@ -570,12 +593,7 @@ static int add_start_record(struct server *s, const struct ledger_open_info *inf
 	    json_add_string(p, "policy_sha256", hex) < 0 ||
 	    json_add_int(p, "policy_rules", (int64_t)s->policy->n_rules) < 0)
 		return log_oom();
-	r = ledger_writer_add(s->w, LEDGER_TYPE_START, self, p, NULL, NULL);
-	if (r >= 0)
-		r = ledger_writer_commit(s->w);
-	if (r < 0)
-		return log_error_errno(r, "writing the start record: %m");
-	return 0;
+	return server_record(s, LEDGER_TYPE_START, self, TAKE_PTR(p));
 }
 
 static int setup_signals(struct server *s)
@@ -685,28 +703,16 @@ int verb_serve(int argc, char **argv)
 	if (r < 0)
 		goto finish;
 	if (arg_tpm_counter) {
-		unsigned long v;
-		char *end;
-
-		errno = 0;
-		v = strtoul(arg_tpm_counter, &end, 16);
-		if (errno || *end || v > UINT32_MAX ||
-		    ((uint32_t)v & TPM_NV_INDEX_RANGE_MASK) != TPM_NV_INDEX_RANGE) {
-			r = log_error_errno(EINVAL,
-					    "--tpm-counter %s: an NV index (0x01xxxxxx) "
-					    "expected",
-					    arg_tpm_counter);
-			goto finish;
-		}
 		s.mark = (struct mark_state){
 			.enabled = true,
-			.index = (uint32_t)v,
+			.index = arg_tpm_index,
 			.auth_file = arg_tpm_auth,
 			.tcti = arg_tcti,
 			.interval = arg_tpm_interval,
 			.self = &self,
 		};
-		(void)snprintf(s.mark.index_hex, sizeof(s.mark.index_hex), "0x%08lx", v);
+		(void)snprintf(s.mark.index_hex, sizeof(s.mark.index_hex), "0x%08" PRIx32,
+			       arg_tpm_index);
 		r = mark_start(&s, dir);
 		if (r < 0)
 			goto finish;

@@ -83,7 +83,6 @@ struct mark_state {
 	size_t auth_size;
 	uint64_t value; /* the counter as last read or incremented */
 	double last_write;
-	uint64_t n_writes;
 	bool rolled_back; /* appends refused until acknowledged */
 	bool force_next; /* a mark after this round (the acknowledgment) */
 	char *refusal; /* the reply to appends while rolled back */
@@ -111,6 +110,10 @@ struct server {
 	struct mark_state mark;
 };
 
+/* Appends one of the daemon's own records (takes payload; NULL: out of memory) and
+ * makes it durable at once. */
+int server_record(struct server *s, const char *type, const struct ledger_actor *actor,
+		  struct json_object *payload);
 /* At start, after the writer opened: compare the ledger's last mark with the counter. */
 int mark_start(struct server *s, const char *dir);
 /* A mark when --tpm-interval has passed since the last (or always, with force). */

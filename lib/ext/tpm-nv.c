@@ -18,6 +18,21 @@ static bool index_valid(uint32_t index)
 	return (index & TPM_NV_INDEX_RANGE_MASK) == TPM_NV_INDEX_RANGE;
 }
 
+int tpm_nv_index_parse(const char *s, uint32_t *ret)
+{
+	unsigned long v;
+	char *end;
+
+	if (isempty(s) || s[0] == '-' || s[0] == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 16);
+	if (errno || *end || v > UINT32_MAX || !index_valid((uint32_t)v))
+		return -EINVAL;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
 /* The ESYS_TR of a defined index; -ENOENT when the TPM has none there. */
 static int nv_handle(struct tpm_context *t, uint32_t index, ESYS_TR *ret)
 {

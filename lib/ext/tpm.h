@@ -250,6 +250,8 @@ struct tpm_nv_public {
 	bool ours; /* exactly the attributes tpm_nv_counter_define() gives */
 };
 
+/* An NV index in hexadecimal ("0x01a1a701" or "01a1a701"): -EINVAL unless it is one. */
+int tpm_nv_index_parse(const char *s, uint32_t *ret);
 /* -EEXIST if the index is defined already (whatever it is). auth at most 32 bytes. */
 int tpm_nv_counter_define(struct tpm_context *t, uint32_t index, const void *auth,
 			  size_t auth_size);

@@ -257,17 +257,10 @@ static int cmd_nv(char **args)
 	size_t auth_size = 0;
 	struct tpm_nv_public pub;
 	uint64_t v = 0;
-	unsigned long parsed;
 	uint32_t index;
-	char *end;
 	int r;
 
-	if (strv_length(args) != 2)
-		return log_error_errno(EINVAL, "usage: nv ACTION INDEX");
-	errno = 0;
-	parsed = strtoul(args[1], &end, 0);
-	index = (uint32_t)parsed;
-	if (errno || *end || parsed > UINT32_MAX)
+	if (strv_length(args) != 2 || tpm_nv_index_parse(args[1], &index) < 0)
 		return log_error_errno(EINVAL, "usage: nv define|increment|read|public|undefine "
 					       "INDEX [--secret-file F]");
 	if (arg_secret_file) {
