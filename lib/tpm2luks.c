@@ -46,15 +46,20 @@ int tpm2luks_enroll(struct luks_volume *v, struct tpm_context *t, const void *un
 		.primary_alg = p->primary_alg,
 		.pubkey_pcr_mask = p->pubkey_pcr_mask,
 		.hash_pcr_mask = p->hash_pcr_mask,
+		.floor = p->floor,
 	};
 	struct tpm2_token token = {
 		.pcr_bank = (char *)"sha256",
 		.primary_alg = p->primary_alg,
 		.hash_pcr_mask = p->hash_pcr_mask,
 		.pubkey_pcr_mask = p->pubkey_pcr_mask,
+		.has_floor = p->floor,
 	};
 	size_t passphrase_size;
 	int keyslot, token_id, r;
+
+	if (p->floor)
+		token.floor = *p->floor;
 
 	if (p->pubkey_pem) {
 		r = rsa_key_from_public_pem(p->pubkey_pem, p->pubkey_pem_size, &key);
@@ -175,6 +180,7 @@ static int unlock_token(struct luks_volume *v, struct tpm_context *t, int token_
 		.policy_hash_size = token->policy_hash_size,
 		.hash_pcr_mask = token->hash_pcr_mask,
 		.pubkey_pcr_mask = token->pubkey_pcr_mask,
+		.floor = token->has_floor ? &token->floor : NULL,
 	};
 
 	if (token->pubkey_pcr_mask != 0) {
@@ -361,9 +367,15 @@ static int token_state(struct luks_volume *v, struct tpm_context *t, int token_i
 		    memcmp(st->sealed.value[i], st->now.value[i], TPM_DIGEST_SIZE) != 0)
 			st->changed_pcr_mask |= bit;
 	}
-	r = tpm_policy_trial(t, key, token->pubkey_pcr_mask, token->hash_pcr_mask, trial);
+	st->has_floor = token->has_floor;
+	st->floor = token->floor;
+	r = tpm_policy_trial(t, key, token->pubkey_pcr_mask, token->hash_pcr_mask,
+			     token->has_floor ? &token->floor : NULL, trial);
+	if (r == -ENOENT && token->has_floor)
+		return 0; /* the floor's counter is gone: nothing holds, floor_defined says why */
 	if (r < 0)
 		return r;
+	st->floor_defined = token->has_floor;
 	st->literal_ok = token->policy_hash_size == TPM_DIGEST_SIZE &&
 			 memcmp(trial, token->policy_hash, TPM_DIGEST_SIZE) == 0;
 
@@ -532,6 +544,7 @@ int tpm2luks_reseal(struct luks_volume *v, struct tpm_context *t, const void *re
 		.pubkey_pem_size = old->pubkey ? old->pubkey_size : pcrpkey_size,
 		.pubkey_pcr_mask = old->pubkey_pcr_mask,
 		.hash_pcr_mask = old->hash_pcr_mask,
+		.floor = old->has_floor ? &old->floor : NULL,
 	};
 	if (params.pubkey_pcr_mask != 0 && !params.pubkey_pem)
 		return error_set(ret_error, -ENOKEY, "no PCR-signing public key to seal to");

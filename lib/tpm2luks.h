@@ -27,6 +27,7 @@ struct tpm2luks_enroll_params {
 	size_t pubkey_pem_size;
 	uint32_t pubkey_pcr_mask; /* 1 << 11 */
 	uint32_t hash_pcr_mask; /* 1 << 7 */
+	const struct tpm_floor_bind *floor; /* the version floor (index, base), or NULL */
 };
 
 struct tpm2luks_enrolment {
@@ -83,6 +84,9 @@ struct tpm2luks_token_state {
 	struct tpm_pcr_values now; /* the literal PCRs now */
 	uint32_t changed_pcr_mask; /* literal PCRs whose value differs from sealed (when known) */
 	bool literal_ok; /* the TPM's trial policy with today's PCRs equals the sealed policy */
+	bool has_floor; /* sealed to a version floor (floor), which is defined (floor_defined) */
+	bool floor_defined;
+	struct tpm_floor_bind floor;
 	unsigned n_signatures; /* entries of the image's .pcrsig by the token's key */
 	bool signed_now; /* the current signed-PCR value is among them (false once capped) */
 };
@@ -116,8 +120,8 @@ struct tpm2luks_reseal_result {
  * Seals a fresh secret to today's literal PCRs and the signed policy, after checking
  * that recovery opens a keyslot that is not a TPM keyslot (-EPERM: it opens none;
  * -EKEYREJECTED: it opens a TPM keyslot). It seals with the primary algorithm, key and
- * PCRs of the existing token (-ENOENT if there is none; pcrpkey, the image's .pcrpkey,
- * when that token carries no key of its own). -ENOMEDIUM when a literal PCR holds
+ * PCRs and version floor of the existing token (-ENOENT if there is none; pcrpkey, the
+ * image's .pcrpkey, when that token carries no key of its own). -ENOMEDIUM when a literal PCR holds
  * nothing measured. The order keeps the volume openable at every point a power cut
  * could stop it: the new keyslot, then its token, then the old tokens and their
  * keyslots are removed, then TPM keyslots that no token names (left by an earlier cut

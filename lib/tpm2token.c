@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -97,6 +98,41 @@ static int parse_sealed_pcrs(struct json_object *o, struct tpm_pcr_values *ret, 
 	return 0;
 }
 
+static int parse_floor(struct json_object *o, struct tpm2_token *t, char **ret_error)
+{
+	struct json_object *f;
+	const char *index, *base;
+
+	t->has_floor = false;
+	if (!json_object_object_get_ex(o, TPM2_TOKEN_FLOOR, &f))
+		return 0;
+	if (!json_object_is_type(f, json_type_object) || json_get_string(f, "index", &index) < 0 ||
+	    json_get_string(f, "base", &base) < 0)
+		return error_set(ret_error, -EBADMSG,
+				 "\"%s\": not an object with the strings \"index\" and \"base\"",
+				 TPM2_TOKEN_FLOOR);
+	if (tpm_nv_index_parse(index, &t->floor.index) < 0)
+		return error_set(ret_error, -EBADMSG, "\"%s\": \"%s\" is not an NV index",
+				 TPM2_TOKEN_FLOOR, index);
+	if (safe_atou64(base, &t->floor.base) < 0)
+		return error_set(ret_error, -EBADMSG, "\"%s\": base \"%s\" is not a number",
+				 TPM2_TOKEN_FLOOR, base);
+	t->has_floor = true;
+	return 0;
+}
+
+static struct json_object *floor_json(const struct tpm_floor_bind *f)
+{
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	char index[16], base[24];
+
+	(void)snprintf(index, sizeof(index), "0x%08" PRIx32, f->index);
+	(void)snprintf(base, sizeof(base), "%" PRIu64, f->base);
+	if (!o || json_add_string(o, "index", index) < 0 || json_add_string(o, "base", base) < 0)
+		return NULL;
+	return TAKE_PTR(o);
+}
+
 int tpm2_token_to_json(const struct tpm2_token *t, char **ret)
 {
 	_cleanup_json_ struct json_object *o = NULL, *keyslots = NULL;
@@ -147,6 +183,8 @@ int tpm2_token_to_json(const struct tpm2_token *t, char **ret)
 	}
 	if (r >= 0 && t->sealed_pcrs.mask != 0)
 		r = json_add(o, TPM2_TOKEN_SEALED_PCRS, tpm2_pcr_values_json(&t->sealed_pcrs));
+	if (r >= 0 && t->has_floor)
+		r = json_add(o, TPM2_TOKEN_FLOOR, floor_json(&t->floor));
 	if (r < 0)
 		return r;
 
@@ -289,6 +327,9 @@ int tpm2_token_from_json(const char *json, size_t n, struct tpm2_token **ret, ch
 			return r;
 	}
 	r = parse_sealed_pcrs(o, &t->sealed_pcrs, ret_error);
+	if (r < 0)
+		return r;
+	r = parse_floor(o, t, ret_error);
 	if (r < 0)
 		return r;
 

@@ -20,6 +20,12 @@
  *   airlock_sealed_pcrs {"7":"<hex>"}: the values the literal PCRs had when sealed
  *                      (Airlock's own field; not secret; systemd ignores it). It lets
  *                      airlock-tpm(8) say which PCR changed and what it was.
+ *   airlock_floor      {"index":"0x01a1a700","base":"N"}: the version floor's NV counter
+ *                      and its value when the floor was defined (lib/tpmfloor.h). The
+ *                      sealed object's policy ends in PolicyNV(index >= base), so the
+ *                      field cannot be changed or dropped without the TPM refusing.
+ *                      systemd ignores it, so systemd-cryptsetup cannot open such a
+ *                      token (its policy lacks the PolicyNV); the recovery key can.
  *
  * The sealed secret is not the volume key but 32 random bytes whose padded
  * base64 is the keyslot's passphrase (PBKDF2/SHA-512, 1000 iterations).
@@ -34,6 +40,7 @@
 
 #define TPM2_TOKEN_TYPE "systemd-tpm2"
 #define TPM2_TOKEN_SEALED_PCRS "airlock_sealed_pcrs"
+#define TPM2_TOKEN_FLOOR "airlock_floor"
 
 struct tpm2_token {
 	int keyslot;
@@ -50,6 +57,9 @@ struct tpm2_token {
 	size_t pubkey_size;
 	/* airlock_sealed_pcrs; mask 0 when absent (tokens sealed before it existed). */
 	struct tpm_pcr_values sealed_pcrs;
+	/* airlock_floor; has_floor false when absent (sealed without a version floor). */
+	bool has_floor;
+	struct tpm_floor_bind floor; /* index and base (the name is not kept) */
 };
 
 struct tpm2_token *tpm2_token_free(struct tpm2_token *t);

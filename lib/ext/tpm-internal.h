@@ -20,3 +20,9 @@ int tpm_rc_fail(const char *call, TSS2_RC rc);
 uint32_t tpm_rc_base(uint32_t rc);
 /* A response from the TPM itself (or its resource manager), not from a software layer. */
 bool tpm_rc_is_tpm(uint32_t rc);
+/*
+ * PolicyNV(counter at index >= base, unsigned, read with the owner's authorization) in
+ * session (tpm-nv.c): -ENOENT when the index is not defined, -EMEDIUMTYPE when it is not
+ * a counter, -EPERM when the comparison fails.
+ */
+int tpm_policy_nv_session(struct tpm_context *t, ESYS_TR session, uint32_t index, uint64_t base);

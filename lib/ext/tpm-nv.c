@@ -216,6 +216,53 @@ int tpm_nv_counter_increment(struct tpm_context *t, uint32_t index, const void *
 	return r;
 }
 
+int tpm_nv_name(struct tpm_context *t, uint32_t index, uint8_t ret[TPM_NAME_SIZE])
+{
+	_cleanup_free_ TPM2B_NAME *name = NULL;
+	ESYS_TR h = ESYS_TR_NONE;
+	TSS2_RC rc;
+	int r;
+
+	r = nv_handle(t, index, &h);
+	if (r < 0)
+		return r;
+	rc = Esys_TR_GetName(t->esys, h, &name);
+	tr_close(t, &h);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_fail("Esys_TR_GetName", rc);
+	if (name->size != TPM_NAME_SIZE)
+		return -EBADMSG;
+	memcpy(ret, name->name, TPM_NAME_SIZE);
+	return 0;
+}
+
+int tpm_policy_nv_session(struct tpm_context *t, ESYS_TR session, uint32_t index, uint64_t base)
+{
+	TPM2B_OPERAND operand = { .size = COUNTER_SIZE };
+	ESYS_TR h = ESYS_TR_NONE;
+	bool written;
+	TSS2_RC rc;
+	int r;
+
+	r = counter_open(t, index, &h, &written);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < COUNTER_SIZE; i++)
+		operand.buffer[i] = (uint8_t)(base >> (8 * (COUNTER_SIZE - 1 - i)));
+	rc = Esys_PolicyNV(t->esys, ESYS_TR_RH_OWNER, h, session, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+			   ESYS_TR_NONE, &operand, 0, TPM2_EO_UNSIGNED_GE);
+	tr_close(t, &h);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_rc_fail("Esys_PolicyNV", rc);
+		/* TPM_RC_POLICY: the comparison is false; NV_UNINITIALIZED: no value yet */
+		if (tpm_rc_is_tpm(rc) && (tpm_rc_base(rc) == TPM2_RC_POLICY ||
+					  tpm_rc_base(rc) == TPM2_RC_NV_UNINITIALIZED))
+			return -EPERM;
+		return r;
+	}
+	return 0;
+}
+
 int tpm_nv_undefine(struct tpm_context *t, uint32_t index)
 {
 	ESYS_TR h = ESYS_TR_NONE;

@@ -42,10 +42,16 @@ static const char *const refusal_strings[_TPM_REFUSAL_MAX] = {
 	[TPM_REFUSAL_OTHER_KEY] = "the boot image's PCR signature was made with another key than "
 				  "the one enrolled",
 	[TPM_REFUSAL_BAD_SIGNATURE] = "the PCR signature does not verify with the enrolled PCR key",
-	[TPM_REFUSAL_PCR_CHANGED] = "PCR 7 (Secure Boot state, keys and certificates) differs from "
-				    "when the key was sealed, or the token's PCR key was replaced",
+	[TPM_REFUSAL_PCR_CHANGED] =
+		"PCR 7 (Secure Boot state, keys and certificates) differs from "
+		"when the key was sealed, or the token was changed (its PCR key "
+		"or its version floor)",
 	[TPM_REFUSAL_WRONG_SRK] = "the key was sealed by another TPM, or this TPM has been cleared",
 	[TPM_REFUSAL_LOCKOUT] = "the TPM is in dictionary-attack lockout",
+	[TPM_REFUSAL_FLOOR_GONE] = "the version floor's NV counter, to which the key was sealed, "
+				   "is no longer defined in the TPM (someone with the TPM's owner "
+				   "authorization removed it), or holds less than the token's base "
+				   "(the token was edited, or the counter is another one)",
 	[TPM_REFUSAL_TPM_ERROR] = "the TPM reported an error",
 };
 
@@ -58,6 +64,7 @@ static const char *const refusal_names[_TPM_REFUSAL_MAX] = {
 	[TPM_REFUSAL_PCR_CHANGED] = "pcr-changed",
 	[TPM_REFUSAL_WRONG_SRK] = "wrong-srk",
 	[TPM_REFUSAL_LOCKOUT] = "lockout",
+	[TPM_REFUSAL_FLOOR_GONE] = "floor-gone",
 	[TPM_REFUSAL_TPM_ERROR] = "tpm-error",
 };
 
@@ -523,8 +530,35 @@ int tpm_policy_authorize(const uint8_t name[TPM_NAME_SIZE], uint8_t ret[TPM_DIGE
 	return sha256_buf(d, sizeof(d), ret);
 }
 
+int tpm_policy_nv(const uint8_t old[TPM_DIGEST_SIZE], const struct tpm_floor_bind *f,
+		  uint8_t ret[TPM_DIGEST_SIZE])
+{
+	struct sha256_ctx c;
+	uint8_t args[12], args_digest[TPM_DIGEST_SIZE], cc[4];
+	int r;
+
+	/* operandB (the base, 8 bytes big-endian as the counter is), offset 0, operation */
+	put_be32(args, (uint32_t)(f->base >> 32));
+	put_be32(args + 4, (uint32_t)f->base);
+	args[8] = args[9] = 0;
+	args[10] = (uint8_t)(TPM2_EO_UNSIGNED_GE >> 8);
+	args[11] = (uint8_t)TPM2_EO_UNSIGNED_GE;
+	r = sha256_buf(args, sizeof(args), args_digest);
+	if (r < 0)
+		return r;
+	put_be32(cc, TPM2_CC_PolicyNV);
+	r = sha256_init(&c);
+	if (r < 0)
+		return r;
+	sha256_update(&c, old, TPM_DIGEST_SIZE);
+	sha256_update(&c, cc, sizeof(cc));
+	sha256_update(&c, args_digest, sizeof(args_digest));
+	sha256_update(&c, f->name, TPM_NAME_SIZE);
+	return sha256_final(&c, ret);
+}
+
 int tpm_policy_compute(const struct rsa_key *pubkey, const struct tpm_pcr_values *hash_pcrs,
-		       uint8_t ret[TPM_DIGEST_SIZE])
+		       const struct tpm_floor_bind *floor, uint8_t ret[TPM_DIGEST_SIZE])
 {
 	uint8_t d[TPM_DIGEST_SIZE] = {};
 	int r;
@@ -540,6 +574,11 @@ int tpm_policy_compute(const struct rsa_key *pubkey, const struct tpm_pcr_values
 	}
 	if (hash_pcrs && hash_pcrs->mask != 0) {
 		r = tpm_policy_pcr(d, hash_pcrs, d);
+		if (r < 0)
+			return r;
+	}
+	if (floor) {
+		r = tpm_policy_nv(d, floor, d);
 		if (r < 0)
 			return r;
 	}
@@ -712,7 +751,8 @@ static int policy_get_digest(struct tpm_context *t, ESYS_TR session, uint8_t ret
 }
 
 int tpm_policy_trial(struct tpm_context *t, const struct rsa_key *pubkey, uint32_t pubkey_pcr_mask,
-		     uint32_t hash_pcr_mask, uint8_t ret[TPM_DIGEST_SIZE])
+		     uint32_t hash_pcr_mask, const struct tpm_floor_bind *floor,
+		     uint8_t ret[TPM_DIGEST_SIZE])
 {
 	_cleanup_tr_ struct tr session = TR_INIT(t), key = TR_INIT(t);
 	uint8_t d[TPM_DIGEST_SIZE];
@@ -751,6 +791,11 @@ int tpm_policy_trial(struct tpm_context *t, const struct rsa_key *pubkey, uint32
 	}
 	if (hash_pcr_mask != 0) {
 		r = policy_pcr(t, session.handle, hash_pcr_mask);
+		if (r < 0)
+			return r;
+	}
+	if (floor) {
+		r = tpm_policy_nv_session(t, session.handle, floor->index, floor->base);
 		if (r < 0)
 			return r;
 	}
@@ -802,6 +847,7 @@ int tpm_seal(struct tpm_context *t, const struct tpm_seal_params *p, const void 
 	_cleanup_esys_ TPM2B_PUBLIC *pub = NULL;
 	enum tpm_refusal refusal = TPM_REFUSAL_NONE;
 	uint8_t trial[TPM_DIGEST_SIZE];
+	struct tpm_floor_bind floor;
 	TPM2B_SENSITIVE_CREATE sensitive = {};
 	TPM2B_DATA outside = {};
 	TPML_PCR_SELECTION creation_pcrs = {};
@@ -833,10 +879,16 @@ int tpm_seal(struct tpm_context *t, const struct tpm_seal_params *p, const void 
 		if (r < 0)
 			return r;
 	}
-	r = tpm_policy_compute(p->pubkey, &s->hash_pcrs, s->policy_hash);
+	if (p->floor) {
+		floor = *p->floor;
+		r = tpm_nv_name(t, floor.index, floor.name);
+		if (r < 0)
+			return r;
+	}
+	r = tpm_policy_compute(p->pubkey, &s->hash_pcrs, p->floor ? &floor : NULL, s->policy_hash);
 	if (r < 0)
 		return r;
-	r = tpm_policy_trial(t, p->pubkey, p->pubkey_pcr_mask, p->hash_pcr_mask, trial);
+	r = tpm_policy_trial(t, p->pubkey, p->pubkey_pcr_mask, p->hash_pcr_mask, p->floor, trial);
 	if (r < 0)
 		return r;
 	if (memcmp(trial, s->policy_hash, TPM_DIGEST_SIZE) != 0)
@@ -973,6 +1025,14 @@ static int unseal_once(struct tpm_context *t, const struct tpm_unseal_params *p,
 	}
 	if (p->hash_pcr_mask != 0) {
 		r = policy_pcr(t, policy.handle, p->hash_pcr_mask);
+		if (r < 0)
+			return r;
+	}
+	if (p->floor) {
+		r = tpm_policy_nv_session(t, policy.handle, p->floor->index, p->floor->base);
+		/* Not defined, or a counter below the base: not the counter sealed to. */
+		if (r == -ENOENT || r == -EMEDIUMTYPE || r == -EPERM)
+			return refuse(refusal, TPM_REFUSAL_FLOOR_GONE, -EPERM);
 		if (r < 0)
 			return r;
 	}

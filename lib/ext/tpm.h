@@ -11,6 +11,11 @@
  * and the policy
  *
  *     PolicyPCR(signed PCRs, e.g. 11) -> PolicyAuthorize(PCR key) -> PolicyPCR(literal PCRs, e.g. 7)
+ *         [-> PolicyNV(version floor counter >= base)]
+ *
+ * The last step binds the object to one NV counter and the value it had when the floor
+ * was defined (lib/tpmfloor.h): the object opens only while that counter exists, and
+ * the base a token records cannot be changed without the TPM refusing.
  *
  * The sealed object's policy does not depend on the signed PCRs: the vendor signs
  * the PolicyPCR(11) digest of each UKI (see lib/pcr.h). Commands that carry the
@@ -60,6 +65,7 @@ enum tpm_refusal {
 	TPM_REFUSAL_PCR_CHANGED, /* literal PCRs (7) differ from when sealed (0x99D) */
 	TPM_REFUSAL_WRONG_SRK, /* sealed by another TPM, or this one was cleared (0x1DF) */
 	TPM_REFUSAL_LOCKOUT, /* dictionary-attack lockout (0x921) */
+	TPM_REFUSAL_FLOOR_GONE, /* the floor's NV counter is not defined, or not the one sealed to */
 	TPM_REFUSAL_TPM_ERROR, /* any other TPM error */
 	_TPM_REFUSAL_MAX,
 	_TPM_REFUSAL_INVALID = -EINVAL,
@@ -127,17 +133,35 @@ int tpm_rsa_key_name(const struct rsa_key *k, uint8_t ret[TPM_NAME_SIZE]);
 /* PolicyAuthorize with an empty policyRef: H(H(0 || TPM_CC_PolicyAuthorize || name)). */
 int tpm_policy_authorize(const uint8_t name[TPM_NAME_SIZE], uint8_t ret[TPM_DIGEST_SIZE]);
 /*
+ * A sealed object's binding to the version floor's NV counter: PolicyNV(the counter at
+ * index, read with the owner's authorization, is >= base, unsigned). name is the
+ * index's TPM name (tpm_nv_name()), which the software digest needs; trial sessions
+ * and unseals look it up themselves.
+ */
+struct tpm_floor_bind {
+	uint32_t index;
+	uint64_t base;
+	uint8_t name[TPM_NAME_SIZE];
+};
+/* PolicyNV: H(old || TPM_CC_PolicyNV || H(base as 8 bytes BE || offset 0 || UNSIGNED_GE) || name). */
+int tpm_policy_nv(const uint8_t old[TPM_DIGEST_SIZE], const struct tpm_floor_bind *f,
+		  uint8_t ret[TPM_DIGEST_SIZE]);
+/*
  * The sealing policy: PolicyAuthorize(pubkey) if pubkey is given, then
- * PolicyPCR(hash_pcrs) if hash_pcrs->mask is not empty.
+ * PolicyPCR(hash_pcrs) if hash_pcrs->mask is not empty, then PolicyNV(floor) if floor
+ * is given.
  */
 int tpm_policy_compute(const struct rsa_key *pubkey, const struct tpm_pcr_values *hash_pcrs,
-		       uint8_t ret[TPM_DIGEST_SIZE]);
+		       const struct tpm_floor_bind *floor, uint8_t ret[TPM_DIGEST_SIZE]);
 /*
  * The same policy as the TPM computes it in a trial session with the current PCR
  * values (PolicyPCR(pubkey_pcr_mask) first, as the unseal does, when a key is given).
+ * floor (index and base; its name is not used) or NULL. -ENOENT when the floor's
+ * index is not defined.
  */
 int tpm_policy_trial(struct tpm_context *t, const struct rsa_key *pubkey, uint32_t pubkey_pcr_mask,
-		     uint32_t hash_pcr_mask, uint8_t ret[TPM_DIGEST_SIZE]);
+		     uint32_t hash_pcr_mask, const struct tpm_floor_bind *floor,
+		     uint8_t ret[TPM_DIGEST_SIZE]);
 
 /* The SRK template as a marshalled TPM2B_PUBLIC (for tests and diagnostics). */
 int tpm_srk_template(enum tpm_primary_alg alg, uint8_t **ret, size_t *ret_size);
@@ -149,6 +173,7 @@ struct tpm_seal_params {
 	const struct rsa_key *pubkey; /* PCR-signing key (RSA-2048), or NULL */
 	uint32_t pubkey_pcr_mask; /* the PCRs it signs (11); not part of the object's policy */
 	uint32_t hash_pcr_mask; /* literal PCRs (7), sealed to their current values */
+	const struct tpm_floor_bind *floor; /* index and base, or NULL; the name is looked up */
 };
 
 struct tpm_sealed {
@@ -191,6 +216,7 @@ struct tpm_unseal_params {
 	uint32_t pubkey_pcr_mask;
 	const struct tpm_policy_signature *signatures; /* candidates for pubkey */
 	size_t n_signatures;
+	const struct tpm_floor_bind *floor; /* as sealed (index and base), or NULL */
 };
 
 /*
@@ -266,5 +292,7 @@ int tpm_nv_counter_read(struct tpm_context *t, uint32_t index, uint64_t *ret);
  * a wrong auth (which counts against nothing: the index is no_da). */
 int tpm_nv_counter_increment(struct tpm_context *t, uint32_t index, const void *auth,
 			     size_t auth_size, uint64_t *ret);
+/* The index's TPM name (nameAlg || H(TPMS_NV_PUBLIC)), as ESAPI checked it. */
+int tpm_nv_name(struct tpm_context *t, uint32_t index, uint8_t ret[TPM_NAME_SIZE]);
 /* Removes the index (owner authorization, empty). -ENOENT if it is not defined. */
 int tpm_nv_undefine(struct tpm_context *t, uint32_t index);

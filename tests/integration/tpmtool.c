@@ -12,6 +12,8 @@
  *   pcr-extend PCR HEX            extend a SHA-256 PCR with a digest
  *   nv define|increment|read|public|undefine INDEX [--secret-file AUTH]
  *                                 an NV counter (lib/ext/tpm-nv.c); errors name the errno
+ *   floor define --secret-file AUTH | read --floor I:B | raise TO --floor I:B --secret-file AUTH
+ *                                 the version floor (lib/tpmfloor.c): define prints I:B
  *   pcr11 [--phase P] --linux F [--osrel F --cmdline F --initrd F --splash F --dtb F --pcrpkey F]
  *                                 the PCR 11 value systemd-stub 252 measures
  *   policy-pcr PCR HEX            PolicyPCR(PCR = value) from a zero digest
@@ -35,6 +37,9 @@
  *   token-roundtrip               JSON token on stdin -> parsed -> JSON on stdout
  *   recovery-generate --out F     a new recovery key, written to F
  *   recovery-normalize --out F    the canonical form of the key on stdin, written to F
+ *
+ * policy, seal, unseal and enroll take --floor INDEX:BASE: the version floor binding
+ * (PolicyNV(counter at INDEX >= BASE)).
  *
  * PCR masks (M) are comma-separated PCR numbers ("7", "7,11"). Refusals print
  * "REFUSED (<name>): <reason>" on stderr and exit 2; other errors exit 1.
@@ -60,6 +65,7 @@
 #include "recovery.h"
 #include "tpm2luks.h"
 #include "tpm2token.h"
+#include "tpmfloor.h"
 
 static const char *arg_tcti;
 static const char *arg_pubkey, *arg_key, *arg_pcrsig, *arg_pcrpkey, *arg_blob, *arg_out;
@@ -68,6 +74,23 @@ static const char *arg_phase, *arg_pbkdf, *arg_label;
 static const char *arg_sections[_PCR_UKI_SECTION_MAX];
 static uint32_t arg_hash_pcrs, arg_pubkey_pcrs;
 static bool arg_trial;
+static struct tpm_floor_bind arg_floor;
+static bool arg_have_floor;
+
+/* INDEX:BASE */
+static int parse_floor(const char *s)
+{
+	_cleanup_free_ char *index = NULL;
+	const char *colon = strchr(s, ':');
+
+	if (!colon || !(index = strndup(s, (size_t)(colon - s))) ||
+	    tpm_nv_index_parse(index, &arg_floor.index) < 0 ||
+	    safe_atou64(colon + 1, &arg_floor.base) < 0)
+		return -EINVAL;
+	arg_have_floor = true;
+	return 0;
+}
+#define ARG_FLOOR (arg_have_floor ? &arg_floor : NULL)
 
 static uint64_t now_usec(void)
 {
@@ -302,6 +325,53 @@ static int cmd_nv(char **args)
 	return 0;
 }
 
+/* floor define | read --floor I:B | raise TO --floor I:B (lib/tpmfloor.c) */
+static int cmd_floor(char **args)
+{
+	_cleanup_(tpm_context_freep) struct tpm_context *t = NULL;
+	_cleanup_free_ char *auth = NULL;
+	struct tpm_floor_bind b;
+	size_t auth_size = 0, n = strv_length(args);
+	uint64_t floor = 0, to = 0;
+	int r;
+
+	if (n < 1 || (streq(args[0], "raise") ? n != 2 || safe_atou64(args[1], &to) < 0 : n != 1) ||
+	    (!streq(args[0], "define") && !arg_have_floor))
+		return log_error_errno(EINVAL, "usage: floor define --secret-file F | read --floor "
+					       "I:B | raise TO --floor I:B --secret-file F");
+	if (arg_secret_file) {
+		r = read_full_file(arg_secret_file, 64, &auth, &auth_size);
+		if (r < 0)
+			return log_error_errno(r, "%s: %m", arg_secret_file);
+	}
+	r = open_tpm(&t);
+	if (r < 0)
+		return r;
+	if (streq(args[0], "define")) {
+		r = tpm_floor_define(t, auth, auth_size, &b);
+		if (r >= 0)
+			printf("0x%08" PRIx32 ":%" PRIu64 "\n", b.index, b.base);
+	} else if (streq(args[0], "read"))
+		r = tpm_floor_read(t, &arg_floor, &floor);
+	else if (streq(args[0], "raise"))
+		r = tpm_floor_raise(t, &arg_floor, auth, auth_size, to, &floor);
+	else
+		return log_error_errno(EINVAL, "floor: unknown action '%s'", args[0]);
+	if (r < 0) {
+		fprintf(stderr, "FLOOR %s: %s\n", args[0],
+			r == -ENOENT ? "ENOENT" :
+			r == -ESTALE ? "ESTALE" :
+			r == -EEXIST ? "EEXIST" :
+			r == -EACCES ? "EACCES" :
+			r == -E2BIG  ? "E2BIG" :
+				       strerror(-r));
+		return 1;
+	}
+	if (!streq(args[0], "define"))
+		printf("%" PRIu64 "\n", floor);
+	return 0;
+}
+
 static int cmd_pcr11(char **args)
 {
 	struct pcr_uki u = {};
@@ -374,14 +444,19 @@ static int cmd_policy(char **args)
 	if (r < 0)
 		return r;
 	if (arg_trial)
-		r = tpm_policy_trial(t, k, arg_pubkey_pcrs, arg_hash_pcrs, d);
+		r = tpm_policy_trial(t, k, arg_pubkey_pcrs, arg_hash_pcrs, ARG_FLOOR, d);
 	else {
 		if (arg_hash_pcrs) {
 			r = tpm_pcr_read(t, arg_hash_pcrs, &v);
 			if (r < 0)
 				return log_error_errno(r, "reading PCRs: %m");
 		}
-		r = tpm_policy_compute(k, &v, d);
+		if (arg_have_floor) {
+			r = tpm_nv_name(t, arg_floor.index, arg_floor.name);
+			if (r < 0)
+				return log_error_errno(r, "the floor's NV name: %m");
+		}
+		r = tpm_policy_compute(k, &v, ARG_FLOOR, d);
 	}
 	if (r < 0)
 		return log_error_errno(r, "policy: %m");
@@ -463,6 +538,7 @@ static int cmd_seal(char **args)
 		.primary_alg = TPM_PRIMARY_ECC,
 		.pubkey_pcr_mask = arg_pubkey_pcrs,
 		.hash_pcr_mask = arg_hash_pcrs,
+		.floor = ARG_FLOOR,
 	};
 	size_t secret_size;
 	uint64_t start;
@@ -507,6 +583,7 @@ static int cmd_unseal(char **args)
 		.primary_alg = TPM_PRIMARY_ECC,
 		.hash_pcr_mask = arg_hash_pcrs,
 		.pubkey_pcr_mask = arg_pubkey_pcrs,
+		.floor = ARG_FLOOR,
 	};
 	size_t blob_size, policy_size, pcrsig_size, secret_size;
 	uint64_t start;
@@ -615,6 +692,7 @@ static int cmd_enroll(char **args)
 		.primary_alg = TPM_PRIMARY_ECC,
 		.pubkey_pcr_mask = arg_pubkey_pcrs,
 		.hash_pcr_mask = arg_hash_pcrs,
+		.floor = ARG_FLOOR,
 	};
 	struct tpm2luks_enrolment e;
 	size_t unlock_size, pem_size = 0;
@@ -840,6 +918,7 @@ static const struct {
 	{ "pcr-extend", cmd_pcr_extend },
 	{ "pcr11", cmd_pcr11 },
 	{ "nv", cmd_nv },
+	{ "floor", cmd_floor },
 	{ "policy-pcr", cmd_policy_pcr },
 	{ "key-name", cmd_key_name },
 	{ "policy", cmd_policy },
@@ -877,6 +956,7 @@ enum {
 	OPT_HASH_PCRS,
 	OPT_PUBKEY_PCRS,
 	OPT_TRIAL,
+	OPT_FLOOR,
 	OPT_SECTION, /* + section index */
 };
 
@@ -900,6 +980,7 @@ int main(int argc, char *argv[])
 		{ "hash-pcrs", required_argument, NULL, OPT_HASH_PCRS },
 		{ "pubkey-pcrs", required_argument, NULL, OPT_PUBKEY_PCRS },
 		{ "trial", no_argument, NULL, OPT_TRIAL },
+		{ "floor", required_argument, NULL, OPT_FLOOR },
 		{ "linux", required_argument, NULL, OPT_SECTION + PCR_UKI_LINUX },
 		{ "osrel", required_argument, NULL, OPT_SECTION + PCR_UKI_OSREL },
 		{ "cmdline", required_argument, NULL, OPT_SECTION + PCR_UKI_CMDLINE },
@@ -938,6 +1019,12 @@ int main(int argc, char *argv[])
 			break;
 		case OPT_PUBKEY:
 			arg_pubkey = optarg;
+			break;
+		case OPT_FLOOR:
+			if (parse_floor(optarg) < 0)
+				return log_error_errno(EINVAL, "--floor %s: INDEX:BASE expected",
+						       optarg),
+				       1;
 			break;
 		case OPT_KEY:
 			arg_key = optarg;

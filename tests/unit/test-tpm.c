@@ -130,7 +130,7 @@ static void test_rsa_key_name(void **state)
 
 	/* tpm_policy_compute: PolicyAuthorize alone when no literal PCRs */
 	assert_int_equal(tpm_policy_authorize(name, pa), 0);
-	assert_int_equal(tpm_policy_compute(k, &none, d), 0);
+	assert_int_equal(tpm_policy_compute(k, &none, NULL, d), 0);
 	assert_memory_equal(d, pa, 32);
 }
 

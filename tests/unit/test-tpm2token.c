@@ -76,7 +76,7 @@ static void test_systemd_token_policy(void **state)
 	json = fixture("systemd-252-token.json", &n);
 	assert_int_equal(tpm2_token_from_json(json, n, &t, NULL), 0);
 	assert_int_equal(rsa_key_from_public_pem(t->pubkey, t->pubkey_size, &k), 0);
-	assert_int_equal(tpm_policy_compute(k, &pcr7, d), 0);
+	assert_int_equal(tpm_policy_compute(k, &pcr7, NULL, d), 0);
 	assert_memory_equal(d, t->policy_hash, 32);
 
 	/* blob: TPM2B_PRIVATE, then TPM2B_PUBLIC = size, KEYEDHASH, SHA-256,
@@ -241,6 +241,40 @@ static void test_errors(void **state)
 	check_bad("{" BASE "," REST ",\"airlock_sealed_pcrs\":{\"x\":\"" HEX32 "\"}}", -EBADMSG,
 		  "\"x\"");
 	check_bad("{" BASE "," REST ",\"airlock_sealed_pcrs\":{\"7\":7}}", -EBADMSG, "\"7\"");
+	/* the version floor's binding */
+	check_bad("{" BASE "," REST ",\"airlock_floor\":[]}", -EBADMSG, "\"airlock_floor\": not");
+	check_bad("{" BASE "," REST ",\"airlock_floor\":{\"index\":\"0x01a1a700\"}}", -EBADMSG,
+		  "\"base\"");
+	check_bad("{" BASE "," REST ",\"airlock_floor\":{\"index\":\"0x81000001\",\"base\":\"1\"}}",
+		  -EBADMSG, "\"0x81000001\" is not an NV index");
+	check_bad("{" BASE "," REST
+		  ",\"airlock_floor\":{\"index\":\"0x01a1a700\",\"base\":\"-1\"}}",
+		  -EBADMSG, "base \"-1\" is not a number");
+	check_bad("{" BASE "," REST ",\"airlock_floor\":{\"index\":\"0x01a1a700\",\"base\":7}}",
+		  -EBADMSG, "\"airlock_floor\"");
+}
+
+/* The floor binding: written last, read back exactly (64-bit base), absent = none. */
+static void test_floor(void **state)
+{
+	_cleanup_(tpm2_token_freep) struct tpm2_token *t = NULL, *back = NULL;
+	_cleanup_free_ char *json = NULL;
+	(void)state;
+
+	assert_int_equal(tpm2_token_from_json("{" BASE "," REST "}", strlen("{" BASE "," REST "}"),
+					      &t, NULL),
+			 0);
+	assert_false(t->has_floor);
+	t->has_floor = true;
+	t->floor.index = 0x01a1a700;
+	t->floor.base = UINT64_C(18446744073709551610);
+	assert_int_equal(tpm2_token_to_json(t, &json), 0);
+	assert_non_null(strstr(json, ",\"airlock_floor\":{\"index\":\"0x01a1a700\","
+				     "\"base\":\"18446744073709551610\"}}"));
+	assert_int_equal(tpm2_token_from_json(json, strlen(json), &back, NULL), 0);
+	assert_true(back->has_floor);
+	assert_int_equal(back->floor.index, 0x01a1a700);
+	assert_true(back->floor.base == UINT64_C(18446744073709551610));
 }
 
 /* The PCR values sealed to: written after systemd's fields, read back, absent = mask 0. */
@@ -276,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_sealed_pcrs),
+		cmocka_unit_test(test_floor),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
