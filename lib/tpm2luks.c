@@ -11,6 +11,7 @@
 #include "pcr.h"
 #include "tpm2luks.h"
 #include "tpm2token.h"
+#include "tpmfloor.h"
 
 /* What systemd seals: 32 random bytes, whose padded base64 is the keyslot passphrase. */
 #define TPM2_SECRET_SIZE 32
@@ -369,13 +370,15 @@ static int token_state(struct luks_volume *v, struct tpm_context *t, int token_i
 	}
 	st->has_floor = token->has_floor;
 	st->floor = token->floor;
+	if (token->has_floor) {
+		st->floor_r = tpm_floor_read(t, &token->floor, &st->floor_value);
+		if (st->floor_r < 0)
+			return 0; /* not the counter sealed to: nothing would unseal */
+	}
 	r = tpm_policy_trial(t, key, token->pubkey_pcr_mask, token->hash_pcr_mask,
 			     token->has_floor ? &token->floor : NULL, trial);
-	if (r == -ENOENT && token->has_floor)
-		return 0; /* the floor's counter is gone: nothing holds, floor_defined says why */
 	if (r < 0)
 		return r;
-	st->floor_defined = token->has_floor;
 	st->literal_ok = token->policy_hash_size == TPM_DIGEST_SIZE &&
 			 memcmp(trial, token->policy_hash, TPM_DIGEST_SIZE) == 0;
 

@@ -84,9 +84,12 @@ struct tpm2luks_token_state {
 	struct tpm_pcr_values now; /* the literal PCRs now */
 	uint32_t changed_pcr_mask; /* literal PCRs whose value differs from sealed (when known) */
 	bool literal_ok; /* the TPM's trial policy with today's PCRs equals the sealed policy */
-	bool has_floor; /* sealed to a version floor (floor), which is defined (floor_defined) */
-	bool floor_defined;
+	/* Sealed to a version floor (lib/tpmfloor.h): its binding, and tpm_floor_read()'s
+	 * result (floor_r 0: floor_value is the floor; -ENOENT: the counter is gone, ...). */
+	bool has_floor;
 	struct tpm_floor_bind floor;
+	int floor_r;
+	uint64_t floor_value;
 	unsigned n_signatures; /* entries of the image's .pcrsig by the token's key */
 	bool signed_now; /* the current signed-PCR value is among them (false once capped) */
 };

@@ -42,7 +42,28 @@ struct status {
 static bool token_would_unseal(const struct tpm2luks_token_state *t, const struct status *s)
 {
 	return !t->error && t->literal_ok && (t->pubkey_pcr_mask == 0 || t->n_signatures > 0) &&
-	       !s->info.in_lockout;
+	       !s->info.in_lockout && (!t->has_floor || t->floor_r >= 0);
+}
+
+/* "floor 2 (counter 0x01a1a700, base 6)", or why there is none. */
+static char *floor_string(const struct tpm2luks_token_state *t)
+{
+	char *p = NULL;
+
+	if (!t->has_floor)
+		return strdup("none: sealed without one (airlock-tpm reseal keeps it so)");
+	if (t->floor_r >= 0) {
+		if (asprintf(&p, "%" PRIu64 " (counter 0x%08" PRIx32 ", base %" PRIu64 ")",
+			     t->floor_value, t->floor.index, t->floor.base) < 0)
+			return NULL;
+	} else if (asprintf(&p, "counter 0x%08" PRIx32 " %s", t->floor.index,
+			    t->floor_r == -ENOENT ?
+				    "is not defined any more: nothing unseals" :
+			    t->floor_r == -ESTALE ?
+				    "holds less than the token's base: not the one sealed to" :
+				    "cannot be read") < 0)
+		return NULL;
+	return p;
 }
 
 static void print_text(const struct status *s)
@@ -77,7 +98,6 @@ static void print_text(const struct status *s)
 			       s->ledger_counter_r == -ENOENT  ? "not defined (not kept here)" :
 			       s->ledger_counter_r == -ENODATA ? "defined, never incremented" :
 								 "unreadable");
-		printf("Version floor:     not kept by this release\n");
 	}
 	if (s->volume_error) {
 		printf("Data volume:      %s (%s)\n", s->device ?: "not found",
@@ -91,7 +111,7 @@ static void print_text(const struct status *s)
 	}
 	for (size_t i = 0; i < s->state->n_tokens; i++) {
 		const struct tpm2luks_token_state *t = &s->state->tokens[i];
-		_cleanup_free_ char *changed = NULL;
+		_cleanup_free_ char *changed = NULL, *floor = NULL;
 
 		printf("  token %d (keyslot %d): ", t->token, t->keyslot);
 		if (t->error) {
@@ -108,9 +128,15 @@ static void print_text(const struct status *s)
 		printf("; %u signature%s of this image by the enrolled key%s\n", t->n_signatures,
 		       t->n_signatures == 1 ? "" : "s",
 		       t->signed_now ? " (today's PCR 11 among them)" : "");
+		floor = floor_string(t);
+		printf("    version floor: %s\n", strna(floor));
 		printf("    would unseal at the next boot of this image: %s\n",
-		       token_would_unseal(t, s) ? "yes" :
-		       s->info.in_lockout	? "no (the TPM is in lockout)" :
+		       token_would_unseal(t, s) ?
+			       "yes" :
+		       s->info.in_lockout ?
+			       "no (the TPM is in lockout)" :
+		       t->has_floor && t->floor_r < 0 ?
+			       "no: the version floor's counter is not the one sealed to" :
 		       !t->literal_ok ? "no: re-seal with the recovery key (airlock-tpm reseal)" :
 					"no: this image carries no signature by its key");
 	}
@@ -203,6 +229,25 @@ static struct json_object *status_json(const struct status *s)
 			r = json_add_bool(j, "signed_now", t->signed_now);
 		if (r >= 0)
 			r = json_add_bool(j, "would_unseal_at_boot", token_would_unseal(t, s));
+		if (r >= 0 && t->has_floor) {
+			struct json_object *f = json_object_new_object();
+			char index[16];
+
+			(void)snprintf(index, sizeof(index), "0x%08" PRIx32, t->floor.index);
+			r = json_add(j, "floor", f);
+			if (r >= 0)
+				r = json_add_string(f, "index", index);
+			if (r >= 0)
+				r = json_add_int(f, "base", (int64_t)t->floor.base);
+			if (r >= 0 && t->floor_r >= 0)
+				r = json_add_int(f, "value", (int64_t)t->floor_value);
+			else if (r >= 0)
+				r = json_add_string(f, "error",
+						    t->floor_r == -ENOENT ? "not-defined" :
+						    t->floor_r == -ESTALE ? "below-base" :
+									    "unreadable");
+		} else if (r >= 0)
+			r = json_object_object_add(j, "floor", NULL) < 0 ? -ENOMEM : 0;
 	}
 	if (r >= 0)
 		r = json_add(vol, "tokens", TAKE_PTR(tokens));

@@ -84,6 +84,13 @@ cryptsetup token export --token-id 0 data.img >token.json
 [ "$(jq -r '.airlock_floor.index + ":" + .airlock_floor.base' token.json)" = "$BIND" ] ||
 	fail "airlock_floor: $(jq -c .airlock_floor token.json)"
 tool unlock data.img
+st() { airlock-tpm status --tcti "$SWTPM_TCTI" --device data.img "$@"; }
+st | tee status.txt
+grep -qE "^    version floor: 0 \(counter 0x01a1a700, base ${BIND#*:}\)$" status.txt ||
+	fail "status does not show the floor"
+tool floor raise 1 --floor "$BIND" --secret-file auth >/dev/null
+st --json | jq -e ".volume.tokens[0].floor == {\"index\":\"0x01a1a700\",\"base\":${BIND#*:},\"value\":1}" >/dev/null ||
+	fail "status --json: $(st --json | jq -c .volume.tokens[0])"
 jq -c ".airlock_floor.base = \"$((${BIND#*:} + 1))\"" token.json >edited.json
 cryptsetup token import --token-id 0 --token-replace data.img <edited.json
 expect_fail 'token 0' tool unlock data.img
@@ -92,4 +99,7 @@ cryptsetup token import --token-id 0 --token-replace data.img <dropped.json
 expect_fail 'token 0' tool unlock data.img
 cryptsetup token import --token-id 0 --token-replace data.img <token.json
 tool unlock data.img
+tool nv undefine 0x01a1a700
+st | grep -q "version floor: counter 0x01a1a700 is not defined any more" || fail "status: $(st)"
+st | grep -q "would unseal at the next boot of this image: no: the version floor" || fail "status: $(st)"
 echo OK
