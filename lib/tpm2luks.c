@@ -54,7 +54,7 @@ int tpm2luks_enroll(struct luks_volume *v, struct tpm_context *t, const void *un
 		.primary_alg = p->primary_alg,
 		.hash_pcr_mask = p->hash_pcr_mask,
 		.pubkey_pcr_mask = p->pubkey_pcr_mask,
-		.has_floor = p->floor,
+		.has_floor = p->floor != NULL,
 	};
 	size_t passphrase_size;
 	int keyslot, token_id, r;
