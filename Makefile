@@ -15,6 +15,9 @@ BUILD ?= build
 CC ?= gcc
 PKG_CONFIG ?= pkg-config
 OUT ?= out
+# Parallel compile jobs for the builds inside `make check` (not the tests: those run one
+# at a time).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 PKGS := libarchive libcryptsetup blkid fdisk gpgme tss2-esys tss2-mu tss2-tctildr tss2-rc \
 	ncursesw json-c libcrypto
@@ -94,8 +97,8 @@ qemu: image
 
 check: deps
 	@$(MAKE) --no-print-directory check-format
-	@$(MAKE) --no-print-directory all unit-tests
-	@$(MAKE) --no-print-directory SANITIZE=1 BUILD=build-san unit-tests
+	@$(MAKE) --no-print-directory -j$(JOBS) all unit-tests
+	@$(MAKE) --no-print-directory -j$(JOBS) SANITIZE=1 BUILD=build-san unit-tests
 	@tests/run-tests unit:build/tests/unit unit:build-san/tests/unit:asan+ubsan \
 		integration e2e
 
