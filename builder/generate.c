@@ -225,17 +225,19 @@ static int gen_os_release(struct gen *g, const struct manifest *m, bool debug)
 		}
 		if (startswith(l, "IMAGE_ID=") || startswith(l, "IMAGE_VERSION=") ||
 		    startswith(l, "VARIANT=") || startswith(l, "VARIANT_ID=") ||
-		    startswith(l, "AIRLOCK_COMPATIBLE="))
+		    startswith(l, "AIRLOCK_COMPATIBLE=") ||
+		    startswith(l, OSRELEASE_SECURITY_VERSION "="))
 			continue;
 		fprintf(f, "%s\n", l);
 	}
 	fprintf(f,
 		"PRETTY_NAME=\"%s %s%s (%s)\"\nVARIANT=\"Airlock appliance%s\"\nVARIANT_ID=%s\n"
-		"IMAGE_ID=%s\nIMAGE_VERSION=%s\nAIRLOCK_COMPATIBLE=%s\n",
+		"IMAGE_ID=%s\nIMAGE_VERSION=%s\nAIRLOCK_COMPATIBLE=%s\n" OSRELEASE_SECURITY_VERSION
+		"=%" PRIu64 "\n",
 		m->name, m->version, debug ? " DEBUG" : "", strna(pretty_base),
 		debug ? ", DEBUG build" : "",
 		debug ? OSRELEASE_VARIANT_DEBUG : OSRELEASE_VARIANT_RELEASE, m->name, m->version,
-		m->compatible);
+		m->compatible, m->security_version);
 	if (fclose(f) != 0)
 		return log_oom();
 	(void)size;

@@ -42,6 +42,7 @@ int release_manifest_write(const struct release_input *in, const char *path)
 		.name = m->name,
 		.version = m->version,
 		.min_version = m->min_version,
+		.security_version = m->security_version,
 		.compatible = m->compatible,
 		.architecture = m->architecture,
 		.source_date_epoch = lf->source_date_epoch,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "bundle.h"
+#include "manifest.h"
 #include "core/error.h"
 #include "core/hex.h"
 #include "core/strv.h"
@@ -389,6 +390,13 @@ int bundle_manifest_parse(const char *text, size_t size, struct bundle_manifest 
 	if (version_compare(m->min_version, m->version) > 0)
 		return bad(ret_error, "min_version", "%s is higher than version %s", m->min_version,
 			   m->version);
+	/* Absent in bundles built before the version floor: 0, which every floor starts at. */
+	if (json_object_object_get_ex(doc, "security_version", NULL)) {
+		r = get_uint(doc, "security_version", "security_version", 0,
+			     MANIFEST_SECURITY_VERSION_MAX, &m->security_version, ret_error);
+		if (r < 0)
+			return r;
+	}
 	r = dup_string(doc, "compatible", "compatible", 128, "-_./", &m->compatible, ret_error);
 	if (r < 0)
 		return r;
@@ -433,6 +441,7 @@ int bundle_manifest_format(const struct bundle_manifest_info *in, struct json_ob
 	    json_add_string(doc, "name", in->name) < 0 ||
 	    json_add_string(doc, "version", in->version) < 0 ||
 	    json_add_string(doc, "min_version", in->min_version) < 0 ||
+	    json_add_int(doc, "security_version", (int64_t)in->security_version) < 0 ||
 	    json_add_string(doc, "compatible", in->compatible) < 0 ||
 	    json_add_string(doc, "architecture", in->architecture) < 0 ||
 	    json_add_int(doc, "source_date_epoch", in->source_date_epoch) < 0 ||

@@ -123,6 +123,7 @@ struct bundle_manifest {
 	char *name; /* image name: letters, digits, '-', '_', '.'; never starts with '.' */
 	char *version;
 	char *min_version; /* the oldest running version this update may replace */
+	uint64_t security_version; /* the version floor's epoch (lib/tpmfloor.h); 0 if absent */
 	char *compatible; /* the product, e.g. airlock/x86-64 */
 	char *architecture;
 	int64_t source_date_epoch;
@@ -159,6 +160,7 @@ struct bundle_manifest_package {
 
 struct bundle_manifest_info {
 	const char *name, *version, *min_version, *compatible, *architecture;
+	uint64_t security_version;
 	int64_t source_date_epoch;
 	const char *kernel;
 	const uint8_t *content_sha256; /* 32 bytes */

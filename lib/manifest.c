@@ -121,6 +121,16 @@ static int parse_image(struct parser *p, struct manifest *m, const char *key, co
 				    value);
 		return set_string(p, streq(key, "version") ? &m->version : &m->min_version, value);
 	}
+	if (streq(key, "security-version")) {
+		if (m->has_security_version)
+			return fail(p, "given twice (a single value is expected)");
+		if (safe_atou64(value, &m->security_version) < 0 ||
+		    m->security_version > MANIFEST_SECURITY_VERSION_MAX)
+			return fail(p, "'%s' is not a whole number from 0 to %u", value,
+				    MANIFEST_SECURITY_VERSION_MAX);
+		m->has_security_version = true;
+		return 0;
+	}
 	if (streq(key, "compatible")) {
 		if (!name_is_valid(value, "-_./"))
 			return fail(p, "'%s' is not a valid product name (e.g. airlock/x86-64)",

@@ -30,6 +30,9 @@ struct manifest_package {
 	unsigned line;
 };
 
+/* The highest security-version a manifest may give. */
+#define MANIFEST_SECURITY_VERSION_MAX 1000000U
+
 struct manifest {
 	char *path;
 
@@ -37,6 +40,10 @@ struct manifest {
 	char *name;
 	char *version;
 	char *min_version; /* floor: the oldest running version an update of this image may replace */
+	/* The version floor's epoch (lib/tpmfloor.h): this image unseals the data volume only
+	 * while the TPM's floor is at most this; marking it good raises the floor to it. */
+	uint64_t security_version;
+	bool has_security_version;
 	char *compatible; /* e.g. airlock/x86-64 */
 	char *architecture;
 	char *hostname;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <ctype.h>
 
+#include "core/parse.h"
 #include "osrelease.h"
 
 static int unquote(const char *v, size_t n, char **ret)
@@ -61,4 +62,18 @@ int osrelease_get(const char *text, const char *key, char **ret)
 		return -ENOENT;
 	*ret = TAKE_PTR(value);
 	return 0;
+}
+
+int osrelease_security_version(const char *text, uint64_t *ret)
+{
+	_cleanup_free_ char *v = NULL;
+	int r = osrelease_get(text, OSRELEASE_SECURITY_VERSION, &v);
+
+	if (r == -ENOENT) {
+		*ret = 0;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	return safe_atou64(v, ret) < 0 ? -EBADMSG : 0;
 }

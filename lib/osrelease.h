@@ -15,3 +15,11 @@ int osrelease_get(const char *text, const char *key, char **ret);
  * release build. */
 #define OSRELEASE_VARIANT_DEBUG "airlock-debug"
 #define OSRELEASE_VARIANT_RELEASE "airlock"
+
+/* The version floor's epoch an image carries (lib/tpmfloor.h), written by airlock-build. */
+#define OSRELEASE_SECURITY_VERSION "AIRLOCK_SECURITY_VERSION"
+/*
+ * The image's security version: 0 when the key is absent (images built before the
+ * version floor), -EBADMSG when it is not a whole number.
+ */
+int osrelease_security_version(const char *text, uint64_t *ret);

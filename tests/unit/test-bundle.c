@@ -133,6 +133,7 @@ static void test_manifest_good(void **state)
 	assert_string_equal(m->name, "airlock");
 	assert_string_equal(m->version, "1.2.0");
 	assert_string_equal(m->min_version, "1.0.0");
+	assert_true(m->security_version == 0); /* absent: a bundle built before the floor */
 	assert_string_equal(m->compatible, "airlock/x86-64");
 	assert_int_equal(m->source_date_epoch, 1747699200);
 	assert_int_equal(m->artifacts[0].size_bytes, 3 * 4096);
@@ -207,6 +208,9 @@ static void test_manifest_bad(void **state)
 		{ "version", "120", "version" },
 		{ "min_version", "\"1.3\"", "min_version" },
 		{ "min_version", NULL, "min_version" },
+		{ "security_version", "-1", "security_version" },
+		{ "security_version", "\"1\"", "security_version" },
+		{ "security_version", "1000001", "security_version" },
 		{ "compatible", "\"airlock x86\"", "compatible" },
 		{ "architecture", NULL, "architecture" },
 		{ "source_date_epoch", "-1", "source_date_epoch" },

@@ -45,6 +45,7 @@ static void test_good(void **state)
 	assert_string_equal(m->name, "demo");
 	assert_string_equal(m->version, "2.1.0");
 	assert_string_equal(m->min_version, "0"); /* default */
+	assert_true(m->security_version == 0); /* default */
 	assert_int_equal(strv_length(m->suites), 2);
 	assert_string_equal(m->components[0], "main"); /* default */
 	assert_int_equal(m->n_packages, 3);
@@ -107,6 +108,11 @@ static void test_errors(void **state)
 	expect_error(HEAD TAIL "[alternatives]\nawk = /usr/bin/awk\n", "expected 'LINK TARGET'");
 	expect_error(HEAD TAIL "[units]\nenable = foo\n", "'foo' is not a unit name");
 	expect_error(HEAD TAIL "[image]\nmin-version = 2\n", "2 is higher than version 1");
+	expect_error(HEAD TAIL "[image]\nsecurity-version = one\n",
+		     "[image] security-version: 'one' is not a whole number from 0 to 1000000");
+	expect_error(HEAD TAIL "[image]\nsecurity-version = 1000001\n", "from 0 to 1000000");
+	expect_error(HEAD TAIL "[image]\nsecurity-version = 1\nsecurity-version = 2\n",
+		     "security-version: given twice");
 	expect_error(HEAD "[archive]\nsuites = bookworm\n", "[packages]: no packages listed");
 	expect_error("[image]\nname = x\n" TAIL, "[image] version: missing (required)");
 	expect_error(HEAD "[packages]\ninclude = a\n", "[archive] suites: missing (required)");

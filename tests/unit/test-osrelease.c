@@ -36,10 +36,27 @@ static void test_get(void **state)
 	assert_null(x);
 }
 
+static void test_security_version(void **state)
+{
+	uint64_t v = 99;
+	(void)state;
+
+	assert_int_equal(osrelease_security_version("IMAGE_ID=x\n", &v), 0);
+	assert_int_equal(v, 0); /* absent: built before the version floor */
+	assert_int_equal(osrelease_security_version("AIRLOCK_SECURITY_VERSION=3\n", &v), 0);
+	assert_int_equal(v, 3);
+	assert_int_equal(osrelease_security_version("AIRLOCK_SECURITY_VERSION=\"12\"\n", &v), 0);
+	assert_int_equal(v, 12);
+	assert_int_equal(osrelease_security_version("AIRLOCK_SECURITY_VERSION=-1\n", &v), -EBADMSG);
+	assert_int_equal(osrelease_security_version("AIRLOCK_SECURITY_VERSION=1.0\n", &v), -EBADMSG);
+	assert_int_equal(osrelease_security_version("AIRLOCK_SECURITY_VERSION=\n", &v), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_get),
+		cmocka_unit_test(test_security_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
