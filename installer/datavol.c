@@ -29,7 +29,11 @@
 #include "ext/tpm.h"
 #include "installer.h"
 #include "pcr.h"
+#include "core/fileio.h"
+#include "core/secret.h"
 #include "tpm2luks.h"
+#include "tpmfloor.h"
+#include "tpmnv.h"
 
 #define DATAVOL_LABEL "airlock-data"
 #define DATAVOL_SECTOR_SIZE 4096
@@ -52,6 +56,8 @@ struct datavol {
 	bool mapped;
 	char *mnt;
 	bool mounted;
+	/* The NV counters' auths (secret memory) until they are written onto the volume. */
+	uint8_t *floor_auth, *ledger_auth;
 };
 
 int datavol_new(struct datavol **ret)
@@ -99,6 +105,8 @@ struct datavol *datavol_free(struct datavol *v)
 		return NULL;
 	unmap(v);
 	luks_volume_free(v->luks);
+	secret_free(v->floor_auth);
+	secret_free(v->ledger_auth);
 	safe_close(v->header_fd);
 	free(v);
 	return NULL;
@@ -174,11 +182,76 @@ int datavol_format(struct datavol *v, const struct install_settings *s, const ch
 	return 0;
 }
 
+static int new_auth(uint8_t **ret)
+{
+	uint8_t *a = secret_alloc(TPMNV_AUTH_SIZE);
+	int r;
+
+	if (!a)
+		return -ENOMEM;
+	r = crypto_random_bytes(a, TPMNV_AUTH_SIZE);
+	if (r < 0) {
+		secret_free(a);
+		return r;
+	}
+	*ret = a;
+	return 0;
+}
+
+/*
+ * Defines Airlock's NV counters (lib/tpmnv.h) with fresh auths: the version floor
+ * (defined and incremented: its base) and the ledger's high-water counter. An index an
+ * earlier install left is undefined first (its auth went with that install's data
+ * volume); the TPM starts a counter so made at the highest value any counter held.
+ */
+static int define_counters(struct datavol *v, struct tpm_context *t, struct tpm_floor_bind *floor,
+			   char **ret_error)
+{
+	int r;
+
+	r = new_auth(&v->floor_auth);
+	if (r >= 0)
+		r = new_auth(&v->ledger_auth);
+	if (r < 0)
+		return error_replace(ret_error, r, "tpm: random bytes: %s", strerror(-r));
+	for (unsigned i = 0; i < 2; i++) {
+		uint32_t index = i == 0 ? TPMNV_FLOOR : TPMNV_LEDGER;
+		const char *what = i == 0 ? "version floor" : "ledger high-water";
+
+		for (unsigned again = 0;; again++) {
+			r = i == 0 ? tpm_floor_define(t, v->floor_auth, TPMNV_AUTH_SIZE, floor) :
+				     tpm_nv_counter_define(t, index, v->ledger_auth,
+							   TPMNV_AUTH_SIZE);
+			if (r != -EEXIST || again > 0)
+				break;
+			log_notice("tpm: NV index 0x%08" PRIx32 " (%s) is defined already, by an "
+				   "earlier install on this TPM: defining it again",
+				   index, what);
+			r = tpm_nv_undefine(t, index);
+			if (r < 0)
+				break;
+		}
+		if (r < 0)
+			return error_replace(ret_error, r,
+					     "tpm: defining NV index 0x%08" PRIx32
+					     " (%s counter): %s",
+					     index, what, strerror(-r));
+		log_info("tpm: NV index 0x%08" PRIx32 " defined (%s counter)%s", index, what,
+			 i == 0 ? "" : "; the ledger daemon starts it");
+	}
+	v->e.floor = true;
+	v->e.floor_index = floor->index;
+	v->e.floor_base = floor->base;
+	v->e.ledger_counter = true;
+	return 0;
+}
+
 int datavol_enroll_tpm(struct datavol *v, const struct install_settings *s,
 		       const struct install_source *src, char **ret_error)
 {
 	_cleanup_(tpm_context_freep) struct tpm_context *t = NULL;
-	const struct tpm2luks_enroll_params p = {
+	struct tpm_floor_bind floor = {};
+	struct tpm2luks_enroll_params p = {
 		.primary_alg = TPM_PRIMARY_ECC,
 		.pubkey_pem = src->pcr_pubkey,
 		.pubkey_pem_size = src->pcr_pubkey_size,
@@ -195,6 +268,13 @@ int datavol_enroll_tpm(struct datavol *v, const struct install_settings *s,
 		return error_replace(ret_error, r, "tpm: %s at '%s': %s",
 				     tpm_refusal_to_string(TPM_REFUSAL_NO_TPM),
 				     isempty(s->tcti) ? TPM_DEFAULT_TCTI : s->tcti, strerror(-r));
+	/* Without a file system there is nowhere to keep the counters' auths. */
+	if (!s->no_filesystem) {
+		r = define_counters(v, t, &floor, ret_error);
+		if (r < 0)
+			return r;
+		p.floor = &floor;
+	}
 	/* Unlocked with the volume key held since the format: no passphrase needed. */
 	r = tpm2luks_enroll(v->luks, t, NULL, 0, &p, &e);
 	/* tss2 keeps a copy of the sealed secret in its context: drop it now. */
@@ -207,6 +287,37 @@ int datavol_enroll_tpm(struct datavol *v, const struct install_settings *s,
 	v->e.tpm_token = e.token;
 	memcpy(v->e.policy_hash, e.policy_hash, sizeof(v->e.policy_hash));
 	v->e.unset_pcr_mask = e.unset_pcr_mask;
+	return 0;
+}
+
+/* The NV counters' auths, TPMNV_AUTH_DIR on the volume (root, 0700; files 0600). */
+static int write_counter_auths(struct datavol *v, char **ret_error)
+{
+	const char *files[] = { TPMNV_FLOOR_AUTH, TPMNV_LEDGER_AUTH };
+	const uint8_t *auths[] = { v->floor_auth, v->ledger_auth };
+	_cleanup_free_ char *dir = path_join(v->mnt, TPMNV_AUTH_DIR + strlen("/var"));
+	int r;
+
+	if (!dir)
+		return -ENOMEM;
+	r = mkdir_p(dir, 0700);
+	if (r >= 0 && chmod(dir, 0700) < 0)
+		r = -errno;
+	if (r < 0)
+		return error_replace(ret_error, r, "data: creating %s: %s", TPMNV_AUTH_DIR,
+				     strerror(-r));
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		_cleanup_free_ char *path = path_join(v->mnt, files[i] + strlen("/var"));
+
+		if (!path)
+			return -ENOMEM;
+		r = write_file_atomic(path, auths[i], TPMNV_AUTH_SIZE, 0600);
+		if (r < 0)
+			return error_replace(ret_error, r, "data: writing %s: %s", files[i],
+					     strerror(-r));
+	}
+	v->floor_auth = secret_free(v->floor_auth);
+	v->ledger_auth = secret_free(v->ledger_auth);
 	return 0;
 }
 
@@ -265,6 +376,11 @@ int datavol_make_filesystem(struct datavol *v, const struct install_disk *target
 		if (r < 0)
 			return error_replace(ret_error, r, "data: creating /var/lib/airlock: %s",
 					     strerror(-r));
+	}
+	if (v->floor_auth) {
+		r = write_counter_auths(v, ret_error);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include "ext/json.h"
 #include "gpt.h"
 #include "installer.h"
+#include "tpmnv.h"
 #include "pcr.h"
 
 struct install_state {
@@ -74,6 +75,20 @@ static void progress(const struct install_job *j, enum install_step s, uint64_t 
 {
 	if (j->progress.update)
 		j->progress.update(j->progress.userdata, s, done, total);
+}
+
+/* The NV counters the install defined (lib/tpmnv.h): "floor": {index, base}, "ledger_counter". */
+static int add_counters(struct json_object *payload, const struct datavol_enrolment *e)
+{
+	struct json_object *f = json_object_new_object();
+	char index[16];
+
+	(void)snprintf(index, sizeof(index), "0x%08" PRIx32, e->floor_index);
+	if (json_add(payload, "floor", f) < 0 || json_add_string(f, "index", index) < 0 ||
+	    json_add_int(f, "base", (int64_t)e->floor_base) < 0)
+		return -ENOMEM;
+	(void)snprintf(index, sizeof(index), "0x%08" PRIx32, TPMNV_LEDGER);
+	return e->ledger_counter ? json_add_string(payload, "ledger_counter", index) : 0;
 }
 
 static int step_begin(const struct install_job *j, enum install_step s, char **ret_error)
@@ -322,7 +337,8 @@ int install_write(struct install_job *j, char **ret_error)
 				    strna(j->source->pcr_pubkey_origin)) < 0 ||
 		    json_add_int(payload, "keyslot", e.tpm_keyslot) < 0 ||
 		    json_add_int(payload, "token", e.tpm_token) < 0 ||
-		    json_add_bool(payload, "pcr7_measured", e.unset_pcr_mask == 0) < 0) {
+		    json_add_bool(payload, "pcr7_measured", e.unset_pcr_mask == 0) < 0 ||
+		    (e.floor && add_counters(payload, &e) < 0)) {
 			json_object_put(pcrs);
 			json_object_put(signed_pcrs);
 			payload = (json_object_put(payload), NULL);

@@ -294,6 +294,8 @@ struct tpm_facts {
 	bool usable;
 	char *reason; /* why not (or a warning when usable), for screens and logs */
 	uint32_t unset_pcr_mask; /* literal PCRs (7) that hold nothing measured */
+	/* Airlock's NV indices (lib/tpmnv.h) are defined already (an earlier install). */
+	bool floor_defined, ledger_defined;
 };
 void tpm_facts_done(struct tpm_facts *f);
 /* Opens the TPM and reads PCR 7; never fails: the verdict is in *ret. */
@@ -388,6 +390,12 @@ struct datavol_enrolment {
 	uint8_t policy_hash[32];
 	uint32_t unset_pcr_mask;
 	char luks_uuid[40];
+	/* The version floor the TPM key is sealed to (lib/tpmfloor.h), and whether the
+	 * ledger's high-water counter was defined (lib/tpmnv.h). */
+	bool floor;
+	uint32_t floor_index;
+	uint64_t floor_base;
+	bool ledger_counter;
 };
 int datavol_new(struct datavol **ret);
 struct datavol *datavol_free(struct datavol *v);

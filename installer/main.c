@@ -23,6 +23,7 @@
 #include "fat.h"
 #include "gpt.h"
 #include "installer.h"
+#include "tpmnv.h"
 #include "ledger-client.h"
 #include "ledger.h"
 #include "recovery.h"
@@ -333,6 +334,17 @@ static void print_plan(const struct install_ctx *c, size_t i)
 	}
 	printf("  TPM: %s%s%s\n", c->tpm.usable ? "usable" : "NOT usable",
 	       c->tpm.reason ? ": " : "", strempty(c->tpm.reason));
+	if (!c->tpm.usable)
+		return;
+	for (unsigned k = 0; k < 2; k++) {
+		bool defined = k == 0 ? c->tpm.floor_defined : c->tpm.ledger_defined;
+
+		printf("  TPM NV index 0x%08" PRIx32 " (%s counter): %s\n",
+		       k == 0 ? TPMNV_FLOOR : TPMNV_LEDGER,
+		       k == 0 ? "version floor" : "ledger high-water",
+		       defined ? "defined by an earlier install: undefined and defined again" :
+				 "defined");
+	}
 }
 
 static void progress_lines(void *userdata, enum install_step step, uint64_t done, uint64_t total)

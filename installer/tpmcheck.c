@@ -12,6 +12,7 @@
 #include "ext/crypto.h"
 #include "ext/tpm.h"
 #include "installer.h"
+#include "tpmnv.h"
 #include "pcr.h"
 
 void tpm_facts_done(struct tpm_facts *f)
@@ -71,6 +72,12 @@ int tpm_check(const char *tcti, const struct install_source *s, struct tpm_facts
 		goto done;
 	}
 	f.unset_pcr_mask = tpm_pcr_values_unset(&pcrs);
+	{
+		struct tpm_nv_public pub;
+
+		f.floor_defined = tpm_nv_read_public(t, TPMNV_FLOOR, &pub) >= 0;
+		f.ledger_defined = tpm_nv_read_public(t, TPMNV_LEDGER, &pub) >= 0;
+	}
 	if (f.unset_pcr_mask)
 		verdict(&f, true,
 			"warning: PCR 7 holds nothing measured (firmware without Secure Boot "

@@ -105,6 +105,8 @@ static int try_tpm(const struct data_unlock_params *p, struct luks_volume *v,
 		.pcrpkey = p->pcrpkey,
 		.pcrpkey_size = p->pcrpkey_size,
 		.name = p->name,
+		.check_floor = true,
+		.security_version = p->security_version,
 	};
 	int r, keyslot = -1, cap_r;
 
@@ -271,6 +273,10 @@ int data_unlock(const struct data_unlock_params *p, struct data_unlock_result *r
 		    res.refusal == TPM_REFUSAL_PCR_CHANGED ?
 			    "PCR 7, the firmware and Secure Boot state, changed since it was sealed" :
 			    "PCR 11: this boot image is not signed for the enrolled key");
+	if (res.refusal == TPM_REFUSAL_BELOW_FLOOR)
+		say(p, "this release is older than the version floor: the recovery key opened the "
+		       "data volume; boot a release at or above the floor (airlock-tpm status "
+		       "shows it) and the TPM opens it again");
 	res.method = DATA_UNLOCK_RECOVERY;
 	res.keyslot = r;
 	*ret = res;

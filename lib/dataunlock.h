@@ -60,6 +60,9 @@ struct data_unlock_params {
 	const void *pcrpkey; /* the running UKI's .pcrpkey, or NULL */
 	size_t pcrpkey_size;
 	bool cap_pcr; /* extend PCR 11 with the cap once the TPM was asked */
+	/* The booting release's security version (os-release), compared with the version
+	 * floor of a token sealed to one before the TPM is asked (lib/tpmfloor.h). */
+	uint64_t security_version;
 	const int *key_fds; /* where the recovery key may be typed; the first line wins */
 	size_t n_key_fds;
 	unsigned tries; /* 0: DATA_KEY_TRIES */

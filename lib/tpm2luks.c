@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -183,6 +184,30 @@ static int unlock_token(struct luks_volume *v, struct tpm_context *t, int token_
 		.pubkey_pcr_mask = token->pubkey_pcr_mask,
 		.floor = token->has_floor ? &token->floor : NULL,
 	};
+
+	if (token->has_floor && p->check_floor) {
+		uint64_t floor;
+
+		r = tpm_floor_read(t, &token->floor, &floor);
+		if (r == -ENOENT || r == -ESTALE || r == -EMEDIUMTYPE) {
+			*refusal = TPM_REFUSAL_FLOOR_GONE;
+			return error_replace(why, -EPERM, "token %d: %s", token_id,
+					     tpm_refusal_to_string(*refusal));
+		}
+		if (r < 0)
+			return error_replace(why, r, "token %d: reading the version floor: %s",
+					     token_id, strerror(-r));
+		if (p->security_version < floor) {
+			*refusal = TPM_REFUSAL_BELOW_FLOOR;
+			return error_replace(why, -EPERM,
+					     "token %d: this release's security version %" PRIu64
+					     " is below the version floor %" PRIu64
+					     " kept in the TPM: it is older than a release this "
+					     "appliance has already run, so the TPM was not asked "
+					     "for the key",
+					     token_id, p->security_version, floor);
+		}
+	}
 
 	if (token->pubkey_pcr_mask != 0) {
 		r = token_key(token, p, &key);

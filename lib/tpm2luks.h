@@ -54,6 +54,10 @@ struct tpm2luks_unlock_params {
 	const void *pcrpkey; /* the UKI's .pcrpkey (PEM), used when a token has no key */
 	size_t pcrpkey_size;
 	const char *name; /* device-mapper name, or NULL to check only */
+	/* Compare the booting release's security version with the floor of a token sealed
+	 * to one before unsealing it (lib/tpmfloor.h); below it, nothing is unsealed. */
+	bool check_floor;
+	uint64_t security_version;
 };
 
 /*

@@ -29,7 +29,7 @@
  * base was edited, or that no longer names the counter, does not unseal.
  *
  * Who can move it: increments need the counter's authValue, 32 random bytes kept on
- * the data volume (TPM_FLOOR_AUTH_PATH), so only an unlocked appliance raises the
+ * the data volume (TPMNV_FLOOR_AUTH), so only an unlocked appliance raises the
  * floor. Anyone with the TPM's owner authorization (empty on Airlock) can undefine the
  * counter; then nothing unseals (TPM_REFUSAL_FLOOR_GONE) and the recovery key is the
  * way in; a counter defined again in its place starts at the highest value a counter
@@ -41,9 +41,6 @@
 
 #include "ext/tpm.h"
 
-/* The counter's authValue on the data volume (root, 0600); never logged or shown. */
-#define TPM_FLOOR_AUTH_PATH "/var/lib/airlock/tpm/floor.auth"
-#define TPM_FLOOR_AUTH_SIZE 32
 /* The most one raise may move the floor: a guard against a corrupt security version. */
 #define TPM_FLOOR_STEP_MAX 1024
 

@@ -19,6 +19,7 @@
 #include "ext/luks.h"
 #include "ext/tpm.h"
 #include "init.h"
+#include "osrelease.h"
 #include "pcr.h"
 
 #define TPM_DEVICE "/dev/tpmrm0"
@@ -172,6 +173,23 @@ static const char *wait_for_node(const struct partition_info *part, const char *
 	return part->node;
 }
 
+/* The mounted root's security version (lib/tpmfloor.h), from its os-release. */
+static uint64_t read_security_version(void)
+{
+	_cleanup_free_ char *text = NULL;
+	uint64_t v;
+	int r;
+
+	r = read_full_file(SYSROOT "/usr/lib/os-release", READ_FULL_MAX_DEFAULT, &text, NULL);
+	if (r < 0)
+		init_fatal("cannot read " SYSROOT "/usr/lib/os-release: %s", strerror(-r));
+	r = osrelease_security_version(text, &v);
+	if (r < 0)
+		init_fatal(SYSROOT "/usr/lib/os-release: %s is not a whole number",
+			   OSRELEASE_SECURITY_VERSION);
+	return v;
+}
+
 void init_setup_var(const struct boot_args *a, const struct init_root *root)
 {
 	const char *dm = "/dev/mapper/" DATA_DM_NAME;
@@ -180,6 +198,7 @@ void init_setup_var(const struct boot_args *a, const struct init_root *root)
 	struct data_unlock_result res = {};
 	size_t pcrsig_size, pcrpkey_size, idx, n_fds;
 	const char *tcti, *no_tpm = NULL, *node;
+	uint64_t security_version;
 	int fds[8], r;
 	double start;
 
@@ -205,6 +224,7 @@ void init_setup_var(const struct boot_args *a, const struct init_root *root)
 	node = wait_for_node(&disk->partitions[idx], root->disk_node, a->device_timeout_sec);
 	tcti = wait_for_tpm(&no_tpm);
 
+	security_version = read_security_version();
 	n_fds = open_key_consoles(fds);
 	start = init_now();
 	r = data_unlock(
@@ -218,6 +238,7 @@ void init_setup_var(const struct boot_args *a, const struct init_root *root)
 			.pcrpkey = pcrpkey,
 			.pcrpkey_size = pcrpkey_size,
 			.cap_pcr = true,
+			.security_version = security_version,
 			.key_fds = fds,
 			.n_key_fds = n_fds,
 			.tries = DATA_KEY_TRIES,

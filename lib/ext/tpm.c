@@ -52,6 +52,10 @@ static const char *const refusal_strings[_TPM_REFUSAL_MAX] = {
 				   "is no longer defined in the TPM (someone with the TPM's owner "
 				   "authorization removed it), or holds less than the token's base "
 				   "(the token was edited, or the counter is another one)",
+	[TPM_REFUSAL_BELOW_FLOOR] =
+		"this release is below the version floor kept in the TPM: it is "
+		"older than a release this appliance has already run, so the "
+		"TPM was not asked for the key",
 	[TPM_REFUSAL_TPM_ERROR] = "the TPM reported an error",
 };
 
@@ -65,6 +69,7 @@ static const char *const refusal_names[_TPM_REFUSAL_MAX] = {
 	[TPM_REFUSAL_WRONG_SRK] = "wrong-srk",
 	[TPM_REFUSAL_LOCKOUT] = "lockout",
 	[TPM_REFUSAL_FLOOR_GONE] = "floor-gone",
+	[TPM_REFUSAL_BELOW_FLOOR] = "below-floor",
 	[TPM_REFUSAL_TPM_ERROR] = "tpm-error",
 };
 

@@ -66,6 +66,7 @@ enum tpm_refusal {
 	TPM_REFUSAL_WRONG_SRK, /* sealed by another TPM, or this one was cleared (0x1DF) */
 	TPM_REFUSAL_LOCKOUT, /* dictionary-attack lockout (0x921) */
 	TPM_REFUSAL_FLOOR_GONE, /* the floor's NV counter is not defined, or not the one sealed to */
+	TPM_REFUSAL_BELOW_FLOOR, /* not asked: this release is below the version floor */
 	TPM_REFUSAL_TPM_ERROR, /* any other TPM error */
 	_TPM_REFUSAL_MAX,
 	_TPM_REFUSAL_INVALID = -EINVAL,

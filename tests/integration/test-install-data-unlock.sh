@@ -37,6 +37,18 @@ answers "$T/answers.conf" "# TEST-ONLY answer file" \
 	"recovery-key = file" "recovery-key-file = $T/escrow/recovery.key" \
 	"tpm = required" "tcti = $SWTPM_TCTI" \
 	"pbkdf = argon2id" "pbkdf-memory = 64M" "pbkdf-time-cost = 4" "pbkdf-parallel = 1"
+# The dry run lists the NV counters the install would define, and one an earlier install
+# left (here made by hand) as defined again.
+head -c 32 /dev/urandom >"$T/nv.auth"
+tool nv define 0x01a1a701 --secret-file "$T/nv.auth"
+install_run --answers "$T/answers.conf" --disk "$T/target.img" --dry-run >"$T/dry.log" 2>&1 || {
+	cat "$T/dry.log"
+	fail "the dry run failed"
+}
+grep -F "  TPM NV index 0x01a1a700 (version floor counter): defined" "$T/dry.log" &&
+	grep -F "  TPM NV index 0x01a1a701 (ledger high-water counter): defined by an earlier install: undefined and defined again" "$T/dry.log" ||
+	fail "the dry run does not list the NV counters: $(cat "$T/dry.log")"
+tool nv undefine 0x01a1a701
 install_run --answers "$T/answers.conf" --disk "$T/target.img" >"$T/install.log" 2>&1 || {
 	cat "$T/install.log"
 	fail "the install failed"

@@ -99,6 +99,23 @@ cryptsetup token import --token-id 0 --token-replace data.img <dropped.json
 expect_fail 'token 0' tool unlock data.img
 cryptsetup token import --token-id 0 --token-replace data.img <token.json
 tool unlock data.img
+
+step "at boot (lib/dataunlock, airlock-init's way): a release below the floor is not unsealed"
+# The floor is 1 (raised above); releases of security version 0 and 1 boot in turn.
+printf '%s\n' "$(cat recovery.key)" >typed
+tool data-unlock data.img --security-version 0 <typed >below.out 2>&1 || {
+	cat below.out
+	fail "the recovery key did not open the volume below the floor"
+}
+cat below.out
+grep -q "SAY: the TPM did not open the data volume: token 0: this release's security version 0 is below the version floor 1 kept in the TPM" below.out ||
+	fail "no line says the release is below the floor"
+grep -q "^opened by recovery" below.out || fail "below the floor, not opened by the recovery key"
+tool data-unlock data.img --security-version 1 </dev/null | tee at.out
+grep -q "^opened by tpm" at.out || fail "at the floor, the TPM did not open it"
+expect_fail 'REFUSED \(below-floor\)' tool unlock data.img --security-version 0
+tool unlock data.img --security-version 7
+
 tool nv undefine 0x01a1a700
 st | grep -q "version floor: counter 0x01a1a700 is not defined any more" || fail "status: $(st)"
 st | grep -q "would unseal at the next boot of this image: no: the version floor" || fail "status: $(st)"

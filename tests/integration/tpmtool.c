@@ -38,6 +38,8 @@
  *   recovery-generate --out F     a new recovery key, written to F
  *   recovery-normalize --out F    the canonical form of the key on stdin, written to F
  *
+ * unlock and data-unlock take --security-version N: the booting release's, compared with
+ * a token's version floor (data-unlock: 0 when not given; unlock: not compared then).
  * policy, seal, unseal and enroll take --floor INDEX:BASE: the version floor binding
  * (PolicyNV(counter at INDEX >= BASE)).
  *
@@ -76,6 +78,8 @@ static uint32_t arg_hash_pcrs, arg_pubkey_pcrs;
 static bool arg_trial;
 static struct tpm_floor_bind arg_floor;
 static bool arg_have_floor;
+static uint64_t arg_security_version;
+static bool arg_have_security_version;
 
 /* INDEX:BASE */
 static int parse_floor(const char *s)
@@ -755,6 +759,8 @@ static int cmd_unlock(char **args)
 
 	if (strv_length(args) != 1)
 		return log_error_errno(EINVAL, "usage: unlock IMG [--pcrsig F] [--pcrpkey F]");
+	p.check_floor = arg_have_security_version;
+	p.security_version = arg_security_version;
 	r = read_pcr_files(&pcrsig, &p.pcrsig_size, &pcrpkey, &p.pcrpkey_size);
 	if (r < 0)
 		return r;
@@ -791,6 +797,7 @@ static int cmd_data_unlock(char **args)
 		.tcti = arg_tcti,
 		.no_tpm_reason = "TEST: no --tcti given",
 		.cap_pcr = true,
+		.security_version = arg_security_version,
 		.key_fds = fds,
 		.n_key_fds = 1,
 		.say = data_say,
@@ -957,6 +964,7 @@ enum {
 	OPT_PUBKEY_PCRS,
 	OPT_TRIAL,
 	OPT_FLOOR,
+	OPT_SECURITY_VERSION,
 	OPT_SECTION, /* + section index */
 };
 
@@ -981,6 +989,7 @@ int main(int argc, char *argv[])
 		{ "pubkey-pcrs", required_argument, NULL, OPT_PUBKEY_PCRS },
 		{ "trial", no_argument, NULL, OPT_TRIAL },
 		{ "floor", required_argument, NULL, OPT_FLOOR },
+		{ "security-version", required_argument, NULL, OPT_SECURITY_VERSION },
 		{ "linux", required_argument, NULL, OPT_SECTION + PCR_UKI_LINUX },
 		{ "osrel", required_argument, NULL, OPT_SECTION + PCR_UKI_OSREL },
 		{ "cmdline", required_argument, NULL, OPT_SECTION + PCR_UKI_CMDLINE },
@@ -1019,6 +1028,13 @@ int main(int argc, char *argv[])
 			break;
 		case OPT_PUBKEY:
 			arg_pubkey = optarg;
+			break;
+		case OPT_SECURITY_VERSION:
+			if (safe_atou64(optarg, &arg_security_version) < 0)
+				return log_error_errno(EINVAL, "--security-version %s: a number",
+						       optarg),
+				       1;
+			arg_have_security_version = true;
 			break;
 		case OPT_FLOOR:
 			if (parse_floor(optarg) < 0)

@@ -48,7 +48,8 @@ static void test_security_version(void **state)
 	assert_int_equal(osrelease_security_version("AIRLOCK_SECURITY_VERSION=\"12\"\n", &v), 0);
 	assert_int_equal(v, 12);
 	assert_int_equal(osrelease_security_version("AIRLOCK_SECURITY_VERSION=-1\n", &v), -EBADMSG);
-	assert_int_equal(osrelease_security_version("AIRLOCK_SECURITY_VERSION=1.0\n", &v), -EBADMSG);
+	assert_int_equal(osrelease_security_version("AIRLOCK_SECURITY_VERSION=1.0\n", &v),
+			 -EBADMSG);
 	assert_int_equal(osrelease_security_version("AIRLOCK_SECURITY_VERSION=\n", &v), -EBADMSG);
 }
 
