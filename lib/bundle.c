@@ -51,6 +51,7 @@ static const char *const refusal_names[_BUNDLE_REFUSAL_MAX] = {
 	[BUNDLE_REFUSAL_SAME_VERSION] = "same-version",
 	[BUNDLE_REFUSAL_DOWNGRADE] = "downgrade",
 	[BUNDLE_REFUSAL_BELOW_FLOOR] = "below-floor",
+	[BUNDLE_REFUSAL_BELOW_VERSION_FLOOR] = "below-version-floor",
 	[BUNDLE_REFUSAL_DIGEST_MISMATCH] = "digest-mismatch",
 	[BUNDLE_REFUSAL_DEBUG_BUILD] = "debug-build",
 };
@@ -192,6 +193,13 @@ int bundle_policy_check(const struct bundle_policy *p, const struct bundle_manif
 			      "manifest.json: version %s is a debug build (a root shell on the "
 			      "console); this system is not one, and takes release builds only",
 			      m->version);
+	if (p->has_version_floor && m->security_version < p->version_floor)
+		return refuse(ret_error, BUNDLE_REFUSAL_BELOW_VERSION_FLOOR, BUNDLE_MEMBER_MANIFEST,
+			      "manifest.json: version %s has security version %" PRIu64
+			      ", below the version floor %" PRIu64
+			      " this appliance's TPM keeps: the TPM would not open the data volume "
+			      "for it",
+			      m->version, m->security_version, p->version_floor);
 	return 0;
 }
 

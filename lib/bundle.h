@@ -84,6 +84,7 @@ enum bundle_refusal {
 	BUNDLE_REFUSAL_BELOW_FLOOR, /* the running version is below the update's min_version */
 	BUNDLE_REFUSAL_DIGEST_MISMATCH, /* a payload member's sha256 is not the manifest's */
 	BUNDLE_REFUSAL_DEBUG_BUILD, /* a debug build, for a system that is not one */
+	BUNDLE_REFUSAL_BELOW_VERSION_FLOOR, /* its security_version is below the TPM's floor */
 	_BUNDLE_REFUSAL_MAX,
 	_BUNDLE_REFUSAL_INVALID = -EINVAL,
 };
@@ -204,13 +205,17 @@ struct bundle_policy {
 	const char *running_version; /* its IMAGE_VERSION */
 	const char *compatible; /* its product */
 	bool running_debug; /* it is a debug build itself (os-release VARIANT_ID=airlock-debug) */
+	/* The version floor the TPM keeps (lib/tpmfloor.h), when one is kept. */
+	bool has_version_floor;
+	uint64_t version_floor;
 };
 
 /*
  * The update policy: the same product; a version higher than the running one (the
  * same one is a replay, a lower one a downgrade); a running version not below the
  * update's min_version; no debug build (a root shell on the console) unless the running
- * system is one. 0, or -EPERM with the refusal; -EINVAL if the policy itself
+ * system is one; a security_version not below the version floor, when one is kept (an
+ * update the TPM would not open the data volume for). 0, or -EPERM with the refusal; -EINVAL if the policy itself
  * is not valid (a bad running version).
  */
 int bundle_policy_check(const struct bundle_policy *p, const struct bundle_manifest *m,

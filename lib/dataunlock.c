@@ -7,6 +7,7 @@
 #include "core/fileio.h"
 #include "core/log.h"
 #include "core/secret.h"
+#include "bootdisk.h"
 #include "dataunlock.h"
 #include "ext/json.h"
 #include "ext/luks.h"
@@ -280,6 +281,46 @@ int data_unlock(const struct data_unlock_params *p, struct data_unlock_result *r
 	res.method = DATA_UNLOCK_RECOVERY;
 	res.keyslot = r;
 	*ret = res;
+	return 0;
+}
+
+int data_volume_node(char **ret, char **ret_error)
+{
+	_cleanup_(disk_info_freep) struct disk_info *disk = NULL;
+	_cleanup_free_ char *error = NULL;
+	struct bootdisk boot = {};
+	size_t idx;
+	char *node;
+	int r;
+
+	r = bootdisk_find(NULL, &boot, &error);
+	if (r < 0)
+		return error_set(ret_error, r, "%s", strna(error));
+	r = disk_info_probe(boot.node, &disk);
+	if (r < 0) {
+		r = error_set(ret_error, r, "cannot read the partition table of %s: %s", boot.node,
+			      strerror(-r));
+		bootdisk_done(&boot);
+		return r;
+	}
+	r = data_partition_find(disk, &idx, &error);
+	if (r == -ENOENT)
+		r = error_set(ret_error, r,
+			      "%s has no data partition: this is the installer medium, which has "
+			      "no data volume",
+			      boot.node);
+	else if (r < 0)
+		r = error_set(ret_error, r, "%s", strna(error));
+	else if (!disk->partitions[idx].node)
+		r = error_set(ret_error, -ENODEV, "the data partition %u of %s has no device node",
+			      disk->partitions[idx].number, boot.node);
+	bootdisk_done(&boot);
+	if (r < 0)
+		return r;
+	node = strdup(disk->partitions[idx].node);
+	if (!node)
+		return -ENOMEM;
+	*ret = node;
 	return 0;
 }
 

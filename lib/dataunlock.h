@@ -50,6 +50,13 @@ enum data_unlock_method data_unlock_method_from_string(const char *s);
  */
 int data_partition_find(const struct disk_info *d, size_t *ret_index, char **ret_error);
 
+/*
+ * On the running appliance: the device node of the data partition of the disk the root
+ * was booted from (lib/bootdisk.h). -ENOENT when that disk has none (the installer
+ * medium); *ret_error says what was missing.
+ */
+int data_volume_node(char **ret, char **ret_error);
+
 struct data_unlock_params {
 	const char *node; /* the LUKS2 partition (or a header file, with name NULL) */
 	const char *name; /* device-mapper name to map it as, or NULL to check keys only */

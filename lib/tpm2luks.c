@@ -614,3 +614,20 @@ int tpm2luks_reseal(struct luks_volume *v, struct tpm_context *t, const void *re
 	*ret = res;
 	return 0;
 }
+
+int tpm2luks_floor(struct luks_volume *v, struct tpm_floor_bind *ret)
+{
+	int token_id = -1, r;
+
+	for (;;) {
+		_cleanup_(tpm2_token_freep) struct tpm2_token *token = NULL;
+
+		r = luks_token_find(v, TPM2_TOKEN_TYPE, token_id + 1, &token_id);
+		if (r < 0)
+			return r; /* -ENOENT: no more tokens */
+		if (token_read(v, token_id, &token, NULL) >= 0 && token->has_floor) {
+			*ret = token->floor;
+			return 0;
+		}
+	}
+}

@@ -138,3 +138,6 @@ struct tpm2luks_reseal_result {
 int tpm2luks_reseal(struct luks_volume *v, struct tpm_context *t, const void *recovery,
 		    size_t recovery_size, const void *pcrpkey, size_t pcrpkey_size,
 		    struct tpm2luks_reseal_result *ret, char **ret_error);
+
+/* The version floor the volume's first token sealed to one names; -ENOENT: none is. */
+int tpm2luks_floor(struct luks_volume *v, struct tpm_floor_bind *ret);

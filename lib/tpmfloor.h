@@ -67,3 +67,13 @@ int tpm_floor_read(struct tpm_context *t, const struct tpm_floor_bind *b, uint64
  */
 int tpm_floor_raise(struct tpm_context *t, const struct tpm_floor_bind *b, const void *auth,
 		    size_t auth_size, uint64_t to, uint64_t *ret);
+
+/*
+ * The running appliance's floor: the binding the data volume's TPM token records and the
+ * counter's value now. device: the data volume (NULL: the booted disk's, lib/dataunlock.h);
+ * tcti NULL: the default. -ENOENT when no floor is kept (no data volume, or no token
+ * sealed to one); any other error (no TPM, the counter gone) with *ret_error: the caller
+ * must not take that for "no floor".
+ */
+int tpm_floor_of_volume(const char *device, const char *tcti, struct tpm_floor_bind *ret_bind,
+			uint64_t *ret_floor, char **ret_error);

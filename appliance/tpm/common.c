@@ -37,46 +37,18 @@ int tpm_options_take(struct tpm_options *o, int c, const char *arg)
 
 int tpm_volume_node(const struct tpm_options *o, char **ret)
 {
-	_cleanup_(disk_info_freep) struct disk_info *disk = NULL;
 	_cleanup_free_ char *error = NULL;
-	struct bootdisk boot = {};
-	size_t idx;
 	int r;
 
 	if (o->device) {
 		*ret = strdup(o->device);
 		return *ret ? 0 : log_oom();
 	}
-	r = bootdisk_find(NULL, &boot, &error);
+	r = data_volume_node(ret, &error);
 	if (r < 0)
 		return log_error_errno(r, "cannot find the data volume: %s (give --device)",
 				       strna(error));
-	r = disk_info_probe(boot.node, &disk);
-	if (r < 0) {
-		log_error_errno(r, "cannot read the partition table of %s: %m", boot.node);
-		bootdisk_done(&boot);
-		return r;
-	}
-	r = data_partition_find(disk, &idx, &error);
-	if (r < 0) {
-		if (r == -ENOENT)
-			log_error("%s has no data partition: this is the installer medium, which "
-				  "has no data volume",
-				  boot.node);
-		else
-			log_error("%s", strna(error));
-		bootdisk_done(&boot);
-		return r;
-	}
-	if (!disk->partitions[idx].node) {
-		log_error("the data partition %u of %s has no device node",
-			  disk->partitions[idx].number, boot.node);
-		bootdisk_done(&boot);
-		return -ENODEV;
-	}
-	*ret = strdup(disk->partitions[idx].node);
-	bootdisk_done(&boot);
-	return *ret ? 0 : log_oom();
+	return 0;
 }
 
 static int read_optional(const char *path, char **ret, size_t *ret_size)

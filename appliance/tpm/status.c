@@ -11,6 +11,8 @@
 
 #include "core/hex.h"
 #include "core/log.h"
+#include "core/fileio.h"
+#include "osrelease.h"
 #include "pcr.h"
 #include "tpm-tool.h"
 #include "tpmnv.h"
@@ -37,12 +39,14 @@ struct status {
 	/* The ledger's high-water counter (lib/tpmnv.h): its value, or why there is none. */
 	int ledger_counter_r;
 	uint64_t ledger_counter;
+	uint64_t security_version; /* the running image's (os-release), 0 when it says none */
 };
 
 static bool token_would_unseal(const struct tpm2luks_token_state *t, const struct status *s)
 {
 	return !t->error && t->literal_ok && (t->pubkey_pcr_mask == 0 || t->n_signatures > 0) &&
-	       !s->info.in_lockout && (!t->has_floor || t->floor_r >= 0);
+	       !s->info.in_lockout &&
+	       (!t->has_floor || (t->floor_r >= 0 && t->floor_value <= s->security_version));
 }
 
 /* "floor 2 (counter 0x01a1a700, base 6)", or why there is none. */
@@ -90,6 +94,9 @@ static void print_text(const struct status *s)
 		       s->info.lockout_counter, s->info.max_auth_fail,
 		       s->info.in_lockout ? ", IN LOCKOUT: the TPM releases no key" : "",
 		       s->info.lockout_interval);
+		printf("Security version:  %" PRIu64 " (this image; a token sealed to a version "
+		       "floor above it does not unseal)\n",
+		       s->security_version);
 		if (s->ledger_counter_r >= 0)
 			printf("Ledger high-water: counter 0x%08x = %" PRIu64 "\n", TPMNV_LEDGER,
 			       s->ledger_counter);
@@ -183,6 +190,8 @@ static struct json_object *status_json(const struct status *s)
 			r = json_add_int(da, "recovery_sec", s->info.lockout_recovery);
 		if (r >= 0)
 			r = json_add_bool(da, "lockout", s->info.in_lockout);
+		if (r >= 0)
+			r = json_add_int(tpm, "security_version", (int64_t)s->security_version);
 		if (r >= 0 && s->ledger_counter_r >= 0)
 			r = json_add_int(tpm, "ledger_counter", (int64_t)s->ledger_counter);
 		else if (r >= 0)
@@ -299,6 +308,12 @@ int verb_status(int argc, char **argv)
 		r = tpm_pcr_read(t, UINT32_C(1) << 7 | UINT32_C(1) << PCR_KERNEL_BOOT, &s.pcrs);
 	if (r >= 0)
 		s.ledger_counter_r = tpm_nv_counter_read(t, TPMNV_LEDGER, &s.ledger_counter);
+	{
+		_cleanup_free_ char *osrel = NULL;
+
+		if (read_full_file("/usr/lib/os-release", 64U << 10, &osrel, NULL) >= 0)
+			(void)osrelease_security_version(osrel, &s.security_version);
+	}
 	if (r < 0) {
 		s.tpm_error = r;
 		t = tpm_context_free(t);

@@ -111,8 +111,9 @@ static int sink_begin(void *userdata, const struct bundle_manifest *m, const cha
 	for (size_t i = 0; i < BUNDLE_N_ARTIFACTS; i++)
 		total += m->artifacts[i].size_bytes;
 	if (!im->quiet) {
-		printf("bundle:    %s %s for %s (replaces %s or newer)\n", m->name, m->version,
-		       m->compatible, m->min_version);
+		printf("bundle:    %s %s for %s (replaces %s or newer), security version %" PRIu64
+		       "\n",
+		       m->name, m->version, m->compatible, m->min_version, m->security_version);
 		printf("signed by: %s\n", signer);
 		printf("into:      slot %c (root-%c, verity-%c) of %s; slot %c keeps running\n",
 		       im->target, im->target, im->target, im->disk->path, slot_other(im->target));
@@ -378,6 +379,8 @@ static void import_help(void)
 	       "                          " COMPATIBLE_DEFAULT ")\n"
 	       "  --running-debug         the running image is a debug build, and may take one\n"
 	       "                          (with --disk; else a debug build is refused)\n"
+	       "  --version-floor N       the version floor the TPM keeps (with --disk; on the\n"
+	       "                          running system it is read from the TPM)\n"
 	       "  --root DIR              the running system's files are below DIR (tests, a\n"
 	       "                          rescue system; without --disk)\n"
 	       "  --ledger-socket PATH    the ledger daemon's socket (default /run/airlock/ledger.sock)\n"
@@ -400,6 +403,7 @@ int verb_import(int argc, char **argv)
 		ARG_LEDGER,
 		ARG_TRIES,
 		ARG_RUNNING_DEBUG,
+		ARG_VERSION_FLOOR,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -411,6 +415,7 @@ int verb_import(int argc, char **argv)
 		{ "ledger-socket", required_argument, NULL, ARG_LEDGER },
 		{ "tries", required_argument, NULL, ARG_TRIES },
 		{ "running-debug", no_argument, NULL, ARG_RUNNING_DEBUG },
+		{ "version-floor", required_argument, NULL, ARG_VERSION_FLOOR },
 		{ "quiet", no_argument, NULL, 'q' },
 		{},
 	};
@@ -462,6 +467,13 @@ int verb_import(int argc, char **argv)
 		case ARG_RUNNING_DEBUG:
 			policy.running_debug = true;
 			break;
+		case ARG_VERSION_FLOOR:
+			if (safe_atou64(optarg, &policy.version_floor) < 0)
+				return usage_error("import",
+						   "--version-floor needs a whole number, not '%s'",
+						   optarg);
+			policy.has_version_floor = true;
+			break;
 		case ARG_TRIES:
 			if (safe_atou(optarg, &im.tries) < 0 || im.tries < 1 ||
 			    im.tries > SLOT_ENTRY_TRIES_MAX)
@@ -481,9 +493,11 @@ int verb_import(int argc, char **argv)
 	if (!disk) {
 		/* The running system: what it trusts and runs is its image's, never a
 		 * caller's. */
-		if (keyring || policy.running_version || policy.compatible || policy.running_debug)
-			return usage_error("import", "--keyring, --running-version, --compatible "
-						     "and --running-debug go with --disk only");
+		if (keyring || policy.running_version || policy.compatible ||
+		    policy.running_debug || policy.has_version_floor)
+			return usage_error("import", "--keyring, --running-version, --compatible, "
+						     "--running-debug and --version-floor go with "
+						     "--disk only");
 	} else {
 		if (root)
 			return usage_error("import", "--root goes without --disk only");
@@ -513,6 +527,8 @@ int verb_import(int argc, char **argv)
 		policy.running_version = sys.version;
 		policy.compatible = sys.compatible;
 		policy.running_debug = sys.debug;
+		if (r >= 0)
+			r = update_version_floor("import", &policy);
 	}
 	if (r < 0)
 		return EXIT_FAILURE;

@@ -333,7 +333,9 @@ static void mark_good_help(void)
 	       "       airlock-update mark-good --disk IMAGE --running-version V\n"
 	       "\n"
 	       "Marks the booted slot good: its entry loses its try counter\n"
-	       "(NAME-VERSION-SLOT.efi). On the appliance airlock-update-mark-good.service runs\n"
+	       "(NAME-VERSION-SLOT.efi). On the running system it then raises the version floor\n"
+	       "the TPM keeps to the image's security version (airlock-tpm(8)).\n"
+	       "On the appliance airlock-update-mark-good.service runs\n"
 	       "it once boot-complete.target is reached; it replaces systemd-bless-boot, which\n"
 	       "the image masks (see airlock-update(8)).\n");
 }
@@ -363,18 +365,22 @@ int verb_mark_good(int argc, char **argv)
 	}
 	if (r < 0)
 		return log_oom(), EXIT_FAILURE;
-	if (!from) {
+	if (!from)
 		printf("slot %c is good already\n", d->running);
-		return EXIT_SUCCESS;
+	else {
+		r = record_append("update.marked-good",
+				  switch_payload(d, from, to, d->running, o.running_version));
+		if (r < 0)
+			return EXIT_FAILURE;
+		r = update_disk_rename_entry(d, from, to);
+		if (r < 0)
+			return EXIT_FAILURE;
+		printf("marked good: slot %c, %s/%s\n", d->running, SLOT_ENTRY_DIR, to);
 	}
-	r = record_append("update.marked-good",
-			  switch_payload(d, from, to, d->running, o.running_version));
-	if (r < 0)
+	/* A good boot of the running system raises the version floor to its security
+	 * version (again at each boot, so that a raise a power cut stopped is finished). */
+	if (!o.disk && !o.root && update_raise_floor(&o.sys) < 0)
 		return EXIT_FAILURE;
-	r = update_disk_rename_entry(d, from, to);
-	if (r < 0)
-		return EXIT_FAILURE;
-	printf("marked good: slot %c, %s/%s\n", d->running, SLOT_ENTRY_DIR, to);
 	return EXIT_SUCCESS;
 }
 

@@ -85,6 +85,12 @@ int update_system_load(const char *verb, const char *root, struct update_system 
 				    osrel_path, s.version);
 		goto fail;
 	}
+	r = osrelease_security_version(osrel, &s.security_version);
+	if (r < 0) {
+		log_error_errno(r, "%s: %s: %s is not a whole number", verb, osrel_path,
+				OSRELEASE_SECURITY_VERSION);
+		goto fail;
+	}
 	if (access(s.keyring, F_OK) < 0) {
 		r = log_error_errno(errno,
 				    "%s: the running image's update keys %s: %m (built without "

@@ -79,6 +79,7 @@ struct update_system {
 	char *version; /* os-release IMAGE_VERSION: the running version */
 	char *compatible; /* os-release AIRLOCK_COMPATIBLE: the product */
 	bool debug; /* os-release VARIANT_ID=airlock-debug: a debug build */
+	uint64_t security_version; /* os-release AIRLOCK_SECURITY_VERSION (0 when absent) */
 	char *keyring; /* ROOT/usr/share/airlock/update-keys: the keys it trusts */
 };
 
@@ -99,6 +100,22 @@ void update_system_done(struct update_system *s);
  */
 int update_system_open_disk(const char *verb, struct update_system *s, bool writable, bool one_slot,
 			    struct update_disk **ret);
+
+/* ---- floor.c: the version floor the TPM keeps (lib/tpmfloor.h) --------------------------- */
+
+/*
+ * Sets p->has_version_floor and p->version_floor from the running appliance's TPM when
+ * its data volume is sealed to a floor (none kept: said, and 0). An error reading a floor
+ * that is kept (no TPM, the counter gone) is logged, naming the verb.
+ */
+struct bundle_policy;
+int update_version_floor(const char *verb, struct bundle_policy *p);
+/*
+ * After mark-good: raises the floor to the running image's security version with the
+ * counter's auth from the data volume, and records update.floor-raised. Nothing when no
+ * floor is kept or it is there already. Errors are logged.
+ */
+int update_raise_floor(const struct update_system *s);
 
 /* ---- record.c: the audit ledger ----------------------------------------------------------- */
 

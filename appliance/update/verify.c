@@ -42,8 +42,9 @@ static int sink_begin(void *userdata, const struct bundle_manifest *m, const cha
 	for (size_t i = 0; i < BUNDLE_N_ARTIFACTS; i++)
 		total += m->artifacts[i].size_bytes;
 	if (!v->quiet) {
-		printf("bundle:    %s %s for %s (replaces %s or newer)\n", m->name, m->version,
-		       m->compatible, m->min_version);
+		printf("bundle:    %s %s for %s (replaces %s or newer), security version %" PRIu64
+		       "\n",
+		       m->name, m->version, m->compatible, m->min_version, m->security_version);
 		printf("signed by: %s\n", signer);
 		if (m->debug)
 			printf("WARNING:   a debug build (a root shell on the console)\n");
@@ -92,7 +93,8 @@ static int sink_member_end(void *userdata, const struct bundle_artifact *a, char
 static void verify_help(void)
 {
 	printf("Usage: airlock-update verify FILE|DEVICE --keyring FILE|DIR --running-version V\n"
-	       "                             --compatible PRODUCT [--running-debug] [--quiet]\n"
+	       "                             --compatible PRODUCT [--running-debug]\n"
+	       "                             [--version-floor N] [--quiet]\n"
 	       "\n"
 	       "Reads an update bundle from start to end as 'import' does: its signature against\n"
 	       "the trusted keys before any payload byte, the product, version and floor rules,\n"
@@ -104,6 +106,8 @@ static void verify_help(void)
 	       "  --compatible PRODUCT    the product the update must be for (e.g. airlock/x86-64)\n"
 	       "  --running-debug         the running image is a debug build, and may take one\n"
 	       "                          (else a debug build is refused)\n"
+	       "  --version-floor N       the version floor the TPM keeps: a lower\n"
+	       "                          security_version is refused\n"
 	       "  -q --quiet              print nothing but errors\n"
 	       "\n"
 	       "Exit status: 0 verified, 3 refused (the reason is printed), 1 could not check,\n"
@@ -112,13 +116,20 @@ static void verify_help(void)
 
 int verb_verify(int argc, char **argv)
 {
-	enum { ARG_KEYRING = 0x100, ARG_RUNNING_VERSION, ARG_COMPATIBLE, ARG_RUNNING_DEBUG };
+	enum {
+		ARG_KEYRING = 0x100,
+		ARG_RUNNING_VERSION,
+		ARG_COMPATIBLE,
+		ARG_RUNNING_DEBUG,
+		ARG_VERSION_FLOOR,
+	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "keyring", required_argument, NULL, ARG_KEYRING },
 		{ "running-version", required_argument, NULL, ARG_RUNNING_VERSION },
 		{ "compatible", required_argument, NULL, ARG_COMPATIBLE },
 		{ "running-debug", no_argument, NULL, ARG_RUNNING_DEBUG },
+		{ "version-floor", required_argument, NULL, ARG_VERSION_FLOOR },
 		{ "quiet", no_argument, NULL, 'q' },
 		{},
 	};
@@ -157,6 +168,13 @@ int verb_verify(int argc, char **argv)
 			break;
 		case ARG_RUNNING_DEBUG:
 			policy.running_debug = true;
+			break;
+		case ARG_VERSION_FLOOR:
+			if (safe_atou64(optarg, &policy.version_floor) < 0)
+				return usage_error("verify",
+						   "--version-floor needs a whole number, not '%s'",
+						   optarg);
+			policy.has_version_floor = true;
 			break;
 		case 'q':
 			v.quiet = true;

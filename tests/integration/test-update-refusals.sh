@@ -163,6 +163,14 @@ refused below-floor "$v3" "$ka" 1.0.0
 refused below-floor "$v3" "$ka" 1.4.99
 expect_ok verify "$v3" "$ka" 1.5.0 >/dev/null
 expect_ok verify "$v3" "$ka" 1.10 >/dev/null
+# The version floor the TPM keeps: a bundle's security_version (0 here: not given) below it
+out=$(airlock-update verify "$good" --keyring "$ka" --running-version 1.0.0 \
+	--compatible airlock/x86-64 --version-floor 1 2>&1) && fail "verify below the version floor passed"
+grep -q "refused (below-version-floor): manifest.json: version 1.0.1 has security version 0, below the version floor 1" <<<"$out" ||
+	fail "below the version floor: $out"
+echo "ok (refused as expected): $out"
+airlock-update verify "$good" --keyring "$ka" --running-version 1.0.0 --compatible airlock/x86-64 \
+	--version-floor 0 >/dev/null || fail "verify at the version floor 0 refused"
 refused incompatible "$good" "$ka" 1.0.0 airlock/arm64
 fake_build "$T/other" 1.0.1 1.0.0 other-product/x86-64 "$A"
 refused incompatible "$(release "$T/other" a)" "$ka" 1.0.0

@@ -331,7 +331,8 @@ static void test_policy(void **state)
 			.min_version = (char *)cases[i].min_version,
 			.compatible = (char *)"airlock/x86-64",
 		};
-		const struct bundle_policy p = { cases[i].running, cases[i].compatible, false };
+		const struct bundle_policy p = { .running_version = cases[i].running,
+						 .compatible = cases[i].compatible };
 		_cleanup_bundle_error_ struct bundle_error e = BUNDLE_ERROR_INIT;
 		int r = bundle_policy_check(&p, &m, &e);
 
@@ -347,11 +348,34 @@ static void test_policy(void **state)
 		assert_non_null(strstr(e.message, cases[i].version));
 	}
 
+	/* the version floor the TPM keeps: security_version at or above it */
+	for (uint64_t sv = 0; sv < 4; sv++) {
+		struct bundle_manifest m = { .version = (char *)"2.0.0",
+					     .min_version = (char *)"1.0.0",
+					     .security_version = sv,
+					     .compatible = (char *)"airlock/x86-64" };
+		const struct bundle_policy p = { .running_version = "1.0.0",
+						 .compatible = "airlock/x86-64",
+						 .has_version_floor = true,
+						 .version_floor = 2 };
+		_cleanup_bundle_error_ struct bundle_error e = BUNDLE_ERROR_INIT;
+		int r = bundle_policy_check(&p, &m, &e);
+
+		if (sv >= 2) {
+			assert_int_equal(r, 0);
+			continue;
+		}
+		assert_int_equal(r, -EPERM);
+		assert_int_equal(e.refusal, BUNDLE_REFUSAL_BELOW_VERSION_FLOOR);
+		assert_non_null(strstr(e.message, "below the version floor 2"));
+	}
+
 	{
 		struct bundle_manifest m = { .version = (char *)"1",
 					     .min_version = (char *)"0",
 					     .compatible = (char *)"x" };
-		const struct bundle_policy p = { "not-a-version", "x", false };
+		const struct bundle_policy p = { .running_version = "not-a-version",
+						 .compatible = "x" };
 		_cleanup_bundle_error_ struct bundle_error e = BUNDLE_ERROR_INIT;
 
 		assert_int_equal(bundle_policy_check(&p, &m, &e), -EINVAL);
