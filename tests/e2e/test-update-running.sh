@@ -18,10 +18,13 @@
 #   3. v3 boots and fails twice (its tries): each time the image's own
 #      airlock-update-boot-failed.service reboots, first into v3's last try, then, the
 #      tries spent, back into v2; status says why, the ledger has both;
+#   (v2 and v3 have security version 1: marking v2 good raises the version floor to 1.)
 #   4. imports of v3 cut by killing QEMU at random points (seeded: E2E_SEED, printed;
 #      the first in step 3's boot back into v2, which finds the stick holding v3):
 #      after each, v2 boots and status is consistent (booted b, next b, slot a not
-#      a bootable v3).
+#      a bootable v3);
+#   5. v1's slot written back onto the disk offline, the other entries removed: v1 boots,
+#      says it is below the version floor and asks for the recovery key; /var stays shut.
 # Each boot is a QEMU run with -no-reboot: a reboot ends it and the next run is the next
 # boot of the same disk and TPM state. KILLS (default 5) sets the number of cuts.
 # About 15 minutes under TCG (each boot 60-130 s), plus the two update images (built once
@@ -51,7 +54,9 @@ e2e_update_image() { # VERSION OUT [EXTRA-OVERLAY...]
 	ln -s "$AIRLOCK_SRC/overlay" "$out/src/overlay"
 	ln -s "$AIRLOCK_SRC/units" "$out/src/units"
 	m=$out/src/manifests/airlock.manifest
-	sed -e "s/^version = .*/version = $version/" -e "s/^min-version = .*/min-version = 1.0.0/" \
+	# security-version 1: marking v2 good raises the version floor above v1 (step 5)
+	sed -e "s/^version = .*/version = $version/" \
+		-e "s/^min-version = .*/min-version = 1.0.0\nsecurity-version = 1/" \
 		"$AIRLOCK_SRC/manifests/airlock.manifest" >"$m"
 	cp "$(test_lock)" "$out/src/manifests/airlock.lock"
 	local extra=()
@@ -102,6 +107,8 @@ boot v1-import-v2 1200 --expect "$AIRLOCK_BOOT_MARKER slot=a roothash=$rh1" \
 	--expect "AIRLOCK-TEST update-done" -- --tpm "$W/tpm" --disk "$W/stick.img" ||
 	fail "v1 did not boot and run the import"
 timings+=("v1 boot + import of v2: ${BOOT_SECONDS}s")
+grep -q "AIRLOCK-TEST tpm-status:     version floor: 0 (counter 0x01a1a700, base " "$BOOT_LOG" ||
+	fail "the install did not seal the data volume to a version floor (0)"
 [ "$(boot_fact import-exit)" = 0 ] || { grep 'AIRLOCK-TEST import' "$BOOT_LOG"; fail "the import of v2 failed"; }
 t0=$(start_s import-start) t1=$(start_s import-exit)
 echo "import of v2 in the guest: $t0 s -> $t1 s"
@@ -114,6 +121,9 @@ boot v2-import-v3 1200 --expect "$AIRLOCK_BOOT_MARKER slot=b roothash=$rh2" \
 	--expect "marked good: slot b" --expect "AIRLOCK-TEST update-done" \
 	-- --tpm "$W/tpm" --disk "$W/stick.img" || fail "v2 did not boot from slot b and import"
 timings+=("v2 boot + import of v3: ${BOOT_SECONDS}s")
+grep -q "version floor raised from 0 to 1" "$BOOT_LOG" || fail "marking v2 good did not raise the floor to 1"
+grep -q "AIRLOCK-TEST tpm-status:     version floor: 1 (counter 0x01a1a700" "$BOOT_LOG" ||
+	fail "status does not show the floor at 1 after v2 was marked good"
 facts
 [ "$(boot_fact version)" = 2.0.0 ] || fail "not v2 running"
 var=$(boot_fact var)
@@ -186,6 +196,34 @@ grep -q "AIRLOCK-TEST status: booted:  b (2.0.0)" "$BOOT_LOG" || fail "status: b
 grep -q "AIRLOCK-TEST status-exit=0" "$BOOT_LOG" || fail "status failed after the cuts"
 # Consistent: b boots next; slot a is no v3 that would boot (empty, bad, or not verifying).
 grep -q "AIRLOCK-TEST status: next:    b" "$BOOT_LOG" || fail "status: b is not next after the cuts"
+
+step "5. an attacker with the disk writes v1's slot a back: v1 boots below the version floor, /var stays closed"
+# v2 (security version 1) was marked good in step 2: the floor is 1. Offline, as someone
+# with the disk in hand would: v1's root-a and verity-a from the install, its UKI back on
+# the ESP, every other entry removed so that systemd-boot boots it.
+part() { # DISK NAME: start and size in sectors
+	sfdisk -J "$1" | jq -r --arg n "$2" '.partitiontable.partitions[] | select(.name == $n) | "\(.start) \(.size)"'
+}
+PRISTINE=$E2E_INSTALLED/target.img
+for p in root-a verity-a; do
+	read -r from size < <(part "$PRISTINE" "$p")
+	read -r to _ < <(part "$DISK" "$p")
+	dd if="$PRISTINE" of="$DISK" bs=512 skip="$from" seek="$to" count="$size" conv=notrunc,sparse status=none
+done
+read -r pesp _ < <(part "$PRISTINE" esp)
+read -r esp _ < <(part "$DISK" esp)
+v1_entry=$(mdir -b -i "$PRISTINE@@$((pesp * 512))" ::/EFI/Linux 2>/dev/null | sed 's|.*/||' | grep -- '-a' | head -n1)
+[ -n "$v1_entry" ] || fail "no slot a entry on the installed disk's ESP"
+mcopy -n -i "$PRISTINE@@$((pesp * 512))" "::/EFI/Linux/$v1_entry" "$T/v1.efi"
+for e in $(esp_entries); do mdel -i "$DISK@@$((esp * 512))" "::/EFI/Linux/$e"; done
+mcopy -o -i "$DISK@@$((esp * 512))" "$T/v1.efi" "::/EFI/Linux/$v1_entry"
+echo "ESP now: $(esp_entries)"
+boot v1-written-back 900 --refuse "$AIRLOCK_BOOT_MARKER" --expect "type the recovery key" \
+	-- --tpm "$W/tpm" || fail "v1 did not stop at the recovery-key prompt"
+grep -q "security version 0 is below the version floor 1 kept in the TPM" "$BOOT_LOG" ||
+	fail "v1 did not say it is below the version floor"
+grep -q "type the recovery key" "$BOOT_LOG" || fail "v1 did not ask for the recovery key"
+if grep -q "$AIRLOCK_BOOT_MARKER" "$BOOT_LOG"; then fail "v1 booted past the data volume"; fi
 
 echo "timings: ${timings[*]}"
 case $var in
