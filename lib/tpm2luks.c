@@ -591,6 +591,21 @@ int tpm2luks_reseal(struct luks_volume *v, struct tpm_context *t, const void *re
 				 pcr);
 	}
 
+	if (params.floor) {
+		uint64_t floor;
+
+		r = tpm_floor_read(t, params.floor, &floor);
+		if (r < 0)
+			return error_set(
+				ret_error, r == -ENOENT ? -ENXIO : r,
+				"the token is sealed to the version floor's counter 0x%08x, "
+				"which %s: a re-seal cannot bring it back, so the recovery key "
+				"stays the only way in (a re-install defines a new one)",
+				params.floor->index,
+				r == -ENOENT ? "is not defined any more" :
+				r == -ESTALE ? "holds less than the token's base" :
+					       "cannot be read");
+	}
 	r = tpm2luks_enroll(v, t, recovery, recovery_size, &params, &res.enrolment);
 	if (r < 0)
 		return error_set(ret_error, r, "sealing a new key to the TPM failed: %s",

@@ -208,7 +208,8 @@ PRISTINE=$E2E_INSTALLED/target.img
 for p in root-a verity-a; do
 	read -r from size < <(part "$PRISTINE" "$p")
 	read -r to _ < <(part "$DISK" "$p")
-	dd if="$PRISTINE" of="$DISK" bs=512 skip="$from" seek="$to" count="$size" conv=notrunc,sparse status=none
+	dd if="$PRISTINE" of="$DISK" bs=4M iflag=skip_bytes,count_bytes oflag=seek_bytes \
+		skip=$((from * 512)) seek=$((to * 512)) count=$((size * 512)) conv=notrunc status=none
 done
 read -r pesp _ < <(part "$PRISTINE" esp)
 read -r esp _ < <(part "$DISK" esp)
@@ -218,7 +219,8 @@ mcopy -n -i "$PRISTINE@@$((pesp * 512))" "::/EFI/Linux/$v1_entry" "$T/v1.efi"
 for e in $(esp_entries); do mdel -i "$DISK@@$((esp * 512))" "::/EFI/Linux/$e"; done
 mcopy -o -i "$DISK@@$((esp * 512))" "$T/v1.efi" "::/EFI/Linux/$v1_entry"
 echo "ESP now: $(esp_entries)"
-boot v1-written-back 900 --refuse "$AIRLOCK_BOOT_MARKER" --expect "type the recovery key" \
+boot v1-written-back 600 --refuse "$AIRLOCK_BOOT_MARKER" --refuse "${KERNEL_STOPPED}" \
+	--expect "type the recovery key" \
 	-- --tpm "$W/tpm" || fail "v1 did not stop at the recovery-key prompt"
 grep -q "security version 0 is below the version floor 1 kept in the TPM" "$BOOT_LOG" ||
 	fail "v1 did not say it is below the version floor"

@@ -119,4 +119,12 @@ tool unlock data.img --security-version 7
 tool nv undefine 0x01a1a700
 st | grep -q "version floor: counter 0x01a1a700 is not defined any more" || fail "status: $(st)"
 st | grep -q "would unseal at the next boot of this image: no: the version floor" || fail "status: $(st)"
+# reseal (after a firmware change: PCR 7 measured) cannot bring the counter back, and
+# says so; the volume is left as it was
+tool pcr-extend 7 "$(printf 'db update' | sha256sum | cut -c1-64)"
+before=$(cryptsetup luksDump --dump-json-metadata data.img | jq -c '[.keyslots, .tokens]')
+expect_fail 'which is not defined any more: a re-seal cannot bring it back' \
+	airlock-tpm reseal --tcti "$SWTPM_TCTI" --device data.img --recovery-key-file recovery.key
+[ "$(cryptsetup luksDump --dump-json-metadata data.img | jq -c '[.keyslots, .tokens]')" = "$before" ] ||
+	fail "a refused reseal changed the volume"
 echo OK
