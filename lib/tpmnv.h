@@ -9,8 +9,9 @@
  *   TPMNV_LEDGER  the ledger's high-water mark (airlock-ledger serve --tpm-counter)
  *
  * The installer defines both, each with 32 random bytes as its authValue (what an
- * increment needs), kept on the data volume in TPMNV_AUTH_DIR (root, 0700; files 0600;
- * never logged or shown). An index already there (an earlier install on this TPM,
+ * increment needs), kept on the data volume in TPMNV_AUTH_DIR (the installer makes it
+ * root's, 0700, files 0600; at boot tmpfiles.d/airlock-tpm.conf lets the ledger daemon's
+ * group enter it and gives TPMNV_LEDGER_AUTH to that daemon, 0400; never logged or shown). An index already there (an earlier install on this TPM,
  * whose auth went with that install's data volume) is undefined and defined again: a
  * counter so made starts at the highest value any counter on the TPM held, so neither
  * goes back. The floor is incremented once at once (its first value is the base); the

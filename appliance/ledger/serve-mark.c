@@ -142,7 +142,24 @@ int mark_start(struct server *s, const char *dir)
 
 	if (!s->mark.enabled)
 		return 0;
+	r = last_mark(dir, &h);
+	if (r < 0)
+		return log_error_errno(r, "ledger '%s': reading its high-water marks: %m", dir);
+	have = r > 0;
 	r = read_full_file(s->mark.auth_file, AUTH_FILE_MAX, &auth, &s->mark.auth_size);
+	if (r == -ENOENT && !have) {
+		/* Not provisioned: a ledger in /run, or one whose install defined no counter
+		 * (no TPM). Nothing was ever marked, so nothing can have been rolled back. */
+		log_notice("ledger: no high-water mark in the TPM: %s does not exist and the "
+			   "ledger holds no mark (the install defined no counter)",
+			   s->mark.auth_file);
+		s->mark.enabled = false;
+		return 0;
+	}
+	if (r == -ENOENT)
+		return detected(s, "the ledger holds high-water marks but the counter's "
+				   "authorization file is gone",
+				have, h, -ENOENT, 0);
 	if (r < 0)
 		return log_error_errno(r, "--tpm-auth %s: %m", s->mark.auth_file);
 	s->mark.auth = secret_alloc(s->mark.auth_size + 1);
@@ -151,10 +168,6 @@ int mark_start(struct server *s, const char *dir)
 	memcpy(s->mark.auth, auth, s->mark.auth_size);
 	explicit_bzero(auth, s->mark.auth_size);
 
-	r = last_mark(dir, &h);
-	if (r < 0)
-		return log_error_errno(r, "ledger '%s': reading its high-water marks: %m", dir);
-	have = r > 0;
 	r = tpm_context_new(s->mark.tcti, &t);
 	if (r < 0)
 		return log_error_errno(r, "TPM at %s: %m (--tpm-counter needs the TPM)",

@@ -40,8 +40,17 @@ check_facts() { # BOOT DATA BOOTS
 	if grep -qF "$KEY" "$BOOT_LOG" || grep -qF "${KEY:0:17}" "$BOOT_LOG"; then
 		fail "boot $1: the recovery key appears on the console"
 	fi
-	echo "boot $1: /var = $var, opened by $(boot_fact data), boot $3 on it; ledger: $(boot_fact ledger-install)"
+	# The ledger's high-water mark in the TPM (airlock-ledger.service --tpm-counter): the
+	# last mark and the counter agree, each boot marks again, nothing was rolled back.
+	local mark counter
+	mark=$(boot_fact ledger-mark) counter=$(boot_fact ledger-counter)
+	[[ $mark =~ ^[0-9]+$ ]] && [ "$mark" = "$counter" ] && [ "$mark" -gt "$LAST_MARK" ] ||
+		fail "boot $1: the ledger's high-water mark is '$mark', the TPM counter '$counter' (last boot's mark $LAST_MARK)"
+	[ "$(boot_fact ledger-rollbacks)" = 0 ] || fail "boot $1: the ledger detected a rollback"
+	LAST_MARK=$mark
+	echo "boot $1: /var = $var, opened by $(boot_fact data), boot $3 on it; ledger: $(boot_fact ledger-install); high-water $mark"
 }
+LAST_MARK=0
 
 step "boot 1 from the installed disk alone: the TPM opens the data volume, no prompt"
 boot_image installed-boot1 "$D/target.img" 600 --writable --expect "$AIRLOCK_BOOT_MARKER" \

@@ -84,4 +84,21 @@ grep -q 'ROLLBACK DETECTED: the TPM has no counter at the index' "$LEDGER_LOG" |
 	fail "a missing counter was not detected"
 expect_fail 'rolled back' L append --socket "$SOCK" test.record '{"i":9}'
 ledger_stop
+
+step "the auth file gone from a ledger that holds marks: detected"
+no_auth_args=(--tpm-counter $IDX --tpm-auth "$T/gone.auth" --tcti "$SWTPM_TCTI")
+ledger_start "${no_auth_args[@]}"
+grep -q 'ROLLBACK DETECTED: the ledger holds high-water marks but the counter.s authorization file is gone' "$LEDGER_LOG" ||
+	fail "a missing auth file was not detected: $(tail -n 3 "$LEDGER_LOG")"
+expect_fail 'rolled back' L append --socket "$SOCK" test.record '{"i":10}'
+ledger_stop
+
+step "no auth file and a ledger without marks (not provisioned): it runs, unguarded, and says so"
+rm -rf "$LEDGER"
+ledger_start "${no_auth_args[@]}"
+grep -q "no high-water mark in the TPM: $T/gone.auth does not exist and the ledger holds no mark" "$LEDGER_LOG" ||
+	fail "the daemon does not say it keeps no mark: $(tail -n 3 "$LEDGER_LOG")"
+L append --socket "$SOCK" -q test.record '{"i":11}'
+ledger_stop
+[ -z "$(marks)" ] || fail "a mark was recorded without an auth file: $(marks)"
 echo OK

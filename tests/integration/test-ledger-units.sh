@@ -69,6 +69,26 @@ systemd-sysusers --root="$R2" >/dev/null 2>&1
 expect_ok systemd-tmpfiles --root="$R2" --create "$O/usr/lib/tmpfiles.d/airlock-ledger.conf"
 [ ! -e "$R2/var/lib/airlock/ledger" ] || fail "tmpfiles created the ledger directory"
 
+step "the high-water mark: the unit passes the TPM counter and its auth, tmpfiles gives the auth to the daemon"
+grep -q "ExecStart=.* --tpm-counter $(printf '0x%08x' "$(sed -nE 's/^#define TPMNV_LEDGER (0x[0-9a-f]+)U$/\1/p' "$AIRLOCK_SRC/lib/tpmnv.h")") --tpm-auth $(sed -nE 's/^#define TPMNV_AUTH_DIR "(.*)"$/\1/p' "$AIRLOCK_SRC/lib/tpmnv.h")/ledger.auth" "$svc" ||
+	fail "ExecStart= does not pass lib/tpmnv.h's ledger counter and auth: $(grep ^ExecStart= "$svc")"
+grep -qx 'DeviceAllow=/dev/tpmrm0 rw' "$svc" && grep -qx 'SupplementaryGroups=airlock-tpm' "$svc" ||
+	fail "the service cannot reach /dev/tpmrm0"
+grep -q '^airlock-tpm:x:[0-9]*:airlock-ledger$' "$R/etc/group" || fail "airlock-ledger is not in airlock-tpm: $(grep airlock-tpm "$R/etc/group")"
+mkdir -m 0700 "$R/var/lib/airlock/tpm"
+install -m 0600 /dev/null "$R/var/lib/airlock/tpm/ledger.auth"
+install -m 0600 /dev/null "$R/var/lib/airlock/tpm/floor.auth"
+expect_ok systemd-tmpfiles --root="$R" --create "$O/usr/lib/tmpfiles.d/airlock-tpm.conf"
+gid=$(awk -F: '$1 == "airlock-ledger" { print $3 }' "$R/etc/group")
+[ "$(stat -c '%a %u %g' "$R/var/lib/airlock/tpm")" = "710 0 $gid" ] ||
+	fail "the auth directory: $(stat -c '%a %u %g' "$R/var/lib/airlock/tpm") (airlock-ledger's group is $gid)"
+[ "$(stat -c '%a %u' "$R/var/lib/airlock/tpm/ledger.auth")" = "400 $uid" ] ||
+	fail "ledger.auth: $(stat -c '%a %u' "$R/var/lib/airlock/tpm/ledger.auth")"
+[ "$(stat -c '%a %u' "$R/var/lib/airlock/tpm/floor.auth")" = "600 0" ] ||
+	fail "floor.auth is not root's alone: $(stat -c '%a %u' "$R/var/lib/airlock/tpm/floor.auth")"
+grep -q '^KERNEL=="tpmrm\[0-9\]\*",.* GROUP="airlock-tpm", MODE="0660"$' "$O/usr/lib/udev/rules.d/60-airlock-tpm.rules" ||
+	fail "no udev rule gives /dev/tpmrm0 to airlock-tpm"
+
 step "the manifest enables the socket"
 grep -qE '^enable = .*\bairlock-ledger\.socket\b' "$AIRLOCK_SRC/manifests/airlock.manifest" ||
 	fail "manifests/airlock.manifest does not enable airlock-ledger.socket"
