@@ -8,7 +8,8 @@
  *   1. a "ledger.high-water" record {"counter": C + 1} is made durable, then
  *   2. the counter is incremented to C + 1.
  *
- * At most once per --tpm-interval (at a checkpoint), and at a clean shutdown. At start,
+ * At every start (after the check below), at most once per --tpm-interval (at a
+ * checkpoint), and at a clean shutdown. At start,
  * the last such record (H) and the counter (C) must agree: H == C, or H == C + 1 (a cut
  * between the two steps: the increment is done now). H < C means the ledger is older than
  * the TPM knows: it was rolled back (a copy written back); H > C + 1, or no counter, means
@@ -157,8 +158,9 @@ int mark_start(struct server *s, const char *dir)
 		return 0;
 	}
 	if (r == -ENOENT)
-		return detected(s, "the ledger holds high-water marks but the counter's "
-				   "authorization file is gone",
+		return detected(s,
+				"the ledger holds high-water marks but the counter's "
+				"authorization file is gone",
 				have, h, -ENOENT, 0);
 	if (r < 0)
 		return log_error_errno(r, "--tpm-auth %s: %m", s->mark.auth_file);
@@ -206,10 +208,11 @@ int mark_start(struct server *s, const char *dir)
 			return log_error_errno(r, "TPM counter %s: %m", s->mark.index_hex);
 		s->mark.value = c;
 	}
-	s->mark.last_write = now_mono();
 	log_info("ledger: high-water mark %" PRIu64 " matches TPM counter %s", s->mark.value,
 		 s->mark.index_hex);
-	return 0;
+	/* And a new mark at every start: a copy of the ledger taken before this boot is
+	 * found out at the next start, even when nothing was appended in between. */
+	return write_mark(s, t, s->mark.value);
 }
 
 int mark_maybe(struct server *s, bool force)

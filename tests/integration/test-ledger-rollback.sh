@@ -38,8 +38,11 @@ step "a copy of the ledger now; later records and marks after it"
 cp -a "$LEDGER" "$T/copy"
 COPY_MARK=$(marks)
 ledger_start "${mark_args[@]}"
-grep -q "high-water mark $(counter) matches TPM counter $IDX" "$LEDGER_LOG" ||
+grep -q "high-water mark $COPY_MARK matches TPM counter $IDX" "$LEDGER_LOG" ||
 	fail "the start does not say the mark matches"
+# and every start marks again: the copy is found out even if nothing is appended
+[ "$(counter)" = $((COPY_MARK + 1)) ] && [ "$(marks)" = "$(counter)" ] ||
+	fail "the start did not mark again: mark $(marks), counter $(counter), copy's $COPY_MARK"
 for i in 4 5 6; do L append --socket "$SOCK" -q test.record "{\"i\":$i}"; done
 ledger_stop
 [ "$(counter)" -gt "$COPY_MARK" ] || fail "no mark after the copy"
