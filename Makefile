@@ -20,7 +20,7 @@ OUT ?= out
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 PKGS := libarchive libcryptsetup blkid fdisk gpgme tss2-esys tss2-mu tss2-tctildr tss2-rc \
-	ncursesw json-c libcrypto
+	ncursesw json-c libcrypto libxcrypt
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)

@@ -1,67 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * airlock-banner [--root DIR] TTY: writes the appliance's banner (image name and version, slot,
- * root hash, how /var was opened: DATA_METHOD_PATH) to a terminal. The slot is the one airlock-init booted (BOOT_SLOT_PATH), the
- * command line's airlock.slot= when that file is absent. It only writes: it never reads
- * from the terminal and never starts a shell or a login. Run by airlock-banner@.service
- * on tty1 and ttyS0.
+ * airlock-banner [--root DIR] TTY: writes the appliance's banner (image name and version,
+ * slot, root hash, how /var was opened) to a terminal; the facts are lib/banner's, which
+ * the console's lock screen shows too. It only writes: it never reads from the terminal
+ * and never starts a shell or a login. Run by airlock-banner@.service on tty1 and ttyS0.
  */
 #include <fcntl.h>
 #include <stdio.h>
 
-#include "cmdline.h"
+#include "banner.h"
 #include "core/fd.h"
-#include "core/fileio.h"
 #include "core/log.h"
-#include "core/path.h"
-#include "dataunlock.h"
-#include "osrelease.h"
-
-#define OS_RELEASE "/usr/lib/os-release"
-
-static char *os_release_value(const char *text, const char *key)
-{
-	char *v = NULL;
-
-	if (!text || osrelease_get(text, key, &v) < 0)
-		return strdup("unknown");
-	return v;
-}
-
-/* How /var was provided on this boot, from what airlock-init recorded. */
-static char *data_text(const char *root)
-{
-	_cleanup_free_ char *path = path_join(root, DATA_METHOD_PATH), *method = NULL;
-	char *text = NULL;
-	int r;
-
-	if (!path)
-		return NULL;
-	r = read_line_file(path, 64, &method);
-	if (r < 0)
-		r = asprintf(&text, "unknown (%s: %s)", path, strerror(-r));
-	else if (streq(method, "tpm"))
-		r = asprintf(&text, "/var on the data volume, opened by the TPM");
-	else if (streq(method, "recovery"))
-		r = asprintf(&text, "/var on the data volume, opened with the RECOVERY KEY "
-				    "(the TPM refused)");
-	else if (streq(method, "none"))
-		r = asprintf(&text, "none: /var is in memory (installer medium)");
-	else
-		r = asprintf(&text, "unknown (%s says '%s')", path, method);
-	return r < 0 ? NULL : text;
-}
 
 int main(int argc, char *argv[])
 {
-	_cleanup_free_ char *os = NULL, *id = NULL, *version = NULL, *error = NULL, *text = NULL;
-	_cleanup_free_ char *os_path = NULL, *cmdline_path = NULL, *slot_path = NULL;
-	_cleanup_free_ char *slot_text = NULL, *data = NULL;
+	_cleanup_free_ char *text = NULL;
 	_cleanup_close_ int fd = -EBADF;
+	struct banner_facts f;
 	const char *root = "/", *tty;
-	struct boot_args a;
-	bool have_args;
-	char slot;
 	int r;
 
 	log_set_program_name(argv[0]);
@@ -86,36 +42,10 @@ int main(int argc, char *argv[])
 		return 2;
 	}
 	tty = argv[1];
-	os_path = path_join(root, OS_RELEASE);
-	cmdline_path = path_join(root, "/proc/cmdline");
-	slot_path = path_join(root, BOOT_SLOT_PATH);
-	if (!os_path || !cmdline_path || !slot_path)
-		return log_oom(), 1;
-	r = read_full_file(os_path, 64 * 1024, &os, NULL);
+	r = banner_facts_load(root, &f);
 	if (r < 0)
-		log_warning_errno(r, "cannot read %s: %m, showing 'unknown'", os_path);
-	id = os_release_value(os, "IMAGE_ID");
-	version = os_release_value(os, "IMAGE_VERSION");
-	have_args = boot_args_load(cmdline_path, &a, &error) >= 0;
-	data = data_text(root);
-	if (!id || !version || !data)
 		return log_oom(), 1;
-	if (have_args) {
-		r = boot_slot_load(slot_path, &slot);
-		if (r == -ENOENT)
-			r = asprintf(&slot_text, "%c", a.slot);
-		else if (r < 0) {
-			log_warning_errno(
-				r, "cannot read the slot booted from %s: %m, showing 'unknown'",
-				slot_path);
-			r = asprintf(&slot_text, "unknown (%s: %s)", slot_path, strerror(-r));
-		} else
-			r = asprintf(&slot_text, "%c", slot);
-		if (r < 0)
-			return log_oom(), 1;
-	}
-
-	if (have_args)
+	if (!f.cmdline_error)
 		r = asprintf(&text,
 			     "\n"
 			     "  %s %s\n"
@@ -124,7 +54,7 @@ int main(int argc, char *argv[])
 			     "  data       %s\n"
 			     "  This console offers no login.\n"
 			     "\n",
-			     id, version, slot_text, a.root_hash_hex, data);
+			     f.name, f.version, f.slot, f.root_hash, f.data);
 	else
 		r = asprintf(&text,
 			     "\n"
@@ -133,7 +63,8 @@ int main(int argc, char *argv[])
 			     "  data       %s\n"
 			     "  This console offers no login.\n"
 			     "\n",
-			     id, version, strna(error), data);
+			     f.name, f.version, f.cmdline_error, f.data);
+	banner_facts_done(&f);
 	if (r < 0)
 		return log_oom(), 1;
 

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * airlock-console: the operator console (airlock-console(8)). One process per terminal
+ * (airlock-console@TTY.service), drawing through lib/ext/tui. It opens on the lock
+ * screen; once the operator passphrase is given, the screens of console_screens[]
+ * (screens.c, one file each) are reachable by their letters. Every action is recorded
+ * in the ledger with the session's id before it is taken, and not taken when the ledger
+ * does not take the record. Nothing here runs a shell: tools run with fixed argument
+ * vectors (lib/core/run.h), and the operator's text is never part of one.
+ */
+
+#include <stdint.h>
+
+#include "core/macro.h"
+#include "ext/json.h"
+#include "ext/tui.h"
+
+#define CONSOLE_IDLE_DEFAULT 300U
+#define CONSOLE_BODY_ROW 3U /* the first row a screen draws on: 0 title, 1 menu */
+
+/* A page of text lines (what a tool printed, a screen's facts), scrolled. */
+struct console_text {
+	char **lines;
+	size_t n;
+	size_t top; /* first line shown */
+	size_t width; /* lines are wrapped to it when added; 0: not wrapped */
+};
+
+struct console {
+	/* settings */
+	const char *tty; /* "tty1", "ttyS0": the instance */
+	const char *root; /* "/" or a test root for the facts files */
+	const char *hash_file;
+	const char *attempts_file;
+	const char *ledger_socket; /* NULL: the default */
+	unsigned idle_timeout; /* seconds; 0: never */
+
+	/* the session (one per unlock) */
+	char session[64]; /* "TTY-START": the id every record carries */
+	int64_t session_started; /* CLOCK_REALTIME */
+	bool unlocked;
+	double last_input; /* monotonic seconds */
+
+	/* the screen */
+	const struct console_screen *screen;
+	unsigned rows, cols;
+	char *notice; /* one line above the legend, until the next key */
+	bool quit;
+};
+
+struct console_screen {
+	char key; /* the letter that opens it, lower case */
+	const char *name; /* in the menu line */
+	const char *legend; /* its own keys, on the bottom line */
+	/* Gathers what it shows, when opened and on 'r'. Optional. */
+	void (*enter)(struct console *c);
+	/* Draws rows CONSOLE_BODY_ROW .. rows-3. */
+	void (*draw)(struct console *c);
+	/* A key it handles: 1; 0 for the console's own (menu letters, lock, ...). */
+	int (*input)(struct console *c, const struct tui_input *in);
+	/* Drops what enter() gathered (lock, quit). Optional. */
+	void (*leave)(struct console *c);
+};
+
+extern const struct console_screen *const console_screens[];
+extern const size_t console_screens_n;
+
+/* screens */
+extern const struct console_screen screen_dashboard;
+extern const struct console_screen screen_passphrase;
+extern const struct console_screen screen_power;
+
+/* main.c */
+void console_notice(struct console *c, const char *fmt, ...) _printf_(2, 3);
+void console_lock(struct console *c, const char *why);
+
+/*
+ * session.c: records of this console, with {"session": {"id", "tty", "unit",
+ * "started"}} added to payload (taken; NULL: out of memory). 0 when the ledger took it;
+ * otherwise -errno and a notice saying the action was not taken.
+ */
+int console_record(struct console *c, const char *type, struct json_object *payload);
+/* Runs argv (fixed: never operator text as a shell would see it), its output in *text
+ * (lines), its error in *ret_error. */
+int console_run(const char *const argv[], unsigned timeout_sec, struct console_text *text,
+		char **ret_error);
+
+/* view.c */
+void console_text_clear(struct console_text *t);
+int console_text_add(struct console_text *t, const char *fmt, ...) _printf_(2, 3);
+/* Adds every line of s, each prefixed with indent spaces. */
+int console_text_add_lines(struct console_text *t, unsigned indent, const char *s);
+void console_text_draw(const struct console *c, struct console_text *t, unsigned y0);
+/* Up, Down, Home, End, PgUp ('b'), PgDn (' '): 1 if it was one of them. */
+int console_text_scroll(const struct console *c, struct console_text *t,
+			const struct tui_input *in);
+/* Asks yes/no on the notice row; true only for 'y'. Resets the idle clock. */
+bool console_confirm(struct console *c, const char *question);
+/* Reads a line without echo on row y (a secret: secret memory, *ret). -ECANCELED on
+ * Escape, -ETIMEDOUT after timeout_sec without a key (0: never). */
+int console_read_secret(struct console *c, unsigned y, const char *prompt, unsigned timeout_sec,
+			char **ret);

@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * airlock-console run TTY: the frame (title, menu, notice, key legend), the lock screen
+ * and the loop. Locked, only the banner's facts are shown and only the passphrase is
+ * read; unlocked, a menu letter opens a screen, 'x' locks, and an idle timeout locks.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "banner.h"
+#include "console.h"
+#include "core/log.h"
+#include "core/parse.h"
+#include "core/progress.h"
+#include "core/secret.h"
+#include "core/verb.h"
+#include "operator.h"
+#include "verbs.h"
+
+#define LOCK_REFRESH_SEC 30 /* the lock screen's facts (addresses) are read again */
+
+static int64_t now_realtime(void)
+{
+	return (int64_t)time(NULL);
+}
+
+void console_notice(struct console *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(c->notice);
+	c->notice = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&c->notice, fmt, ap) < 0)
+		c->notice = NULL;
+	va_end(ap);
+}
+
+static void frame(struct console *c, const char *right)
+{
+	_cleanup_(banner_facts_done) struct banner_facts f = { 0 };
+	char clock[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	tui_size(&c->rows, &c->cols);
+	tui_clear();
+	(void)banner_facts_load(c->root, &f);
+	if (!gmtime_r(&t, &tm) || strftime(clock, sizeof(clock), "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		clock[0] = '\0';
+	tui_fill(0, 0, c->cols, ' ', TUI_REVERSE);
+	tui_print(0, 1, TUI_REVERSE | TUI_BOLD, "Airlock console - %s %s", strna(f.name),
+		  strna(f.version));
+	if (c->cols > 60)
+		tui_print(0, c->cols - 1 - (unsigned)strlen(clock) - (unsigned)strlen(c->tty) - 2,
+			  TUI_REVERSE, "%s  %s", c->tty, clock);
+	tui_fill(c->rows - 1, 0, c->cols, ' ', TUI_REVERSE);
+	tui_print(c->rows - 1, 1, TUI_REVERSE, "%s", right);
+	if (c->notice)
+		tui_print(c->rows - 2, 1, TUI_BOLD, "! %s", c->notice);
+}
+
+/* ---- locked ------------------------------------------------------------------------ */
+
+static void draw_lock(struct console *c, const char *status)
+{
+	_cleanup_(banner_facts_done) struct banner_facts f = { 0 };
+	unsigned y = 2;
+
+	frame(c, "Enter: unlock with the operator passphrase");
+	if (banner_facts_load(c->root, &f) < 0)
+		return;
+	tui_print(y++, 2, TUI_BOLD, "%s %s", f.name, f.version);
+	y++;
+	tui_print(y++, 2, TUI_NORMAL, "slot       %s", f.slot);
+	tui_print(y++, 2, TUI_NORMAL, "root hash  %s", f.root_hash);
+	tui_print(y++, 2, TUI_NORMAL, "data       %s", f.data);
+	tui_print(y++, 2, TUI_NORMAL, "addresses  %s", f.addresses);
+	y++;
+	tui_print(y++, 2, TUI_NORMAL, "This console is locked.");
+	if (status)
+		tui_print(y + 1, 2, TUI_BOLD, "%s", status);
+}
+
+static struct json_object *attempts_payload(const struct operator_attempts *a, unsigned wait)
+{
+	struct json_object *p = json_object_new_object();
+
+	if (p && (json_add_int(p, "failures", a->failures) < 0 ||
+		  json_add_int(p, "next_attempt_in", wait) < 0 ||
+		  json_add_bool(p, "locked_out", a->failures >= OPERATOR_LOCKOUT_FAILURES) < 0))
+		p = (json_object_put(p), NULL);
+	return p;
+}
+
+static void unlocked(struct console *c, unsigned failures_before)
+{
+	struct json_object *p = json_object_new_object();
+
+	c->session_started = now_realtime();
+	(void)snprintf(c->session, sizeof(c->session), "%s-%lld", c->tty,
+		       (long long)c->session_started);
+	c->unlocked = true;
+	c->last_input = progress_now();
+	if (p && json_add_int(p, "failures_before", failures_before) < 0)
+		p = (json_object_put(p), NULL);
+	(void)console_record(c, "console.unlocked", p);
+	c->screen = console_screens[0];
+	if (c->screen->enter)
+		c->screen->enter(c);
+}
+
+/* One pass of the lock screen: 1 when it unlocked, 0 to come again, -errno to stop. */
+static int lock_screen(struct console *c)
+{
+	_cleanup_free_ char *hash = NULL, *status = NULL;
+	_cleanup_secret_ char *typed = NULL;
+	struct operator_attempts a;
+	unsigned wait, ry;
+	int r;
+
+	r = operator_hash_load(c->hash_file, &hash);
+	if (r < 0) {
+		struct tui_input in;
+
+		if (asprintf(&status,
+			     r == -ENOENT ? "No operator passphrase is set (%s does not exist): "
+					    "this console cannot be unlocked." :
+					    "The operator passphrase file %s is unusable (%s): "
+					    "this console cannot be unlocked.",
+			     c->hash_file, strerror(-r)) < 0)
+			return -ENOMEM;
+		draw_lock(c, status);
+		tui_refresh();
+		r = tui_read(LOCK_REFRESH_SEC * 1000, &in);
+		return r < 0 ? r : 0;
+	}
+	r = operator_attempts_load(c->attempts_file, &a);
+	if (r < 0) {
+		struct tui_input in;
+
+		/* Forgetting the count would undo the delays: refuse instead. */
+		if (asprintf(&status, "Attempts are refused: %s cannot be read (%s).",
+			     c->attempts_file, strerror(-r)) < 0)
+			return -ENOMEM;
+		draw_lock(c, status);
+		tui_refresh();
+		r = tui_read(LOCK_REFRESH_SEC * 1000, &in);
+		return r < 0 ? r : 0;
+	}
+	wait = operator_wait(&a, now_realtime());
+	if (wait > 0) {
+		struct tui_input in;
+
+		if (asprintf(&status,
+			     operator_locked_out(&a, now_realtime()) ?
+				     "LOCKED OUT after %u failed attempts: the next in %u s." :
+				     "%u failed attempts: the next is taken in %u s.",
+			     a.failures, wait) < 0)
+			return -ENOMEM;
+		draw_lock(c, status);
+		tui_refresh();
+		/* Keys typed now are dropped, not queued for the next attempt. */
+		r = tui_read(1000, &in);
+		return r < 0 ? r : 0;
+	}
+	if (a.failures > 0 && asprintf(&status, "%u failed attempt%s since the last unlock.",
+				       a.failures, a.failures == 1 ? "" : "s") < 0)
+		return -ENOMEM;
+	draw_lock(c, status);
+	ry = MIN(c->rows - 3, 16U);
+	r = console_read_secret(c, ry, "Operator passphrase:", LOCK_REFRESH_SEC, &typed);
+	if (r == -ETIMEDOUT || r == -ECANCELED)
+		return 0;
+	if (r < 0)
+		return r;
+	if (isempty(typed))
+		return 0;
+	tui_print(ry, 1, TUI_BOLD, "Checking...");
+	tui_refresh();
+	r = operator_hash_verify(hash, typed);
+	if (r < 0) {
+		console_notice(c, "the operator passphrase file %s is unusable: %s", c->hash_file,
+			       strerror(-r));
+		return 0;
+	}
+	if (r > 0) {
+		unsigned before = a.failures;
+
+		if (a.failures > 0) {
+			a = (struct operator_attempts){ 0 };
+			r = operator_attempts_save(c->attempts_file, &a);
+			if (r < 0)
+				log_warning_errno(r, "%s: %m", c->attempts_file);
+		}
+		free(c->notice);
+		c->notice = NULL;
+		unlocked(c, before);
+		return 1;
+	}
+	a.failures++;
+	a.last_failure = now_realtime();
+	r = operator_attempts_save(c->attempts_file, &a);
+	if (r < 0)
+		log_error_errno(r, "%s: %m: the failure is not counted", c->attempts_file);
+	wait = operator_wait(&a, now_realtime());
+	(void)console_record(c, "console.unlock-failed", attempts_payload(&a, wait));
+	if (!c->notice)
+		console_notice(c, "Wrong passphrase.");
+	return 0;
+}
+
+void console_lock(struct console *c, const char *why)
+{
+	struct json_object *p = json_object_new_object();
+
+	if (c->screen && c->screen->leave)
+		c->screen->leave(c);
+	if (p && json_add_string(p, "reason", why) < 0)
+		p = (json_object_put(p), NULL);
+	(void)console_record(c, "console.locked", p);
+	c->unlocked = false;
+	c->screen = NULL;
+	c->session[0] = '\0';
+	c->session_started = 0;
+}
+
+/* ---- unlocked ---------------------------------------------------------------------- */
+
+static void draw_unlocked(struct console *c)
+{
+	char legend[160];
+	unsigned x = 1;
+
+	(void)snprintf(legend, sizeof(legend), "%s%sx lock", strempty(c->screen->legend),
+		       isempty(c->screen->legend) ? "" : "  ");
+	frame(c, legend);
+	for (size_t i = 0; i < console_screens_n; i++) {
+		const struct console_screen *s = console_screens[i];
+		unsigned attrs = s == c->screen ? TUI_REVERSE : TUI_NORMAL;
+
+		tui_print(1, x, attrs, "%c %s", s->key, s->name);
+		x += (unsigned)strlen(s->name) + 4;
+	}
+	c->screen->draw(c);
+}
+
+static int unlocked_pass(struct console *c)
+{
+	struct tui_input in;
+	int r;
+
+	draw_unlocked(c);
+	tui_refresh();
+	r = tui_read(1000, &in);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		if (c->idle_timeout && progress_now() - c->last_input >= c->idle_timeout)
+			console_lock(c, "idle timeout");
+		return 0;
+	}
+	c->last_input = progress_now();
+	free(c->notice);
+	c->notice = NULL;
+	if (in.key == TUI_KEY_REDRAW)
+		return 0;
+	if (c->screen->input && c->screen->input(c, &in) > 0)
+		return 0;
+	if (in.key != TUI_KEY_CHAR)
+		return 0;
+	if (in.ch == 'x' || in.ch == 'X') {
+		console_lock(c, "by the operator");
+		return 0;
+	}
+	for (size_t i = 0; i < console_screens_n; i++)
+		if (console_screens[i]->key == in.ch || console_screens[i]->key == in.ch + 32) {
+			if (c->screen->leave)
+				c->screen->leave(c);
+			c->screen = console_screens[i];
+			if (c->screen->enter)
+				c->screen->enter(c);
+			return 0;
+		}
+	return 0;
+}
+
+static void help(void)
+{
+	printf("Usage: airlock-console run [OPTIONS] TTY\n"
+	       "\n"
+	       "The console on the terminal of standard input and output (TTY names it in\n"
+	       "records: tty1, ttyS0). It opens locked.\n"
+	       "\n"
+	       "  --idle-timeout S     lock after S seconds without a key (default %u; 0: never)\n"
+	       "  --hash-file FILE     the operator passphrase's hash (default\n"
+	       "                       " OPERATOR_HASH_FILE ")\n"
+	       "  --attempts-file FILE failed attempts (default " OPERATOR_ATTEMPTS_FILE ")\n"
+	       "  --ledger-socket PATH the ledger daemon (default: its socket)\n"
+	       "  --root DIR           read the banner's facts below DIR (for tests)\n"
+	       "  -h, --help           show this help\n",
+	       CONSOLE_IDLE_DEFAULT);
+}
+
+int verb_run(int argc, char **argv)
+{
+	enum { ARG_IDLE = 0x100, ARG_HASH, ARG_ATTEMPTS, ARG_SOCKET, ARG_ROOT };
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "idle-timeout", required_argument, NULL, ARG_IDLE },
+		{ "hash-file", required_argument, NULL, ARG_HASH },
+		{ "attempts-file", required_argument, NULL, ARG_ATTEMPTS },
+		{ "ledger-socket", required_argument, NULL, ARG_SOCKET },
+		{ "root", required_argument, NULL, ARG_ROOT },
+		{},
+	};
+	struct console c = {
+		.root = "/",
+		.hash_file = OPERATOR_HASH_FILE,
+		.attempts_file = OPERATOR_ATTEMPTS_FILE,
+		.idle_timeout = CONSOLE_IDLE_DEFAULT,
+	};
+	int o, r;
+
+	while ((o = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+		switch (o) {
+		case 'h':
+			help();
+			return EXIT_SUCCESS;
+		case ARG_IDLE:
+			if (safe_atou(optarg, &c.idle_timeout) < 0)
+				return usage_error("run", "--idle-timeout %s: seconds expected",
+						   optarg);
+			break;
+		case ARG_HASH:
+			c.hash_file = optarg;
+			break;
+		case ARG_ATTEMPTS:
+			c.attempts_file = optarg;
+			break;
+		case ARG_SOCKET:
+			c.ledger_socket = optarg;
+			break;
+		case ARG_ROOT:
+			c.root = optarg;
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	if (optind + 1 != argc)
+		return usage_error("run", "the terminal's name (tty1, ttyS0) expected");
+	c.tty = argv[optind];
+	if (isempty(c.tty) || strlen(c.tty) > 32 || strchr(c.tty, '/'))
+		return usage_error("run", "%s: a terminal's name (tty1, ttyS0) expected", c.tty);
+
+	r = tui_begin();
+	if (r < 0)
+		return log_error_errno(r, "the console needs a terminal on standard input and "
+					  "output: %m"),
+		       EXIT_FAILURE;
+	while (!c.quit) {
+		r = c.unlocked ? unlocked_pass(&c) : lock_screen(&c);
+		if (r < 0 && r != -EINTR)
+			break;
+	}
+	if (c.unlocked)
+		console_lock(&c, r == -EPIPE ? "the terminal hung up" : "the console stopped");
+	tui_end();
+	free(c.notice);
+	if (r == -EPIPE) {
+		log_info("%s hung up", c.tty);
+		return EXIT_SUCCESS;
+	}
+	if (r < 0)
+		return log_error_errno(r, "%s: %m", c.tty), EXIT_FAILURE;
+	return EXIT_SUCCESS;
+}
