@@ -390,3 +390,33 @@ int data_unlock_report_read(const char *path, struct data_unlock_result *ret, ch
 	*ret = res;
 	return 0;
 }
+
+int data_recovery_key_check(const char *node, const char *typed, int *ret_keyslot, char **ret_error)
+{
+	_cleanup_(luks_volume_freep) struct luks_volume *v = NULL;
+	_cleanup_free_ char *error = NULL;
+	char *key = NULL;
+	int r;
+
+	r = recovery_key_normalize(typed, &key, &error);
+	if (r < 0)
+		return error_set(ret_error, -EINVAL, "that is not a recovery key: %s",
+				 strna(error));
+	r = luks_open(node, &v);
+	if (r < 0) {
+		key = secret_free(key);
+		return error_set(ret_error, r, "cannot read the LUKS2 header of %s: %s", node,
+				 strerror(-r));
+	}
+	r = luks_activate(v, NULL, -1, key, strlen(key));
+	key = secret_free(key);
+	if (r == -EPERM)
+		return error_set(ret_error, -EPERM,
+				 "that is not the recovery key of the data volume %s", node);
+	if (r < 0)
+		return error_set(ret_error, r, "checking the key against %s: %s", node,
+				 strerror(-r));
+	if (ret_keyslot)
+		*ret_keyslot = r;
+	return 0;
+}

@@ -57,6 +57,15 @@ int data_partition_find(const struct disk_info *d, size_t *ret_index, char **ret
  */
 int data_volume_node(char **ret, char **ret_error);
 
+/*
+ * Whether typed (as a person typed it: lib/recovery's forms) is the recovery key of the
+ * LUKS2 volume at node: 0 and the keyslot it opens, or -EINVAL (not a recovery key at
+ * all), -EPERM (another key) or -errno, with *ret_error. Nothing is mapped; the key is
+ * only in secret memory.
+ */
+int data_recovery_key_check(const char *node, const char *typed, int *ret_keyslot,
+			    char **ret_error);
+
 struct data_unlock_params {
 	const char *node; /* the LUKS2 partition (or a header file, with name NULL) */
 	const char *name; /* device-mapper name to map it as, or NULL to check keys only */

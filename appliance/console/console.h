@@ -35,6 +35,7 @@ struct console {
 	const char *hash_file;
 	const char *attempts_file;
 	const char *ledger_socket; /* NULL: the default */
+	const char *data_device; /* NULL: the boot disk's data partition */
 	unsigned idle_timeout; /* seconds; 0: never */
 
 	/* the session (one per unlock) */
@@ -72,7 +73,11 @@ extern const struct console_screen screen_dashboard;
 extern const struct console_screen screen_passphrase;
 extern const struct console_screen screen_power;
 
-/* main.c */
+/* passphrase.c: reads a new passphrase twice (rows y, y+1) and hashes it: 0 and *ret_hash;
+ * -EINVAL with *ret_why when refused; -ECANCELED, -ETIMEDOUT as console_read_secret. */
+int console_new_passphrase(struct console *c, unsigned y, char **ret_hash, const char **ret_why);
+
+/* run.c */
 void console_notice(struct console *c, const char *fmt, ...) _printf_(2, 3);
 void console_lock(struct console *c, const char *why);
 

@@ -35,9 +35,36 @@ static void refused(struct console *c, const char *reason)
 		console_notice(c, "The passphrase was not changed: %s.", reason);
 }
 
+int console_new_passphrase(struct console *c, unsigned y, char **ret_hash, const char **ret_why)
+{
+	_cleanup_secret_ char *new1 = NULL, *new2 = NULL;
+	int r;
+
+	*ret_why = NULL;
+	r = console_read_secret(c, y, "New passphrase:", c->idle_timeout, &new1);
+	if (r < 0)
+		return r;
+	*ret_why = operator_passphrase_refusal(new1);
+	if (*ret_why)
+		return -EINVAL;
+	r = console_read_secret(c, y + 1, "New passphrase again:", c->idle_timeout, &new2);
+	if (r < 0)
+		return r;
+	if (!streq(new1, new2)) {
+		*ret_why = "the two new passphrases differ";
+		return -EINVAL;
+	}
+	tui_print(y + 2, 1, TUI_BOLD, "Hashing...");
+	tui_refresh();
+	r = operator_hash_new(new1, ret_hash);
+	if (r < 0)
+		*ret_why = "hashing the passphrase failed";
+	return r;
+}
+
 static void change(struct console *c)
 {
-	_cleanup_secret_ char *current = NULL, *new1 = NULL, *new2 = NULL;
+	_cleanup_secret_ char *current = NULL;
 	_cleanup_free_ char *hash = NULL, *fresh = NULL;
 	unsigned y = CONSOLE_BODY_ROW + 9;
 	const char *why;
@@ -55,22 +82,10 @@ static void change(struct console *c)
 	if (r <= 0)
 		return refused(c, r < 0 ? "the stored hash is unusable" :
 					  "the current passphrase is wrong");
-	r = console_read_secret(c, y + 1, "New passphrase:", c->idle_timeout, &new1);
-	if (r < 0)
-		return;
-	why = operator_passphrase_refusal(new1);
-	if (why)
-		return refused(c, why);
-	r = console_read_secret(c, y + 2, "New passphrase again:", c->idle_timeout, &new2);
-	if (r < 0)
-		return;
-	if (!streq(new1, new2))
-		return refused(c, "the two new passphrases differ");
-	tui_print(y + 3, 1, TUI_BOLD, "Hashing...");
-	tui_refresh();
-	r = operator_hash_new(new1, &fresh);
+	r = console_new_passphrase(c, y + 1, &fresh, &why);
 	if (r < 0) {
-		console_notice(c, "hashing the passphrase failed: %s", strerror(-r));
+		if (why)
+			refused(c, why);
 		return;
 	}
 	/* Recorded first: a change the ledger does not take is not made. */

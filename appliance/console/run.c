@@ -16,6 +16,7 @@
 #include "core/progress.h"
 #include "core/secret.h"
 #include "core/verb.h"
+#include "dataunlock.h"
 #include "operator.h"
 #include "verbs.h"
 
@@ -36,6 +37,28 @@ void console_notice(struct console *c, const char *fmt, ...)
 	if (vasprintf(&c->notice, fmt, ap) < 0)
 		c->notice = NULL;
 	va_end(ap);
+}
+
+/*
+ * text wrapped to the terminal's width after prefix, from row y down (or, with up, ending
+ * on row y), at most 3 rows: a reason is shown whole, not cut at the edge.
+ */
+static void print_wrapped(struct console *c, unsigned y, unsigned attrs, const char *prefix,
+			  const char *text, bool up)
+{
+	struct console_text t = { .width = c->cols > 8 ? c->cols - 3 : 0 };
+	size_t n;
+
+	if (console_text_add(&t, "%s%s", prefix, text) < 0)
+		return;
+	n = MIN(t.n, (size_t)3);
+	for (size_t i = 0; i < n; i++) {
+		unsigned row = up ? y - (unsigned)(n - 1 - i) : y + (unsigned)i;
+
+		tui_fill(row, 0, c->cols, ' ', TUI_NORMAL);
+		tui_print(row, 1, attrs, "%s", t.lines[i]);
+	}
+	console_text_clear(&t);
 }
 
 static void frame(struct console *c, const char *right)
@@ -59,17 +82,17 @@ static void frame(struct console *c, const char *right)
 	tui_fill(c->rows - 1, 0, c->cols, ' ', TUI_REVERSE);
 	tui_print(c->rows - 1, 1, TUI_REVERSE, "%s", right);
 	if (c->notice)
-		tui_print(c->rows - 2, 1, TUI_BOLD, "! %s", c->notice);
+		print_wrapped(c, c->rows - 2, TUI_BOLD, "! ", c->notice, true);
 }
 
 /* ---- locked ------------------------------------------------------------------------ */
 
-static void draw_lock(struct console *c, const char *status)
+static void draw_lock(struct console *c, const char *status, const char *legend)
 {
 	_cleanup_(banner_facts_done) struct banner_facts f = { 0 };
 	unsigned y = 2;
 
-	frame(c, "Enter: unlock with the operator passphrase");
+	frame(c, legend ?: "Enter: unlock with the operator passphrase");
 	if (banner_facts_load(c->root, &f) < 0)
 		return;
 	tui_print(y++, 2, TUI_BOLD, "%s %s", f.name, f.version);
@@ -81,7 +104,7 @@ static void draw_lock(struct console *c, const char *status)
 	y++;
 	tui_print(y++, 2, TUI_NORMAL, "This console is locked.");
 	if (status)
-		tui_print(y + 1, 2, TUI_BOLD, "%s", status);
+		print_wrapped(c, y + 1, TUI_BOLD, " ", status, false);
 }
 
 static struct json_object *attempts_payload(const struct operator_attempts *a, unsigned wait)
@@ -112,6 +135,114 @@ static void unlocked(struct console *c, unsigned failures_before)
 		c->screen->enter(c);
 }
 
+/* A failed attempt (a wrong passphrase or recovery key): counted, then recorded. */
+static void count_failure(struct console *c, struct operator_attempts *a, const char *type,
+			  const char *reason)
+{
+	struct json_object *p;
+	unsigned wait;
+	int r;
+
+	a->failures++;
+	a->last_failure = now_realtime();
+	r = operator_attempts_save(c->attempts_file, a);
+	if (r < 0)
+		log_error_errno(r, "%s: %m: the failure is not counted", c->attempts_file);
+	wait = operator_wait(a, now_realtime());
+	p = attempts_payload(a, wait);
+	if (p && reason && json_add_string(p, "reason", reason) < 0)
+		p = (json_object_put(p), NULL);
+	(void)console_record(c, type, p);
+}
+
+static void clear_failures(struct console *c, struct operator_attempts *a)
+{
+	int r;
+
+	if (a->failures == 0)
+		return;
+	*a = (struct operator_attempts){ 0 };
+	r = operator_attempts_save(c->attempts_file, a);
+	if (r < 0)
+		log_warning_errno(r, "%s: %m", c->attempts_file);
+}
+
+/*
+ * No usable passphrase hash (none set yet: an install without one, a box updated from a
+ * release without the console; or a damaged file): the data volume's recovery key is the
+ * proof of authority to set one. A wrong key counts as a failed attempt.
+ */
+static int set_with_recovery(struct console *c, struct operator_attempts *a, const char *status)
+{
+	_cleanup_secret_ char *typed = NULL;
+	_cleanup_free_ char *node = NULL, *error = NULL, *hash = NULL;
+	struct json_object *p;
+	unsigned before = a->failures, ry;
+	const char *why;
+	int r, keyslot = -1;
+
+	draw_lock(c, status, "Enter: check the recovery key, then set the operator passphrase");
+	ry = MIN(c->rows - 5, 16U);
+	tui_print(ry - 1, 2, TUI_NORMAL,
+		  "To set one, type the data volume's recovery key (given at install).");
+	r = console_read_secret(c, ry, "Recovery key:", LOCK_REFRESH_SEC, &typed);
+	if (r == -ETIMEDOUT || r == -ECANCELED)
+		return 0;
+	if (r < 0)
+		return r;
+	if (isempty(typed))
+		return 0;
+	tui_print(ry, 1, TUI_BOLD, "Checking the recovery key...");
+	tui_refresh();
+	if (c->data_device)
+		node = strdup(c->data_device);
+	else
+		r = data_volume_node(&node, &error);
+	if (r < 0 || !node) {
+		console_notice(c, "the data volume cannot be found: %s",
+			       error ?: strerror(r < 0 ? -r : ENOMEM));
+		return 0;
+	}
+	r = data_recovery_key_check(node, typed, &keyslot, &error);
+	typed = secret_free(typed);
+	if (r == -EINVAL || r == -EPERM) {
+		count_failure(c, a, "console.recovery-key-refused", error);
+		console_notice(c, "%s.", strna(error));
+		return 0;
+	}
+	if (r < 0) {
+		console_notice(c, "%s", strna(error));
+		return 0;
+	}
+	clear_failures(c, a);
+	r = console_new_passphrase(c, ry + 1, &hash, &why);
+	if (r < 0) {
+		if (why)
+			console_notice(c, "No passphrase was set: %s.", why);
+		return 0;
+	}
+	p = json_object_new_object();
+	if (p &&
+	    (json_add_string(p, "by", "recovery-key") < 0 ||
+	     json_add_int(p, "keyslot", keyslot) < 0 || json_add_string(p, "device", node) < 0))
+		p = (json_object_put(p), NULL);
+	/* Recorded first: what the ledger does not take is not done. */
+	if (console_record(c, "console.passphrase-set", p) < 0) {
+		_cleanup_free_ char *said = TAKE_PTR(c->notice);
+
+		console_notice(c, "No passphrase was set: %s", strna(said));
+		return 0;
+	}
+	r = operator_hash_save(c->hash_file, hash);
+	if (r < 0) {
+		console_notice(c, "%s: %s: no passphrase was set", c->hash_file, strerror(-r));
+		return 0;
+	}
+	unlocked(c, before);
+	console_notice(c, "The operator passphrase was set.");
+	return 1;
+}
+
 /* One pass of the lock screen: 1 when it unlocked, 0 to come again, -errno to stop. */
 static int lock_screen(struct console *c)
 {
@@ -119,24 +250,9 @@ static int lock_screen(struct console *c)
 	_cleanup_secret_ char *typed = NULL;
 	struct operator_attempts a;
 	unsigned wait, ry;
-	int r;
+	int r, hash_r;
 
-	r = operator_hash_load(c->hash_file, &hash);
-	if (r < 0) {
-		struct tui_input in;
-
-		if (asprintf(&status,
-			     r == -ENOENT ? "No operator passphrase is set (%s does not exist): "
-					    "this console cannot be unlocked." :
-					    "The operator passphrase file %s is unusable (%s): "
-					    "this console cannot be unlocked.",
-			     c->hash_file, strerror(-r)) < 0)
-			return -ENOMEM;
-		draw_lock(c, status);
-		tui_refresh();
-		r = tui_read(LOCK_REFRESH_SEC * 1000, &in);
-		return r < 0 ? r : 0;
-	}
+	hash_r = operator_hash_load(c->hash_file, &hash);
 	r = operator_attempts_load(c->attempts_file, &a);
 	if (r < 0) {
 		struct tui_input in;
@@ -145,7 +261,7 @@ static int lock_screen(struct console *c)
 		if (asprintf(&status, "Attempts are refused: %s cannot be read (%s).",
 			     c->attempts_file, strerror(-r)) < 0)
 			return -ENOMEM;
-		draw_lock(c, status);
+		draw_lock(c, status, NULL);
 		tui_refresh();
 		r = tui_read(LOCK_REFRESH_SEC * 1000, &in);
 		return r < 0 ? r : 0;
@@ -160,16 +276,25 @@ static int lock_screen(struct console *c)
 				     "%u failed attempts: the next is taken in %u s.",
 			     a.failures, wait) < 0)
 			return -ENOMEM;
-		draw_lock(c, status);
+		draw_lock(c, status, NULL);
 		tui_refresh();
 		/* Keys typed now are dropped, not queued for the next attempt. */
 		r = tui_read(1000, &in);
 		return r < 0 ? r : 0;
 	}
+	if (hash_r < 0) {
+		if (asprintf(&status,
+			     hash_r == -ENOENT ?
+				     "No operator passphrase is set (%s does not exist)." :
+				     "The operator passphrase file %s is unusable (%s).",
+			     c->hash_file, strerror(-hash_r)) < 0)
+			return -ENOMEM;
+		return set_with_recovery(c, &a, status);
+	}
 	if (a.failures > 0 && asprintf(&status, "%u failed attempt%s since the last unlock.",
 				       a.failures, a.failures == 1 ? "" : "s") < 0)
 		return -ENOMEM;
-	draw_lock(c, status);
+	draw_lock(c, status, NULL);
 	ry = MIN(c->rows - 3, 16U);
 	r = console_read_secret(c, ry, "Operator passphrase:", LOCK_REFRESH_SEC, &typed);
 	if (r == -ETIMEDOUT || r == -ECANCELED)
@@ -189,24 +314,13 @@ static int lock_screen(struct console *c)
 	if (r > 0) {
 		unsigned before = a.failures;
 
-		if (a.failures > 0) {
-			a = (struct operator_attempts){ 0 };
-			r = operator_attempts_save(c->attempts_file, &a);
-			if (r < 0)
-				log_warning_errno(r, "%s: %m", c->attempts_file);
-		}
+		clear_failures(c, &a);
 		free(c->notice);
 		c->notice = NULL;
 		unlocked(c, before);
 		return 1;
 	}
-	a.failures++;
-	a.last_failure = now_realtime();
-	r = operator_attempts_save(c->attempts_file, &a);
-	if (r < 0)
-		log_error_errno(r, "%s: %m: the failure is not counted", c->attempts_file);
-	wait = operator_wait(&a, now_realtime());
-	(void)console_record(c, "console.unlock-failed", attempts_payload(&a, wait));
+	count_failure(c, &a, "console.unlock-failed", NULL);
 	if (!c->notice)
 		console_notice(c, "Wrong passphrase.");
 	return 0;
@@ -299,6 +413,8 @@ static void help(void)
 	       "                       " OPERATOR_HASH_FILE ")\n"
 	       "  --attempts-file FILE failed attempts (default " OPERATOR_ATTEMPTS_FILE ")\n"
 	       "  --ledger-socket PATH the ledger daemon (default: its socket)\n"
+	       "  --data-device NODE   the data volume whose recovery key may set a passphrase\n"
+	       "                       when none is set (default: the boot disk's)\n"
 	       "  --root DIR           read the banner's facts below DIR (for tests)\n"
 	       "  -h, --help           show this help\n",
 	       CONSOLE_IDLE_DEFAULT);
@@ -306,7 +422,7 @@ static void help(void)
 
 int verb_run(int argc, char **argv)
 {
-	enum { ARG_IDLE = 0x100, ARG_HASH, ARG_ATTEMPTS, ARG_SOCKET, ARG_ROOT };
+	enum { ARG_IDLE = 0x100, ARG_HASH, ARG_ATTEMPTS, ARG_SOCKET, ARG_ROOT, ARG_DATA };
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "idle-timeout", required_argument, NULL, ARG_IDLE },
@@ -314,6 +430,7 @@ int verb_run(int argc, char **argv)
 		{ "attempts-file", required_argument, NULL, ARG_ATTEMPTS },
 		{ "ledger-socket", required_argument, NULL, ARG_SOCKET },
 		{ "root", required_argument, NULL, ARG_ROOT },
+		{ "data-device", required_argument, NULL, ARG_DATA },
 		{},
 	};
 	struct console c = {
@@ -345,6 +462,9 @@ int verb_run(int argc, char **argv)
 			break;
 		case ARG_ROOT:
 			c.root = optarg;
+			break;
+		case ARG_DATA:
+			c.data_device = optarg;
 			break;
 		default:
 			return EXIT_USAGE;

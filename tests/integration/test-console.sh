@@ -4,7 +4,10 @@
 # The operator console on an 80x24 terminal (tmux: send-keys, capture-pane), with the
 # ledger daemon on a test socket and the banner's facts from a test root:
 #   1. hash-passphrase: a yescrypt hash from a pipe; a short passphrase refused;
-#   2. no passphrase set: the lock screen says so and cannot be unlocked;
+#   2. no passphrase set: the lock screen says so and offers to set one with the data
+#      volume's recovery key (a LUKS2 file here); a malformed key and another key are
+#      refused and counted; the right one (typed in capitals, with spaces) sets it,
+#      recorded (console.passphrase-set), and unlocks;
 #   3. the lock screen shows the banner's facts (what airlock-banner prints) and nothing
 #      of the menu; a wrong passphrase is refused, counted in the attempts file, recorded,
 #      and the next attempt waits; the right one opens the dashboard, whose slots, TPM and
@@ -20,7 +23,7 @@
 # Every screen is kept as text under build/test-logs/console/.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib-ledger.sh"
-need tmux airlock-console airlock-banner
+need tmux airlock-console airlock-banner cryptsetup od
 
 cd "$T"
 tmux_shots console
@@ -47,6 +50,7 @@ start() { # NAME [ENV...]: the console in a fresh 80x24 session
 	tmux new-session -d -s "$WIN" -x 80 -y 24 -e TERM=vt220 "$@" \
 		"$(printf '%q ' airlock-console run --root "$R" --hash-file "$HASH" \
 			--attempts-file "$ATTEMPTS" --ledger-socket "$SOCK" --idle-timeout 6 \
+			--data-device "$T/data.img" \
 			tty9) 2>$T/$name.stderr; echo \$? >$T/$name.rc; sleep 600"
 	[ -z "$old" ] || tmux kill-session -t "$old"
 }
@@ -68,22 +72,59 @@ shot() { # NAME TEXT [SECONDS]: wait until TEXT is on the screen, keep it as NAM
 keys() { tmux send-keys -t "$WIN" "$@"; }
 type_text() { tmux send-keys -t "$WIN" -l "$1"; }
 count() { L show --ledger "$LEDGER" --type "$1" --json | grep -c . || true; }
-wait_attempt() { # until the lock screen takes an attempt again
-	shot "$1" "Operator passphrase:" 40
-}
 
 step "hash-passphrase: a yescrypt hash from a pipe; a short one refused"
 h=$(printf '%s\n' "$PASS1" | airlock-console hash-passphrase) || fail "hash-passphrase failed"
 [[ $h == '$y$'* ]] || fail "hash-passphrase printed '$h', not a yescrypt hash"
 expect_fail "too short" airlock-console hash-passphrase <<<"short"
 
-step "no passphrase set: the lock screen says so"
+step "no passphrase set: the recovery key of the data volume sets one"
+# A recovery key as lib/recovery makes them: 64 modhex letters in groups of 8.
+modhex() { head -c 32 /dev/urandom | od -An -v -tx1 | tr -d ' \n' | tr '0-9a-f' 'cbdefghijklnrtuv' |
+	sed 's/.\{8\}/&-/g; s/-$//'; }
+RKEY=$(modhex)
+OTHER=$(modhex)
+truncate -s 32M "$T/data.img"
+printf '%s' "$RKEY" >"$T/rkey"
+cryptsetup luksFormat --batch-mode --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+	"$T/data.img" "$T/rkey"
 start nohash
-shot no-hash "No operator passphrase is set"
+shot no-hash "Recovery key:"
+grep -q "No operator passphrase is set" "$SHOTS/no-hash.txt" || fail "the lock screen does not say none is set"
 grep -q "Dashboard" "$SHOTS/no-hash.txt" && fail "the menu is shown while locked"
+type_text "not a key"
+keys Enter
+shot rkey-malformed "that is not a recovery key"
+[ "$(count console.recovery-key-refused)" = 1 ] || fail "the malformed key is not recorded"
+wait_attempt() { shot "$1" "$2" 40; }
+wait_attempt rkey-wait1 "Recovery key:"
+type_text "$OTHER"
+keys Enter
+shot rkey-other "that is not the recovery key of the data volume"
+grep -q "^2 " "$ATTEMPTS" || fail "the attempts file says '$(cat "$ATTEMPTS")', not 2 failures"
+[ ! -e "$HASH" ] || fail "a refused key set a passphrase"
+wait_attempt rkey-wait2 "Recovery key:"
+type_text "$(tr 'a-z-' 'A-Z ' <<<"$RKEY")"
+keys Enter
+shot rkey-new1 "New passphrase:" 20
+type_text "$PASS1"
+keys Enter
+shot rkey-new2 "New passphrase again:"
+type_text "$PASS1"
+keys Enter
+shot rkey-set "The operator passphrase was set." 20
+last_record console.passphrase-set | jq -e '.payload.by == "recovery-key" and .payload.keyslot == 0' >/dev/null ||
+	fail "console.passphrase-set: $(last_record console.passphrase-set)"
+[ "$(stat -c %a "$HASH")" = 600 ] || fail "the hash file is $(stat -c %a "$HASH"), not 600"
+operator_hash=$(cat "$HASH")
+[[ $operator_hash == '$y$'* ]] || fail "the hash file holds '$operator_hash'"
+grep -qF "$RKEY" "$LEDGER"/* "$T"/*.stderr && fail "the recovery key reached the ledger or a log"
+keys x
+shot rkey-locked "Operator passphrase:"
+[ "$(count console.unlocked)" = 1 ] || fail "console.unlocked is not in the ledger"
 
 step "the lock screen: the banner's facts, nothing else"
-mkdir -p "$T/console" && printf '%s\n' "$h" >"$HASH" && chmod 600 "$HASH"
+h=$operator_hash
 start locked
 shot lock "Operator passphrase:"
 airlock-banner --root "$R" /dev/stdout >"$T/banner.txt"
@@ -106,12 +147,12 @@ grep -qF "$PASS1" "$LEDGER"/* && fail "a passphrase is in the ledger"
 grep -q "wrong passphrase" "$LEDGER"/* "$T"/*.stderr && fail "the typed text reached a record or log"
 
 step "the right passphrase opens the dashboard: the tools' own words"
-wait_attempt wait1
+wait_attempt wait1 "Operator passphrase:"
 type_text "$PASS1"
 keys Enter
 shot dashboard "Slots (airlock-update status)"
 grep -qF "image      airlock 4.5.6" "$SHOTS/dashboard.txt" || fail "the dashboard does not name the image"
-[ "$(count console.unlocked)" = 1 ] || fail "console.unlocked is not in the ledger"
+[ "$(count console.unlocked)" = 2 ] || fail "console.unlocked is not in the ledger"
 last_record console.unlocked | jq -e '.payload.failures_before == 1 and
 	(.payload.session.id | startswith("tty9-")) and
 	.payload.session.unit == "airlock-console@tty9.service"' >/dev/null ||
@@ -193,7 +234,7 @@ shot locked-c "This console is locked."
 type_text "$PASS1"
 keys Enter
 shot old-refused "Wrong passphrase."
-wait_attempt wait2
+wait_attempt wait2 "Operator passphrase:"
 type_text "$PASS2"
 keys Enter
 shot new-works "Slots (airlock-update status)"
@@ -219,7 +260,7 @@ keys Enter
 sleep 2
 screen >"$SHOTS/lockout-still.txt"
 grep -q "LOCKED OUT" "$SHOTS/lockout-still.txt" || fail "the right passphrase was taken during the lockout"
-[ "$(count console.unlocked)" = 4 ] || fail "$(count console.unlocked) unlocks in the ledger, not 4"
+[ "$(count console.unlocked)" = 5 ] || fail "$(count console.unlocked) unlocks in the ledger, not 5"
 
 step "power: declined does nothing; unrecorded is not done; recorded asks systemctl"
 rm -f "$ATTEMPTS"
