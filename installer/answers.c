@@ -16,6 +16,7 @@
 #include "core/path.h"
 #include "core/strv.h"
 #include "installer.h"
+#include "operator.h"
 
 #define ANSWERS_FILE_MAX (64U * 1024U)
 #define ANSWER_VALUE_MAX 4096U
@@ -42,6 +43,7 @@ static const char *const key_names[_ANSWER_KEY_MAX] = {
 	[ANSWER_PBKDF_TIME_COST] = "pbkdf-time-cost",
 	[ANSWER_PBKDF_PARALLEL] = "pbkdf-parallel",
 	[ANSWER_REBOOT] = "reboot",
+	[ANSWER_OPERATOR_PASSPHRASE_HASH] = "operator-passphrase-hash",
 };
 
 const char *answer_key_to_string(enum answer_key k)
@@ -82,6 +84,7 @@ struct install_answers *answers_free(struct install_answers *a)
 	free(a->key_disk);
 	free(a->tcti);
 	free(a->pcr_public_key);
+	free(a->operator_hash);
 	free(a);
 	return NULL;
 }
@@ -292,6 +295,14 @@ int answers_set(struct install_answers *a, const char *key, const char *value, u
 					   PBKDF_PARALLEL_MAX);
 		a->pbkdf.parallel = u32;
 		break;
+	case ANSWER_OPERATOR_PASSPHRASE_HASH: {
+		const char *why = NULL;
+
+		if (operator_hash_check(value, &why) < 0)
+			return where_error(a, line, key, ret_error, -EINVAL, "%s", why);
+		r = set_string(&a->operator_hash, value);
+		break;
+	}
 	case ANSWER_REBOOT:
 		r = parse_boolean(value);
 		if (r < 0)

@@ -28,6 +28,7 @@
 #include "ext/crypto.h"
 #include "ext/tpm.h"
 #include "installer.h"
+#include "operator.h"
 #include "pcr.h"
 #include "core/fileio.h"
 #include "core/secret.h"
@@ -427,6 +428,17 @@ int datavol_finish_filesystem(struct datavol *v, const struct install_settings *
 
 	if (!v->mounted)
 		return error_replace(ret_error, -EINVAL, "data: the file system is not mounted");
+	if (s->operator_hash) {
+		/* The console's passphrase, as the answer file gave its hash (root, 0600). */
+		_cleanup_free_ char *path = path_join(v->mnt, OPERATOR_HASH_FILE + strlen("/var"));
+
+		if (!path)
+			return -ENOMEM;
+		r = operator_hash_save(path, s->operator_hash);
+		if (r < 0)
+			return error_replace(ret_error, r, "data: writing %s: %s",
+					     OPERATOR_HASH_FILE, strerror(-r));
+	}
 	r = migrate_ledger(v, s, ret_error);
 	if (r < 0)
 		return r;

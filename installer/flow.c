@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "core/secret.h"
 #include "flow.h"
+#include "operator.h"
 #include "recovery.h"
 
 static const char *const screen_names[_FLOW_SCREEN_MAX] = {
@@ -11,6 +12,8 @@ static const char *const screen_names[_FLOW_SCREEN_MAX] = {
 	[FLOW_PROGRESS] = "progress",
 	[FLOW_KEY_SHOW] = "key-show",
 	[FLOW_KEY_CONFIRM] = "key-confirm",
+	[FLOW_PASSPHRASE] = "passphrase",
+	[FLOW_PASSPHRASE_AGAIN] = "passphrase-again",
 	[FLOW_FINISHING] = "finishing",
 	[FLOW_DONE] = "done",
 	[FLOW_FAILED] = "failed",
@@ -33,14 +36,18 @@ int flow_init(struct flow *f, const struct flow_disk *disks, size_t n_disks, boo
 		.recovery_key = recovery_key,
 	};
 	f->typed = secret_alloc(FLOW_TYPED_MAX + 1);
-	if (!f->typed)
+	f->passphrase = secret_alloc(FLOW_TYPED_MAX + 1);
+	if (!f->typed || !f->passphrase) {
+		flow_done(f);
 		return -ENOMEM;
+	}
 	return 0;
 }
 
 void flow_done(struct flow *f)
 {
 	f->typed = secret_free(f->typed);
+	f->passphrase = secret_free(f->passphrase);
 	f->n_typed = 0;
 }
 
@@ -121,6 +128,29 @@ static enum flow_action check_key(struct flow *f)
 		f->notice = FLOW_NOTICE_KEY_MISMATCH;
 		f->key_group = f->recovery_key ? differing_group(canonical, f->recovery_key) : 0;
 		typed_clear(f);
+		return FLOW_ACTION_NONE;
+	}
+	go(f, FLOW_PASSPHRASE);
+	return FLOW_ACTION_NONE;
+}
+
+static enum flow_action check_passphrase(struct flow *f)
+{
+	if (f->screen == FLOW_PASSPHRASE) {
+		f->passphrase_why = operator_passphrase_refusal(f->typed);
+		if (f->passphrase_why) {
+			f->notice = FLOW_NOTICE_PASSPHRASE_REFUSED;
+			typed_clear(f);
+			return FLOW_ACTION_NONE;
+		}
+		memcpy(f->passphrase, f->typed, f->n_typed + 1);
+		go(f, FLOW_PASSPHRASE_AGAIN);
+		return FLOW_ACTION_NONE;
+	}
+	if (!streq(f->typed, f->passphrase)) {
+		f->notice = FLOW_NOTICE_PASSPHRASE_MISMATCH;
+		explicit_bzero(f->passphrase, FLOW_TYPED_MAX + 1);
+		go(f, FLOW_PASSPHRASE);
 		return FLOW_ACTION_NONE;
 	}
 	go(f, FLOW_FINISHING);
@@ -214,6 +244,8 @@ static enum flow_action handle_key(struct flow *f, const struct tui_input *in)
 
 	case FLOW_KEY_SHOW:
 	case FLOW_KEY_CONFIRM:
+	case FLOW_PASSPHRASE:
+	case FLOW_PASSPHRASE_AGAIN:
 		if (in->key == TUI_KEY_INTERRUPT) {
 			if (f->abort_armed)
 				return leave(f, FLOW_OUTCOME_ABANDONED);
@@ -222,6 +254,18 @@ static enum flow_action handle_key(struct flow *f, const struct tui_input *in)
 			return FLOW_ACTION_NONE;
 		}
 		f->abort_armed = false;
+		if (f->screen == FLOW_PASSPHRASE || f->screen == FLOW_PASSPHRASE_AGAIN) {
+			if (in->key == TUI_KEY_ESCAPE) {
+				explicit_bzero(f->passphrase, FLOW_TYPED_MAX + 1);
+				go(f, FLOW_PASSPHRASE);
+				return FLOW_ACTION_NONE;
+			}
+			if (edit(f, in))
+				return FLOW_ACTION_NONE;
+			if (in->key == TUI_KEY_ENTER)
+				return check_passphrase(f);
+			return FLOW_ACTION_NONE;
+		}
 		if (f->screen == FLOW_KEY_SHOW) {
 			if (in->key == TUI_KEY_ENTER)
 				go(f, FLOW_KEY_CONFIRM);

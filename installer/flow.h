@@ -7,19 +7,21 @@
  * here draws, probes or writes, so cmocka drives it without a terminal.
  *
  *   WELCOME -> DISKS -> SUMMARY [-> NO_TPM] -> PROGRESS -> KEY_SHOW <-> KEY_CONFIRM
- *           -> FINISHING -> DONE                        (any long step may -> FAILED)
+ *           -> PASSPHRASE -> PASSPHRASE_AGAIN -> FINISHING -> DONE
+ *                                                       (any long step may -> FAILED)
  *
  * Before the confirmation (typing the disk's name on SUMMARY, and on NO_TPM the
  * second one), Ctrl-C and Esc only ever go back or leave: the caller writes nothing
  * until it gets FLOW_ACTION_WRITE. After the disk work, the install is not complete
- * until the recovery key has been typed back; leaving there needs Ctrl-C twice and
- * leaves a disk that does not claim to be installed.
+ * until the recovery key has been typed back and the operator console's passphrase
+ * given twice (the caller hashes flow.passphrase on FLOW_ACTION_COMMIT); leaving there
+ * needs Ctrl-C twice and leaves a disk that does not claim to be installed.
  */
 
 #include "core/macro.h"
 #include "ext/tui.h"
 
-#define FLOW_TYPED_MAX 128
+#define FLOW_TYPED_MAX 257 /* an operator passphrase (256) and one more: "too long" */
 #define FLOW_NO_TPM_PHRASE "recovery-only"
 
 enum flow_screen {
@@ -30,6 +32,8 @@ enum flow_screen {
 	FLOW_PROGRESS,
 	FLOW_KEY_SHOW,
 	FLOW_KEY_CONFIRM,
+	FLOW_PASSPHRASE,
+	FLOW_PASSPHRASE_AGAIN,
 	FLOW_FINISHING,
 	FLOW_DONE,
 	FLOW_FAILED,
@@ -68,6 +72,8 @@ enum flow_notice {
 	FLOW_NOTICE_KEY_MISMATCH, /* the typed key is another key */
 	FLOW_NOTICE_KEY_MALFORMED, /* not a key at all (wrong letters or length) */
 	FLOW_NOTICE_ABORT_ARMED, /* Ctrl-C once after the disk work: press again to abandon */
+	FLOW_NOTICE_PASSPHRASE_REFUSED, /* flow.passphrase_why says why */
+	FLOW_NOTICE_PASSPHRASE_MISMATCH, /* the second differs from the first */
 	_FLOW_NOTICE_MAX,
 };
 
@@ -100,6 +106,8 @@ struct flow {
 	char *typed; /* what is being typed (secret memory: it may be the recovery key) */
 	size_t n_typed;
 	unsigned key_group; /* KEY_MISMATCH: the first group (1-based) that differs */
+	char *passphrase; /* PASSPHRASE's, from PASSPHRASE_AGAIN on (secret memory) */
+	const char *passphrase_why; /* PASSPHRASE_REFUSED */
 	bool abort_armed;
 };
 

@@ -390,12 +390,15 @@ int install_commit(struct install_job *j, char **ret_error)
 	 * if the header below is written, which nothing after this record can prevent but
 	 * a failure that the installer then reports. */
 	payload = base_payload(j);
-	if (payload && (json_add_string(payload, "luks_uuid", e.luks_uuid) < 0 ||
-			json_add_int(payload, "recovery_keyslot", e.recovery_keyslot) < 0 ||
-			json_add_bool(payload, "tpm", e.tpm) < 0 ||
-			json_add_string(payload, "marker",
-					"the data volume's LUKS2 header, written after this "
-					"record") < 0))
+	if (payload &&
+	    (json_add_string(payload, "luks_uuid", e.luks_uuid) < 0 ||
+	     json_add_int(payload, "recovery_keyslot", e.recovery_keyslot) < 0 ||
+	     json_add_bool(payload, "tpm", e.tpm) < 0 ||
+	     json_add_bool(payload, "operator_passphrase",
+			   j->settings->operator_hash && !j->settings->no_filesystem) < 0 ||
+	     json_add_string(payload, "marker",
+			     "the data volume's LUKS2 header, written after this "
+			     "record") < 0))
 		payload = (json_object_put(payload), NULL);
 	r = record("install.complete", payload, ret_error);
 	if (r < 0)

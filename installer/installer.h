@@ -89,6 +89,7 @@ enum answer_key {
 	ANSWER_PBKDF_TIME_COST,
 	ANSWER_PBKDF_PARALLEL,
 	ANSWER_REBOOT,
+	ANSWER_OPERATOR_PASSPHRASE_HASH,
 	_ANSWER_KEY_MAX,
 	_ANSWER_KEY_INVALID = -EINVAL,
 };
@@ -108,6 +109,7 @@ struct install_answers {
 	char *pcr_public_key;
 	struct luks_pbkdf pbkdf; /* type ARGON2ID and all zero: tuned for the machine */
 	bool reboot;
+	char *operator_hash; /* yescrypt (lib/operator.h), never the passphrase */
 	unsigned line[_ANSWER_KEY_MAX]; /* where each key was set: 0 not set, UINT_MAX an option */
 };
 
@@ -335,6 +337,7 @@ struct install_settings {
 	bool ledger_socket_given; /* the caller runs the daemon: do not stop units */
 	const char *ledger_dir; /* the ledger to move onto the data volume */
 	bool no_filesystem; /* TEST-ONLY: no device-mapper here; leave the volume empty */
+	const char *operator_hash; /* written to the data volume (OPERATOR_HASH_FILE), or NULL */
 	bool dry_run;
 };
 

@@ -11,6 +11,7 @@
 #include "core/progress.h"
 #include "ext/tui.h"
 #include "flow.h"
+#include "operator.h"
 #include "installer.h"
 #include "screens.h"
 
@@ -144,8 +145,19 @@ int interactive_run(struct install_ctx *c)
 			flow_handle(&f, &(struct flow_event){ .type = r < 0 ? FLOW_EVENT_FAILED :
 									      FLOW_EVENT_WRITTEN });
 		} else if (a == FLOW_ACTION_COMMIT) {
+			_cleanup_free_ char *hash = NULL;
+
 			screens_draw(&view);
-			r = install_commit(&job, &error);
+			/* The console's passphrase, as its hash only (written by the commit). */
+			r = operator_hash_new(f.passphrase, &hash);
+			explicit_bzero(f.passphrase, FLOW_TYPED_MAX + 1);
+			if (r < 0)
+				error = strdup("hashing the operator passphrase failed");
+			else {
+				c->settings.operator_hash = hash;
+				r = install_commit(&job, &error);
+				c->settings.operator_hash = NULL;
+			}
 			if (r < 0) {
 				view.error = error ?: strerror(-r);
 				install_record_failure(&job, view.error);

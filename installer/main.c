@@ -616,6 +616,7 @@ int main(int argc, char *argv[])
 		.ledger_dir = arg_ledger_dir,
 		.no_filesystem = arg_no_filesystem,
 		.dry_run = arg_dry_run,
+		.operator_hash = c.answers->operator_hash,
 	};
 	if (c.answers->pcr_public_key && !opts->pcr_public_key) {
 		/* The answer file names the key. */

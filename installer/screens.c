@@ -344,6 +344,37 @@ static void draw_key(const struct screen_view *v)
 		notice("Press Ctrl-C again to abandon: the disk will NOT be installed.");
 }
 
+static void draw_passphrase(const struct screen_view *v)
+{
+	const struct flow *f = v->flow;
+	unsigned y = ROW_BODY;
+
+	title(v, "5 operator passphrase");
+	tui_print(y++, 2, TUI_BOLD, "The operator console's passphrase");
+	y++;
+	y = wrap(y, 2, TUI_NORMAL,
+		 "The installed appliance has no login: it is run from the operator console on "
+		 "tty1, which opens with this passphrase. 8 to 256 characters. It is kept only "
+		 "as a yescrypt hash on the data volume, and is never shown.");
+	y++;
+	tui_print(y, 2, TUI_BOLD, "%s",
+		  f->screen == FLOW_PASSPHRASE ? "Operator passphrase (not shown as typed):" :
+						 "The same passphrase again:");
+	tui_cursor(true, y + 1, 4);
+	tui_print(y + 1, 2, TUI_NORMAL, "> ");
+	if (f->notice == FLOW_NOTICE_PASSPHRASE_REFUSED) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "That passphrase is refused: %s.",
+			 strna(f->passphrase_why));
+		notice(line);
+	} else if (f->notice == FLOW_NOTICE_PASSPHRASE_MISMATCH)
+		notice("The two passphrases differ: type it again, twice.");
+	else if (f->notice == FLOW_NOTICE_ABORT_ARMED)
+		notice("Press Ctrl-C again to abandon: the disk will NOT be installed.");
+	help("Enter: next   Esc: start again   Ctrl-C twice: abandon");
+}
+
 static void draw_done(const struct screen_view *v)
 {
 	const struct install_disk *d = &v->disks[v->flow->chosen];
@@ -408,6 +439,10 @@ void screens_draw(const struct screen_view *v)
 	case FLOW_KEY_SHOW:
 	case FLOW_KEY_CONFIRM:
 		draw_key(v);
+		break;
+	case FLOW_PASSPHRASE:
+	case FLOW_PASSPHRASE_AGAIN:
+		draw_passphrase(v);
 		break;
 	case FLOW_DONE:
 		draw_done(v);

@@ -5,9 +5,9 @@
 # 80x24 tmux pane (its serial port is the pane), the e2e image boots from the stick,
 # airlock-install@ttyS0 waits for Enter; then the welcome screen, the disk list (the
 # stick shown and refused), the 8 GiB target chosen, its name typed to confirm, the
-# recovery key shown once and typed back, the install done. The installed disk then
-# holds the six partitions and a LUKS2 header the shown key opens. Every screen is kept
-# as text under build/test-logs/install-serial/.
+# recovery key shown once and typed back, the operator passphrase given twice, the
+# install done. The installed disk then holds the six partitions and a LUKS2 header the
+# shown key opens. Every screen is kept as text under build/test-logs/install-serial/.
 # (Before its fix the install failed here: the installer copied the medium's boot entry
 # by the name it had when the installer started, and airlock-update-mark-good had
 # renamed it since.)
@@ -73,6 +73,12 @@ KEY=$(sed -n 's/^ *[1-8]  \([a-z]\{8\}\)   [1-8]  \([a-z]\{8\}\)   [1-8]  \([a-z
 keys Enter
 shot 5-key-confirm "Type the recovery key back"
 type_text "$KEY"
+keys Enter
+shot 5-passphrase "Operator passphrase (not shown as typed):" 60
+type_text "correct horse battery"
+keys Enter
+shot 5-passphrase-again "The same passphrase again:"
+type_text "correct horse battery"
 keys Enter
 shot 6-done "Installed: airlock 1.0.0 is on" 300
 keys Enter

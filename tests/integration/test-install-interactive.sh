@@ -8,10 +8,11 @@
 #      out with Esc and leave with Ctrl-C: exit 4 and nothing written;
 #   2. with swtpm: a wrong device name is refused, the right one starts the install,
 #      the recovery key is shown once, a wrong key typed back is refused, the right one
-#      finishes it; the key opens the volume and the TPM token is there. While the
-#      welcome screen is up, the medium's boot entry is renamed as airlock-update
-#      mark-good renames it on the real USB boot: the installer copies it by its new
-#      name, with a fresh counter on the target;
+#      is followed by the operator passphrase (a short one refused, two that differ
+#      refused, never shown), which finishes it; the key opens the volume and the TPM
+#      token is there. While the welcome screen is up, the medium's boot entry is
+#      renamed as airlock-update mark-good renames it on the real USB boot: the
+#      installer copies it by its new name, with a fresh counter on the target;
 #   3. the terminal hangs up at the recovery key: the installer leaves (it does not spin
 #      on a dead terminal) and the disk does not claim to be installed.
 # Every screen is kept as text under build/test-logs/install-interactive/.
@@ -161,6 +162,22 @@ keys Enter
 shot 5-key-wrong "That is not the key: group 8 differs"
 type_text "$(tr a-z A-Z <<<"$KEY" | tr -d -)"
 keys Enter
+shot 5-passphrase "Operator passphrase (not shown as typed):"
+type_text "short"
+keys Enter
+shot 5-passphrase-short "That passphrase is refused: too short"
+type_text "correct horse battery"
+keys Enter
+shot 5-passphrase-again "The same passphrase again:"
+type_text "correct horse batterx"
+keys Enter
+shot 5-passphrase-differ "The two passphrases differ"
+type_text "correct horse battery"
+keys Enter
+shot 5-passphrase-again2 "The same passphrase again:"
+grep -q "correct horse" "$SHOTS"/5-passphrase*.txt && fail "the passphrase was shown as typed"
+type_text "correct horse battery"
+keys Enter
 shot 6-done "Installed: airlock 1.0.0 is on"
 keys q
 [ "$(exit_status)" = 0 ] || fail "the install exited $(cat "$T/rc")"
@@ -168,6 +185,7 @@ screen >"$SHOTS/7-after.txt"
 grep -qF "${KEY:0:8}" "$SHOTS/7-after.txt" && fail "the key is on the terminal after the installer left"
 cat "$T/install.stderr"
 if grep -qF "$KEY" "$T/install.stderr"; then fail "the key was logged"; fi
+grep -q "correct horse" "$T/install.stderr" && fail "the passphrase was logged"
 
 is_installed "$T/target.img" || fail "no LUKS2 header after the install"
 data_header "$T/target.img" "$T/data.hdr"

@@ -11,6 +11,9 @@
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)
 
+/* yescrypt of "correct horse battery" (airlock-console hash-passphrase) */
+#define OPERATOR_HASH "$y$j9T$JkjLNAc0qxC/V2x7xsqP6/$gQx9/hQqfkfJEnfL6V5W/yzk8iiaDFwAi/zZ7RvZ6cB"
+
 static void test_full(void **state)
 {
 	_cleanup_(answers_freep) struct install_answers *a = NULL;
@@ -33,7 +36,8 @@ static void test_full(void **state)
 			   "pbkdf-memory = 64M\n"
 			   "pbkdf-time-cost = 4\n"
 			   "pbkdf-parallel = 2\n"
-			   "reboot = yes\n";
+			   "reboot = yes\n"
+			   "operator-passphrase-hash = " OPERATOR_HASH "\n";
 	(void)state;
 
 	assert_int_equal(answers_parse("a.conf", text, &a, &error), 0);
@@ -55,6 +59,7 @@ static void test_full(void **state)
 	assert_int_equal(a->pbkdf.iterations, 4);
 	assert_int_equal(a->pbkdf.parallel, 2);
 	assert_true(a->reboot);
+	assert_string_equal(a->operator_hash, OPERATOR_HASH);
 	assert_int_equal(a->line[ANSWER_DISK_ID], 3);
 	assert_int_equal(a->line[ANSWER_REBOOT], 19);
 	assert_int_equal(answers_check_unattended(a, &error), 0);
@@ -115,6 +120,12 @@ static void test_errors_name_line_and_key(void **state)
 	expect_error("pbkdf-time-cost = 0\n", -EINVAL, ":1: key 'pbkdf-time-cost'", NULL);
 	expect_error("pbkdf-parallel = 64\n", -EINVAL, ":1: key 'pbkdf-parallel'", NULL);
 	expect_error("reboot = later\n", -EINVAL, ":1: key 'reboot'", NULL);
+	expect_error("operator-passphrase-hash = correct horse battery\n", -EINVAL,
+		     ":1: key 'operator-passphrase-hash'", "not a yescrypt hash");
+	expect_error("operator-passphrase-hash = $y$j9T$\n", -EINVAL,
+		     ":1: key 'operator-passphrase-hash'", "libxcrypt");
+	expect_error("operator-passphrase-hash = $6$salt$x\n", -EINVAL,
+		     ":1: key 'operator-passphrase-hash'", "hash-passphrase");
 	expect_error("disk-id = by-id/x\n", -EINVAL, ":1: key 'disk-id'", NULL);
 	expect_error("disk =\n", -EINVAL, ":1: key 'disk'", "empty value");
 	expect_error("disk = /dev/\x01sda\n", -EINVAL, ":1: key 'disk'", "control characters");

@@ -89,7 +89,34 @@ static void test_happy_path(void **state)
 	assert_int_equal(type(&f, "CBDEFGHIJKLNRTUV CBDEFGHIJKLNRTUV cbdefghijklnrtuv"
 				  "cbdefghijklnrtuv"),
 			 FLOW_ACTION_NONE);
+	assert_int_equal(key(&f, TUI_KEY_ENTER), FLOW_ACTION_NONE);
+	assert_int_equal(f.screen, FLOW_PASSPHRASE);
+	assert_false(flow_nothing_written(&f));
+	/* the operator passphrase: refused when short, then twice */
+	type(&f, "short");
+	assert_int_equal(key(&f, TUI_KEY_ENTER), FLOW_ACTION_NONE);
+	assert_int_equal(f.notice, FLOW_NOTICE_PASSPHRASE_REFUSED);
+	assert_non_null(strstr(f.passphrase_why, "too short"));
+	assert_int_equal(f.n_typed, 0);
+	assert_int_equal(f.screen, FLOW_PASSPHRASE);
+	type(&f, "correct horse battery");
+	assert_int_equal(key(&f, TUI_KEY_ENTER), FLOW_ACTION_NONE);
+	assert_int_equal(f.screen, FLOW_PASSPHRASE_AGAIN);
+	type(&f, "correct horse batterY");
+	assert_int_equal(key(&f, TUI_KEY_ENTER), FLOW_ACTION_NONE);
+	assert_int_equal(f.notice, FLOW_NOTICE_PASSPHRASE_MISMATCH);
+	assert_int_equal(f.screen, FLOW_PASSPHRASE);
+	assert_string_equal(f.passphrase, "");
+	type(&f, "correct horse battery");
+	key(&f, TUI_KEY_ENTER);
+	/* Esc starts again */
+	key(&f, TUI_KEY_ESCAPE);
+	assert_int_equal(f.screen, FLOW_PASSPHRASE);
+	type(&f, "correct horse battery");
+	key(&f, TUI_KEY_ENTER);
+	type(&f, "correct horse battery");
 	assert_int_equal(key(&f, TUI_KEY_ENTER), FLOW_ACTION_COMMIT);
+	assert_string_equal(f.passphrase, "correct horse battery");
 	assert_int_equal(f.screen, FLOW_FINISHING);
 	assert_int_equal(event(&f, FLOW_EVENT_COMMITTED), FLOW_ACTION_NONE);
 	assert_int_equal(f.screen, FLOW_DONE);
@@ -264,8 +291,18 @@ static void test_recovery_key_retype(void **state)
 	assert_int_equal(f.screen, FLOW_KEY_SHOW);
 	key(&f, TUI_KEY_ENTER);
 	type(&f, KEY);
-	assert_int_equal(key(&f, TUI_KEY_ENTER), FLOW_ACTION_COMMIT);
+	assert_int_equal(key(&f, TUI_KEY_ENTER), FLOW_ACTION_NONE);
 	assert_int_equal(f.n_typed, 0);
+	assert_int_equal(f.screen, FLOW_PASSPHRASE);
+	/* Ctrl-C twice abandons here too */
+	assert_int_equal(key(&f, TUI_KEY_INTERRUPT), FLOW_ACTION_NONE);
+	assert_int_equal(f.notice, FLOW_NOTICE_ABORT_ARMED);
+	ch(&f, 'p');
+	key(&f, TUI_KEY_BACKSPACE);
+	type(&f, "eight chars");
+	key(&f, TUI_KEY_ENTER);
+	type(&f, "eight chars");
+	assert_int_equal(key(&f, TUI_KEY_ENTER), FLOW_ACTION_COMMIT);
 	/* a failure while finishing */
 	event(&f, FLOW_EVENT_FAILED);
 	assert_int_equal(f.screen, FLOW_FAILED);
@@ -329,6 +366,7 @@ static void test_typed_is_bounded(void **state)
 	flow_done(&f);
 	assert_null(f.typed);
 	assert_string_equal(flow_screen_to_string(FLOW_KEY_CONFIRM), "key-confirm");
+	assert_string_equal(flow_screen_to_string(FLOW_PASSPHRASE_AGAIN), "passphrase-again");
 }
 
 int main(void)
