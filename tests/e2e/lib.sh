@@ -272,6 +272,8 @@ pbkdf-memory = 64M
 pbkdf-time-cost = 4
 pbkdf-parallel = 1
 reboot = yes
+# the console'"'"'s passphrase: "correct horse battery" (airlock-console hash-passphrase)
+operator-passphrase-hash = $y$j9T$JkjLNAc0qxC/V2x7xsqP6/$gQx9/hQqfkfJEnfL6V5W/yzk8iiaDFwAi/zZ7RvZ6cB
 '
 e2e_installed() {
 	e2e_image signed

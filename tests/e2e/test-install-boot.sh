@@ -6,7 +6,10 @@
 #   1. airlock-init opens the data volume with the TPM, no passphrase asked: /var is
 #      /dev/mapper/data (ext4, rw, nosuid, nodev), /run/airlock/data says "tpm", the
 #      installer does not start, and the ledger on /var holds the install's records.
-#   2. A second boot: the same, and what the first wrote on /var is still there.
+#   2. A second boot: the same, and what the first wrote on /var is still there; the
+#      operator console runs on tty1 and shows its lock screen (/dev/vcs1): the banner's
+#      facts and the passphrase prompt (the answer file's operator-passphrase-hash is on
+#      the data volume, 0600).
 #   3. A UKI with another command line, Secure Boot signed but its PCR 11 not signed
 #      (e2e_image cmdline2), put on the same disk: the TPM refuses, airlock-init says so
 #      in one line and asks for the recovery key; the escrowed key typed on the serial
@@ -58,11 +61,28 @@ boot_image installed-boot1 "$D/target.img" 600 --writable --expect "$AIRLOCK_BOO
 	fail "the installed disk did not boot with the TPM"
 check_facts 1 tpm 1
 
-step "boot 2: the same, and /var kept what boot 1 wrote"
+step "boot 2: the same, and /var kept what boot 1 wrote; the operator console is on tty1"
 boot_image installed-boot2 "$D/target.img" 600 --writable --expect "$AIRLOCK_BOOT_MARKER" \
+	--expect "AIRLOCK-TEST console-done" \
 	--refuse "$PROMPT" --refuse "airlock-init: FATAL" -- --tpm "$D/tpm" ||
 	fail "the second boot failed"
 check_facts 2 tpm 2
+# The answer file's operator-passphrase-hash is on the data volume (root, 0600), and the
+# console (in its own sandbox, on the real appliance) shows the lock screen with the
+# banner's facts and asks for the passphrase.
+console_screen=$(sed -n 's/^\[[ 0-9.]*\] AIRLOCK-TEST console: //p' "$BOOT_LOG")
+[ "$(boot_fact console-state)" = active ] ||
+	fail "boot 2: airlock-console@tty1 is '$(boot_fact console-state)': $(grep 'console-log:' "$BOOT_LOG" | tail -n 5)"
+[ "$(boot_fact operator-hash)" = "600 root" ] ||
+	fail "boot 2: the operator passphrase hash is '$(boot_fact operator-hash)', not 600 root"
+for want in "This console is locked." "Operator passphrase:" \
+	"root hash  $(boot_fact cmdline | sed -n 's/.*airlock.roothash=\([0-9a-f]*\).*/\1/p')" \
+	"data       /var on the data volume, opened by the TPM"; do
+	grep -qF -- "$want" <<<"$console_screen" ||
+		fail "boot 2: tty1 does not show '$want': $console_screen"
+done
+grep -q "No operator passphrase" <<<"$console_screen" && fail "boot 2: the console says no passphrase is set"
+echo "boot 2: the console's lock screen on tty1 asks for the operator passphrase"
 
 step "a Secure Boot signed UKI with another command line (PCR 11 not signed) on the same disk"
 e2e_image cmdline2
