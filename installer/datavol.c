@@ -429,7 +429,7 @@ int datavol_finish_filesystem(struct datavol *v, const struct install_settings *
 	if (!v->mounted)
 		return error_replace(ret_error, -EINVAL, "data: the file system is not mounted");
 	if (s->operator_hash) {
-		/* The console's passphrase, as the answer file gave its hash (root, 0600). */
+		/* The console's passphrase hash, from the answer file or the screen (0600). */
 		_cleanup_free_ char *path = path_join(v->mnt, OPERATOR_HASH_FILE + strlen("/var"));
 
 		if (!path)

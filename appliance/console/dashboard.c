@@ -28,13 +28,18 @@ static struct console_text page;
 static void section_tool(const char *heading, const char *const argv[])
 {
 	_cleanup_free_ char *error = NULL;
+	size_t before;
 	int r;
 
 	(void)console_text_add(&page, "%s", "");
 	(void)console_text_add(&page, "%s", heading);
+	before = page.n;
+
 	r = console_run(argv, TOOL_TIMEOUT_SEC, &page, &error);
 	if (r < 0)
 		(void)console_text_add_lines(&page, 2, error ?: strerror(-r));
+	else if (page.n == before)
+		(void)console_text_add(&page, "  none");
 }
 
 static void section_time(struct console *c)
@@ -157,6 +162,8 @@ static void dashboard_enter(struct console *c)
 	const char *update[] = { "airlock-update", "status", NULL };
 	const char *tpm[] = { "airlock-tpm", "status", NULL };
 	const char *ledger[] = { "airlock-ledger", "verify", NULL };
+	/* A rollback the daemon detected refuses every append until acknowledged. */
+	const char *rollbacks[] = { "airlock-ledger", "show", "--type", "ledger.rollback-*", NULL };
 
 	console_text_clear(&page);
 	page.width = c->cols > 2 ? c->cols - 2 : 0;
@@ -178,6 +185,7 @@ static void dashboard_enter(struct console *c)
 	section_tool("Slots (airlock-update status)", update);
 	section_tool("TPM (airlock-tpm status)", tpm);
 	section_tool("Ledger (airlock-ledger verify)", ledger);
+	section_tool("Ledger rollbacks detected and acknowledged (airlock-ledger show)", rollbacks);
 	section_services();
 	section_network(c, f.addresses);
 }
