@@ -36,6 +36,8 @@ struct console {
 	const char *attempts_file;
 	const char *ledger_socket; /* NULL: the default */
 	const char *data_device; /* NULL: the boot disk's data partition */
+	const char *update_disk; /* TEST-ONLY: airlock-update --disk, with running_version */
+	const char *running_version;
 	unsigned idle_timeout; /* seconds; 0: never */
 
 	/* the session (one per unlock) */
@@ -72,12 +74,19 @@ extern const size_t console_screens_n;
 extern const struct console_screen screen_dashboard;
 extern const struct console_screen screen_passphrase;
 extern const struct console_screen screen_power;
+extern const struct console_screen screen_slots;
 
 /* passphrase.c: reads a new passphrase twice (rows y, y+1) and hashes it: 0 and *ret_hash;
  * -EINVAL with *ret_why when refused; -ECANCELED, -ETIMEDOUT as console_read_secret. */
 int console_new_passphrase(struct console *c, unsigned y, char **ret_hash, const char **ret_why);
 
+/* power.c: asks question; if confirmed, records console.VERB and asks systemd to
+ * reboot or poweroff: 1 when asked, 0 when not confirmed, -errno (the notice says why). */
+int console_power(struct console *c, const char *verb, const char *question);
+
 /* run.c */
+/* Draws the whole unlocked screen again now (before a question, during a long step). */
+void console_redraw(struct console *c);
 void console_notice(struct console *c, const char *fmt, ...) _printf_(2, 3);
 void console_lock(struct console *c, const char *why);
 

@@ -20,26 +20,30 @@ static void power_draw(struct console *c)
 	(void)c;
 }
 
-static void act(struct console *c, const char *verb, const char *type, const char *question)
+int console_power(struct console *c, const char *verb, const char *question)
 {
-	_cleanup_free_ char *error = NULL;
+	_cleanup_free_ char *error = NULL, *type = NULL;
 	const char *argv[] = { "systemctl", "--no-block", verb, NULL };
 	const struct run_opts o = { .timeout_sec = 30 };
 	int r;
 
 	if (!console_confirm(c, question))
-		return;
-	if (console_record(c, type, json_object_new_object()) < 0) {
+		return 0;
+	if (asprintf(&type, "console.%s", verb) < 0)
+		return -ENOMEM;
+	r = console_record(c, type, json_object_new_object());
+	if (r < 0) {
 		_cleanup_free_ char *why = TAKE_PTR(c->notice);
 
 		console_notice(c, "Not done (%s): %s", verb, strna(why));
-		return;
+		return r;
 	}
 	r = run_argv(argv, &o, NULL, &error);
 	if (r < 0)
 		console_notice(c, "%s failed: %s", verb, error ?: strerror(-r));
 	else
 		console_notice(c, "%s requested: the system is going down", verb);
+	return r < 0 ? r : 1;
 }
 
 static int power_input(struct console *c, const struct tui_input *in)
@@ -47,11 +51,11 @@ static int power_input(struct console *c, const struct tui_input *in)
 	if (in->key != TUI_KEY_CHAR)
 		return 0;
 	if (in->ch == 'R') {
-		act(c, "reboot", "console.reboot", "Reboot the appliance now?");
+		(void)console_power(c, "reboot", "Reboot the appliance now?");
 		return 1;
 	}
 	if (in->ch == 'P') {
-		act(c, "poweroff", "console.poweroff", "Power the appliance off now?");
+		(void)console_power(c, "poweroff", "Power the appliance off now?");
 		return 1;
 	}
 	return 0;

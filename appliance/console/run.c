@@ -361,6 +361,14 @@ static void draw_unlocked(struct console *c)
 	c->screen->draw(c);
 }
 
+void console_redraw(struct console *c)
+{
+	if (!c->unlocked || !c->screen)
+		return;
+	draw_unlocked(c);
+	tui_refresh();
+}
+
 static int unlocked_pass(struct console *c)
 {
 	struct tui_input in;
@@ -416,13 +424,24 @@ static void help(void)
 	       "  --data-device NODE   the data volume whose recovery key may set a passphrase\n"
 	       "                       when none is set (default: the boot disk's)\n"
 	       "  --root DIR           read the banner's facts below DIR (for tests)\n"
+	       "  --update-disk IMAGE  the slots of a disk image, not the running system's, with\n"
+	       "  --running-version V  the version booted from it (for tests)\n"
 	       "  -h, --help           show this help\n",
 	       CONSOLE_IDLE_DEFAULT);
 }
 
 int verb_run(int argc, char **argv)
 {
-	enum { ARG_IDLE = 0x100, ARG_HASH, ARG_ATTEMPTS, ARG_SOCKET, ARG_ROOT, ARG_DATA };
+	enum {
+		ARG_IDLE = 0x100,
+		ARG_HASH,
+		ARG_ATTEMPTS,
+		ARG_SOCKET,
+		ARG_ROOT,
+		ARG_DATA,
+		ARG_UPDATE_DISK,
+		ARG_RUNNING_VERSION,
+	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "idle-timeout", required_argument, NULL, ARG_IDLE },
@@ -431,6 +450,8 @@ int verb_run(int argc, char **argv)
 		{ "ledger-socket", required_argument, NULL, ARG_SOCKET },
 		{ "root", required_argument, NULL, ARG_ROOT },
 		{ "data-device", required_argument, NULL, ARG_DATA },
+		{ "update-disk", required_argument, NULL, ARG_UPDATE_DISK },
+		{ "running-version", required_argument, NULL, ARG_RUNNING_VERSION },
 		{},
 	};
 	struct console c = {
@@ -466,11 +487,19 @@ int verb_run(int argc, char **argv)
 		case ARG_DATA:
 			c.data_device = optarg;
 			break;
+		case ARG_UPDATE_DISK:
+			c.update_disk = optarg;
+			break;
+		case ARG_RUNNING_VERSION:
+			c.running_version = optarg;
+			break;
 		default:
 			return EXIT_USAGE;
 		}
 	if (optind + 1 != argc)
 		return usage_error("run", "the terminal's name (tty1, ttyS0) expected");
+	if (!c.update_disk != !c.running_version)
+		return usage_error("run", "--update-disk and --running-version go together");
 	c.tty = argv[optind];
 	if (isempty(c.tty) || strlen(c.tty) > 32 || strchr(c.tty, '/'))
 		return usage_error("run", "%s: a terminal's name (tty1, ttyS0) expected", c.tty);

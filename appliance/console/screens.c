@@ -8,6 +8,7 @@
 
 const struct console_screen *const console_screens[] = {
 	&screen_dashboard,
+	&screen_slots,
 	&screen_passphrase,
 	&screen_power,
 };

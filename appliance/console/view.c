@@ -121,9 +121,10 @@ void console_text_draw(const struct console *c, struct console_text *t, unsigned
 		t->top = t->n > h ? t->n - h : 0;
 	for (unsigned i = 0; i < h && t->top + i < t->n; i++)
 		tui_print(y0 + i, 1, TUI_NORMAL, "%s", t->lines[t->top + i]);
+	/* On the menu row, at its right end: the notice row is the notices'. */
 	if (t->n > h)
-		tui_print(c->rows - 2, c->cols > 24 ? c->cols - 24 : 0, TUI_NORMAL,
-			  "lines %zu-%zu of %zu", t->top + 1, MIN(t->top + h, t->n), t->n);
+		tui_print(1, c->cols > 24 ? c->cols - 24 : 0, TUI_NORMAL, "lines %zu-%zu of %zu",
+			  t->top + 1, MIN(t->top + h, t->n), t->n);
 }
 
 int console_text_scroll(const struct console *c, struct console_text *t, const struct tui_input *in)

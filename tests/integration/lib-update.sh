@@ -15,6 +15,9 @@
 #   refused REASON BUNDLE KEYRING RUNNING [COMPATIBLE]
 #                               verify must refuse BUNDLE with exit 3 and REASON
 #   tarpy OUT MEMBER-SPEC...    python3 tarfile writes OUT from member specs (see below)
+#   real_build DIR VERSION MIN FPR
+#                               a build output with a real verity tree (needs
+#                               veritysetup) trusting FPR; prints the root hash
 need airlock-build airlock-update python3 jq
 
 update_key() {
@@ -129,4 +132,38 @@ with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
         ti.mtime = 1747699200
         t.addfile(ti)
 PY
+}
+
+# A TEST-ONLY build output: a 1 MiB root with a real verity tree, a fake UKI and SBOM.
+real_build() { # DIR VERSION MIN KEY-FPR
+	local dir=$1 version=$2 min=$3 key=$4 hash
+	mkdir -p "$dir"
+	fake_bytes "root-$version" 1048576 >"$dir/root.squashfs"
+	hash=$(veritysetup format "$dir/root.squashfs" "$dir/root.verity" --data-block-size 4096 \
+		--hash-block-size 4096 --salt "$(printf '11%.0s' {1..32})" \
+		--uuid 00000000-0000-4000-8000-000000000001 | awk '/^Root hash:/ {print $3}')
+	[ ${#hash} = 64 ] || fail "veritysetup format gave no root hash"
+	fake_bytes "uki-$version" 54321 >"$dir/uki.efi"
+	printf '{"spdxVersion": "SPDX-2.3", "name": "TEST-ONLY %s"}\n' "$version" >"$dir/sbom.spdx.json"
+	python3 - "$dir" "$version" "$min" "$hash" "$key" <<'PY'
+import hashlib, json, os, sys
+d, version, minv, rh, key = sys.argv[1:6]
+def art(n):
+    b = open(os.path.join(d, n), "rb").read()
+    return {"name": n, "size": len(b), "sha256": hashlib.sha256(b).hexdigest()}
+m = {
+    "format": 1, "name": "airlock", "version": version, "min_version": minv,
+    "compatible": "airlock/x86-64", "architecture": "amd64", "source_date_epoch": 1747699200,
+    "kernel": "6.1.0-test", "content_sha256": "00" * 32,
+    "verity": {"root_hash": rh, "hash_algorithm": "sha256", "format": 1, "salt": "11" * 32,
+               "uuid": "00000000-0000-4000-8000-000000000001",
+               "data_block_size": 4096, "hash_block_size": 4096, "data_blocks": 256},
+    "disk": {"esp_size": 67108864, "root_size": 33554432, "verity_size": 8388608,
+             "data_min_size": 67108864},
+    "artifacts": [art(n) for n in ("root.squashfs", "root.verity", "uki.efi", "sbom.spdx.json")],
+    "trusted_keys": [key], "packages": [],
+}
+open(os.path.join(d, "manifest.json"), "w").write(json.dumps(m, indent=2) + "\n")
+PY
+	echo "$hash"
 }

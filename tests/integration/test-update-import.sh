@@ -23,40 +23,6 @@ ka=$T/keys/a/signing-key.pub.asc
 kb=$T/keys/b/signing-key.pub.asc
 DISK=$T/disk.img
 
-# A TEST-ONLY build output: a 1 MiB root with a real verity tree, a fake UKI and SBOM.
-real_build() { # DIR VERSION MIN
-	local dir=$1 version=$2 min=$3 hash
-	mkdir -p "$dir"
-	fake_bytes "root-$version" 1048576 >"$dir/root.squashfs"
-	hash=$(veritysetup format "$dir/root.squashfs" "$dir/root.verity" --data-block-size 4096 \
-		--hash-block-size 4096 --salt "$(printf '11%.0s' {1..32})" \
-		--uuid 00000000-0000-4000-8000-000000000001 | awk '/^Root hash:/ {print $3}')
-	[ ${#hash} = 64 ] || fail "veritysetup format gave no root hash"
-	fake_bytes "uki-$version" 54321 >"$dir/uki.efi"
-	printf '{"spdxVersion": "SPDX-2.3", "name": "TEST-ONLY %s"}\n' "$version" >"$dir/sbom.spdx.json"
-	python3 - "$dir" "$version" "$min" "$hash" "$A" <<'PY'
-import hashlib, json, os, sys
-d, version, minv, rh, key = sys.argv[1:6]
-def art(n):
-    b = open(os.path.join(d, n), "rb").read()
-    return {"name": n, "size": len(b), "sha256": hashlib.sha256(b).hexdigest()}
-m = {
-    "format": 1, "name": "airlock", "version": version, "min_version": minv,
-    "compatible": "airlock/x86-64", "architecture": "amd64", "source_date_epoch": 1747699200,
-    "kernel": "6.1.0-test", "content_sha256": "00" * 32,
-    "verity": {"root_hash": rh, "hash_algorithm": "sha256", "format": 1, "salt": "11" * 32,
-               "uuid": "00000000-0000-4000-8000-000000000001",
-               "data_block_size": 4096, "hash_block_size": 4096, "data_blocks": 256},
-    "disk": {"esp_size": 67108864, "root_size": 33554432, "verity_size": 8388608,
-             "data_min_size": 67108864},
-    "artifacts": [art(n) for n in ("root.squashfs", "root.verity", "uki.efi", "sbom.spdx.json")],
-    "trusted_keys": [key], "packages": [],
-}
-open(os.path.join(d, "manifest.json"), "w").write(json.dumps(m, indent=2) + "\n")
-PY
-	echo "$hash"
-}
-
 # The bytes that must not change when an import is refused: the GPT (first and last MiB),
 # the ESP, and the running slot's root and verity partitions.
 snapshot() { # RUNNING-SLOT [noesp]
@@ -92,7 +58,7 @@ grep -q '^slot b:  empty' <<<"$out" || fail "status: slot b is not empty"
 loader_before=$(esp_cat loader/loader.conf | sha256sum)
 
 step "a good import into slot b"
-H2=$(real_build "$T/v2" 1.0.1 1.0.0)
+H2=$(real_build "$T/v2" 1.0.1 1.0.0 "$A")
 v2=$(release "$T/v2" a)
 before=$(snapshot a noesp)
 out=$(expect_ok import "$v2" 1.0.0 2>&1)
@@ -127,7 +93,7 @@ expect_ok upd mark-good --disk "$DISK" --running-version 1.0.1 | grep -q 'good a
 	fail "a second mark-good"
 
 step "refusals: each leaves the running slot b, the GPT and the ESP byte-identical"
-H3=$(real_build "$T/v3" 1.0.2 1.0.0)
+H3=$(real_build "$T/v3" 1.0.2 1.0.0 "$A")
 v3=$(release "$T/v3" a)
 m=$T/v3/manifest.json s=$T/v3/manifest.json.sig r=$T/v3/root.squashfs v=$T/v3/root.verity
 u=$T/v3/uki.efi b=$T/v3/sbom.spdx.json
@@ -179,9 +145,9 @@ done
 tarpy "$T/large.tar" "${good[@]:0:2}" "root.squashfs@$((1048576 + 4096))=$r" "${good[@]:3}"
 refused_import too-large "$T/large.tar"
 refused_import same-version "$v2"
-H1=$(real_build "$T/v1" 1.0.0 1.0.0)
+H1=$(real_build "$T/v1" 1.0.0 1.0.0 "$A")
 refused_import downgrade "$(release "$T/v1" a)"
-real_build "$T/v9" 2.0.0 1.5.0 >/dev/null
+real_build "$T/v9" 2.0.0 1.5.0 "$A" >/dev/null
 refused_import below-floor "$(release "$T/v9" a)"
 
 step "status after refused imports: slot a was overwritten, rollback to it is refused"
