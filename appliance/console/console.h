@@ -38,6 +38,8 @@ struct console {
 	const char *data_device; /* NULL: the boot disk's data partition */
 	const char *update_disk; /* TEST-ONLY: airlock-update --disk, with running_version */
 	const char *running_version;
+	char **tpm_args; /* TEST-ONLY: appended to every airlock-tpm command */
+	size_t n_tpm_args;
 	unsigned idle_timeout; /* seconds; 0: never */
 
 	/* the session (one per unlock) */
@@ -75,6 +77,7 @@ extern const struct console_screen screen_dashboard;
 extern const struct console_screen screen_passphrase;
 extern const struct console_screen screen_power;
 extern const struct console_screen screen_slots;
+extern const struct console_screen screen_tpm;
 
 /* passphrase.c: reads a new passphrase twice (rows y, y+1) and hashes it: 0 and *ret_hash;
  * -EINVAL with *ret_why when refused; -ECANCELED, -ETIMEDOUT as console_read_secret. */

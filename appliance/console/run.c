@@ -426,6 +426,8 @@ static void help(void)
 	       "  --root DIR           read the banner's facts below DIR (for tests)\n"
 	       "  --update-disk IMAGE  the slots of a disk image, not the running system's, with\n"
 	       "  --running-version V  the version booted from it (for tests)\n"
+	       "  --tpm-arg ARG        add ARG to every airlock-tpm command (for tests:\n"
+	       "                       --tcti, --device, --pcrsig, --pcrpkey)\n"
 	       "  -h, --help           show this help\n",
 	       CONSOLE_IDLE_DEFAULT);
 }
@@ -441,6 +443,7 @@ int verb_run(int argc, char **argv)
 		ARG_DATA,
 		ARG_UPDATE_DISK,
 		ARG_RUNNING_VERSION,
+		ARG_TPM_ARG,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -452,6 +455,7 @@ int verb_run(int argc, char **argv)
 		{ "data-device", required_argument, NULL, ARG_DATA },
 		{ "update-disk", required_argument, NULL, ARG_UPDATE_DISK },
 		{ "running-version", required_argument, NULL, ARG_RUNNING_VERSION },
+		{ "tpm-arg", required_argument, NULL, ARG_TPM_ARG },
 		{},
 	};
 	struct console c = {
@@ -493,6 +497,15 @@ int verb_run(int argc, char **argv)
 		case ARG_RUNNING_VERSION:
 			c.running_version = optarg;
 			break;
+		case ARG_TPM_ARG: {
+			char **grown = reallocarray(c.tpm_args, c.n_tpm_args + 1, sizeof(char *));
+
+			if (!grown)
+				return log_oom(), EXIT_FAILURE;
+			c.tpm_args = grown;
+			c.tpm_args[c.n_tpm_args++] = optarg;
+			break;
+		}
 		default:
 			return EXIT_USAGE;
 		}
@@ -518,6 +531,7 @@ int verb_run(int argc, char **argv)
 		console_lock(&c, r == -EPIPE ? "the terminal hung up" : "the console stopped");
 	tui_end();
 	free(c.notice);
+	free(c.tpm_args);
 	if (r == -EPIPE) {
 		log_info("%s hung up", c.tty);
 		return EXIT_SUCCESS;

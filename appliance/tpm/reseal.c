@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <termios.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "core/fileio.h"
@@ -84,9 +85,12 @@ static int read_recovery_key(const char *file, char **ret, char **ret_error)
 		struct termios saved;
 		bool echo_off;
 
-		fprintf(stderr, "Type the recovery key of the data volume and press Enter "
-				"(it is not shown): ");
-		fflush(stderr);
+		/* Asked on a terminal only: a pipe (the operator console's) needs no prompt. */
+		if (isatty(fd)) {
+			fprintf(stderr, "Type the recovery key of the data volume and press Enter "
+					"(it is not shown): ");
+			fflush(stderr);
+		}
 		echo_off = secret_echo_off(fd, &saved) >= 0;
 		r = secret_read_line(&fd, 1, DATA_KEY_LINE_MAX, &line, NULL);
 		if (echo_off) {
