@@ -35,6 +35,7 @@ struct console {
 	const char *hash_file;
 	const char *attempts_file;
 	const char *ledger_socket; /* NULL: the default */
+	const char *ledger_dir; /* TEST-ONLY: airlock-ledger --ledger DIR; NULL: its default */
 	const char *data_device; /* NULL: the boot disk's data partition */
 	const char *update_disk; /* TEST-ONLY: airlock-update --disk, with running_version */
 	const char *running_version;
@@ -78,6 +79,7 @@ extern const struct console_screen screen_passphrase;
 extern const struct console_screen screen_power;
 extern const struct console_screen screen_slots;
 extern const struct console_screen screen_tpm;
+extern const struct console_screen screen_ledger;
 
 /* passphrase.c: reads a new passphrase twice (rows y, y+1) and hashes it: 0 and *ret_hash;
  * -EINVAL with *ret_why when refused; -ECANCELED, -ETIMEDOUT as console_read_secret. */
@@ -104,6 +106,10 @@ int console_record(struct console *c, const char *type, struct json_object *payl
 int console_run(const char *const argv[], unsigned timeout_sec, struct console_text *text,
 		char **ret_error);
 
+/* session.c: appends to argv[*n] what every airlock-ledger command gets: --ledger DIR
+ * (tests) for reading verbs, --socket PATH for the daemon's; argv must have room for 2. */
+void console_ledger_args(const struct console *c, bool daemon, const char **argv, size_t *n);
+
 /* view.c */
 void console_text_clear(struct console_text *t);
 int console_text_add(struct console_text *t, const char *fmt, ...) _printf_(2, 3);
@@ -119,3 +125,5 @@ bool console_confirm(struct console *c, const char *question);
  * Escape, -ETIMEDOUT after timeout_sec without a key (0: never). */
 int console_read_secret(struct console *c, unsigned y, const char *prompt, unsigned timeout_sec,
 			char **ret);
+/* Reads a line shown as typed (at most max characters; one more means too long). */
+int console_read_line(struct console *c, unsigned y, const char *prompt, size_t max, char **ret);

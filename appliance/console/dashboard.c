@@ -161,9 +161,14 @@ static void dashboard_enter(struct console *c)
 	_cleanup_free_ char *sb = NULL;
 	const char *update[] = { "airlock-update", "status", NULL };
 	const char *tpm[] = { "airlock-tpm", "status", NULL };
-	const char *ledger[] = { "airlock-ledger", "verify", NULL };
+	const char *ledger[5] = { "airlock-ledger", "verify", NULL };
 	/* A rollback the daemon detected refuses every append until acknowledged. */
-	const char *rollbacks[] = { "airlock-ledger", "show", "--type", "ledger.rollback-*", NULL };
+	const char *rollbacks[7] = { "airlock-ledger", "show", "--type", "ledger.rollback-*",
+				     NULL };
+	size_t nl = 2, nr = 4;
+
+	console_ledger_args(c, false, ledger, &nl);
+	console_ledger_args(c, false, rollbacks, &nr);
 
 	console_text_clear(&page);
 	page.width = c->cols > 2 ? c->cols - 2 : 0;

@@ -421,6 +421,7 @@ static void help(void)
 	       "                       " OPERATOR_HASH_FILE ")\n"
 	       "  --attempts-file FILE failed attempts (default " OPERATOR_ATTEMPTS_FILE ")\n"
 	       "  --ledger-socket PATH the ledger daemon (default: its socket)\n"
+	       "  --ledger DIR         the ledger the screens read (default: airlock-ledger's)\n"
 	       "  --data-device NODE   the data volume whose recovery key may set a passphrase\n"
 	       "                       when none is set (default: the boot disk's)\n"
 	       "  --root DIR           read the banner's facts below DIR (for tests)\n"
@@ -444,6 +445,7 @@ int verb_run(int argc, char **argv)
 		ARG_UPDATE_DISK,
 		ARG_RUNNING_VERSION,
 		ARG_TPM_ARG,
+		ARG_LEDGER_DIR,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -456,6 +458,7 @@ int verb_run(int argc, char **argv)
 		{ "update-disk", required_argument, NULL, ARG_UPDATE_DISK },
 		{ "running-version", required_argument, NULL, ARG_RUNNING_VERSION },
 		{ "tpm-arg", required_argument, NULL, ARG_TPM_ARG },
+		{ "ledger", required_argument, NULL, ARG_LEDGER_DIR },
 		{},
 	};
 	struct console c = {
@@ -496,6 +499,9 @@ int verb_run(int argc, char **argv)
 			break;
 		case ARG_RUNNING_VERSION:
 			c.running_version = optarg;
+			break;
+		case ARG_LEDGER_DIR:
+			c.ledger_dir = optarg;
 			break;
 		case ARG_TPM_ARG: {
 			char **grown = reallocarray(c.tpm_args, c.n_tpm_args + 1, sizeof(char *));

@@ -7,7 +7,8 @@
 #include "console.h"
 
 const struct console_screen *const console_screens[] = {
-	&screen_dashboard, &screen_slots, &screen_tpm, &screen_passphrase, &screen_power,
+	&screen_dashboard, &screen_slots,      &screen_tpm,
+	&screen_ledger,	   &screen_passphrase, &screen_power,
 };
 
 const size_t console_screens_n = ELEMENTSOF(console_screens);

@@ -65,3 +65,14 @@ int console_run(const char *const argv[], unsigned timeout_sec, struct console_t
 	k = console_text_add_lines(text, 2, out);
 	return r < 0 ? r : k;
 }
+
+void console_ledger_args(const struct console *c, bool daemon, const char **argv, size_t *n)
+{
+	const char *value = daemon ? c->ledger_socket : c->ledger_dir;
+
+	if (!value)
+		return;
+	argv[(*n)++] = daemon ? "--socket" : "--ledger";
+	argv[(*n)++] = value;
+	argv[*n] = NULL;
+}

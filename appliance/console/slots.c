@@ -48,10 +48,12 @@ static void section(const char *heading, const char *const argv[], unsigned time
 static void slots_enter(struct console *c)
 {
 	const char *status[8];
-	const char *failed[] = { "airlock-ledger", "show", "--type", "update.boot-failed", NULL };
+	const char *failed[7] = { "airlock-ledger", "show", "--type", "update.boot-failed", NULL };
+	size_t nf = 4;
 
 	console_text_clear(&page);
 	page.width = c->cols > 2 ? c->cols - 2 : 0;
+	console_ledger_args(c, false, failed, &nf);
 	update_argv(c, "status", status);
 	if (c->running_version) {
 		size_t n = 0;

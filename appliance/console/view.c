@@ -108,9 +108,10 @@ int console_text_add_lines(struct console_text *t, unsigned indent, const char *
 	return 0;
 }
 
+/* The rows of a page: from y0 to the row above the one that says where it is. */
 static unsigned page_rows(const struct console *c, unsigned y0)
 {
-	return c->rows > y0 + 2 ? c->rows - y0 - 2 : 1;
+	return c->rows > y0 + 3 ? c->rows - y0 - 3 : 1;
 }
 
 void console_text_draw(const struct console *c, struct console_text *t, unsigned y0)
@@ -121,10 +122,10 @@ void console_text_draw(const struct console *c, struct console_text *t, unsigned
 		t->top = t->n > h ? t->n - h : 0;
 	for (unsigned i = 0; i < h && t->top + i < t->n; i++)
 		tui_print(y0 + i, 1, TUI_NORMAL, "%s", t->lines[t->top + i]);
-	/* On the menu row, at its right end: the notice row is the notices'. */
+	/* Below the page, at its right end (the notice row is the notices'). */
 	if (t->n > h)
-		tui_print(1, c->cols > 24 ? c->cols - 24 : 0, TUI_NORMAL, "lines %zu-%zu of %zu",
-			  t->top + 1, MIN(t->top + h, t->n), t->n);
+		tui_print(y0 + h, c->cols > 24 ? c->cols - 24 : 0, TUI_NORMAL,
+			  "lines %zu-%zu of %zu", t->top + 1, MIN(t->top + h, t->n), t->n);
 }
 
 int console_text_scroll(const struct console *c, struct console_text *t, const struct tui_input *in)
@@ -179,10 +180,11 @@ bool console_confirm(struct console *c, const char *question)
 	}
 }
 
-int console_read_secret(struct console *c, unsigned y, const char *prompt, unsigned timeout_sec,
-			char **ret)
+/* A line typed on row y: echoed (plain text) or not (a secret: secret memory). */
+static int read_line(struct console *c, unsigned y, const char *prompt, unsigned timeout_sec,
+		     bool echo, size_t max, char **ret)
 {
-	_cleanup_secret_ char *buf = secret_alloc(OPERATOR_PASSPHRASE_MAX + 2);
+	_cleanup_secret_ char *buf = secret_alloc(max + 2);
 	size_t n = 0;
 
 	if (!buf)
@@ -192,9 +194,11 @@ int console_read_secret(struct console *c, unsigned y, const char *prompt, unsig
 		int r;
 
 		tui_fill(y, 0, c->cols, ' ', TUI_NORMAL);
-		/* No echo, not even a '*' per key: the length is a secret too. */
+		/* No echo of a secret, not even a '*' per key: the length is a secret too. */
 		tui_print(y, 1, TUI_BOLD, "%s", prompt);
-		tui_cursor(true, y, 2 + (unsigned)strlen(prompt));
+		if (echo)
+			tui_print(y, 2 + (unsigned)strlen(prompt), TUI_NORMAL, "%s", buf);
+		tui_cursor(true, y, 2 + (unsigned)strlen(prompt) + (echo ? (unsigned)n : 0));
 		tui_refresh();
 		r = tui_read(timeout_sec ? (int)timeout_sec * 1000 : -1, &in);
 		if (r < 0)
@@ -206,6 +210,10 @@ int console_read_secret(struct console *c, unsigned y, const char *prompt, unsig
 		case TUI_KEY_ENTER:
 			tui_cursor(false, 0, 0);
 			buf[n] = '\0';
+			if (echo) {
+				*ret = strdup(buf);
+				return *ret ? 0 : -ENOMEM;
+			}
 			*ret = TAKE_PTR(buf);
 			return 0;
 		case TUI_KEY_ESCAPE:
@@ -217,11 +225,22 @@ int console_read_secret(struct console *c, unsigned y, const char *prompt, unsig
 				buf[--n] = '\0';
 			break;
 		case TUI_KEY_CHAR:
-			if (n < OPERATOR_PASSPHRASE_MAX + 1) /* one more: "too long" is said */
+			if (n < max + 1) /* one more: "too long" is said */
 				buf[n++] = in.ch;
 			break;
 		default:
 			break;
 		}
 	}
+}
+
+int console_read_secret(struct console *c, unsigned y, const char *prompt, unsigned timeout_sec,
+			char **ret)
+{
+	return read_line(c, y, prompt, timeout_sec, false, OPERATOR_PASSPHRASE_MAX, ret);
+}
+
+int console_read_line(struct console *c, unsigned y, const char *prompt, size_t max, char **ret)
+{
+	return read_line(c, y, prompt, c->idle_timeout, true, max, ret);
 }

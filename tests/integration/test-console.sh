@@ -12,7 +12,9 @@
 #      of the menu; a wrong passphrase is refused, counted in the attempts file, recorded,
 #      and the next attempt waits; the right one opens the dashboard, whose slots, TPM and
 #      ledger sections are what airlock-update, airlock-tpm and airlock-ledger print;
-#   4. 'x' locks, and an idle timeout locks, each recorded with the session id;
+#   4. the ledger screen: newest first, a type filter (a bad one refused), a record
+#      whole, verify; 'x' locks, and an idle timeout locks, each recorded with the
+#      session id;
 #   5. the passphrase screen: a wrong current passphrase refused and recorded, a change
 #      made and recorded, the old passphrase refused afterwards;
 #   6. lockout: the tenth failure in a row locks out; the right passphrase is not taken,
@@ -50,7 +52,7 @@ start() { # NAME [ENV...]: the console in a fresh 80x24 session
 	tmux new-session -d -s "$WIN" -x 80 -y 24 -e TERM=vt220 "$@" \
 		"$(printf '%q ' airlock-console run --root "$R" --hash-file "$HASH" \
 			--attempts-file "$ATTEMPTS" --ledger-socket "$SOCK" --idle-timeout 6 \
-			--data-device "$T/data.img" \
+			--data-device "$T/data.img" --ledger "$LEDGER" \
 			tty9) 2>$T/$name.stderr; echo \$? >$T/$name.rc; sleep 600"
 	[ -z "$old" ] || tmux kill-session -t "$old"
 }
@@ -146,6 +148,17 @@ last_record console.unlock-failed | jq -e '.payload.failures == 1 and .payload.s
 grep -qF "$PASS1" "$LEDGER"/* && fail "a passphrase is in the ledger"
 grep -q "wrong passphrase" "$LEDGER"/* "$T"/*.stderr && fail "the typed text reached a record or log"
 
+# What the dashboard must show: the first line each tool prints here (taken now, not
+# while the console waits, so that its idle timeout does not run out meanwhile).
+TOOLS=("airlock-update status" "airlock-tpm status" "airlock-ledger verify --ledger $LEDGER")
+TOOL_FIRST=()
+for tool in "${TOOLS[@]}"; do
+	# shellcheck disable=SC2086 # the tool and its verb
+	first=$({ $tool 2>&1 || true; } | grep -v '^$' | head -n 1 | tr -s ' ' | cut -c1-60)
+	[ -n "$first" ] || fail "$tool printed nothing"
+	TOOL_FIRST+=("$first")
+done
+
 step "the right passphrase opens the dashboard: the tools' own words"
 wait_attempt wait1 "Operator passphrase:"
 type_text "$PASS1"
@@ -169,15 +182,46 @@ done
 cp "$T/page.txt" "$SHOTS/dashboard-pages.txt"
 # Lines are wrapped on spaces: compared with the white space squeezed.
 tr -s ' \n' '  ' <"$T/page.txt" >"$T/page-flat.txt"
-for tool in "airlock-update status" "airlock-tpm status" "airlock-ledger verify"; do
-	# shellcheck disable=SC2086 # the tool and its verb
-	first=$({ $tool 2>&1 || true; } | grep -v '^$' | head -n 1 | tr -s ' ' | cut -c1-60)
-	[ -n "$first" ] || fail "$tool printed nothing"
-	grep -qF -- "$first" "$T/page-flat.txt" ||
-		fail "the dashboard does not show what '$tool' says ('$first'); see $SHOTS/dashboard-pages.txt"
+for i in 0 1 2; do
+	grep -qF -- "${TOOL_FIRST[i]}" "$T/page-flat.txt" ||
+		fail "the dashboard does not show what '${TOOLS[i]}' says ('${TOOL_FIRST[i]}'); see $SHOTS/dashboard-pages.txt"
 done
 grep -qF "Services" "$T/page.txt" || fail "the dashboard has no services section"
 grep -qF "Network" "$T/page.txt" || fail "the dashboard has no network section"
+
+step "the ledger screen: newest first, a type filter, a record whole, verify"
+keys l
+shot ledger "Ledger, newest first"
+newest=$(L show --ledger "$LEDGER" --json --last 1 | jq -r .seq)
+sed -n 5p "$SHOTS/ledger.txt" | grep -qE "^ +$newest " ||
+	fail "the first row is not the newest record ($newest): $(sed -n 5p "$SHOTS/ledger.txt")"
+keys f
+shot filter-prompt "Type (e.g. update.* or console.*"
+tmux send-keys -t "$WIN" -l "bad;filter"
+keys Enter
+shot filter-bad "Not a type filter"
+keys f
+shot filter-prompt2 "Type (e.g. update.* or console.*"
+tmux send-keys -t "$WIN" -l "console.unlock*"
+keys Enter
+shot filtered "type console.unlock*"
+rows=$(sed -n '5,20p' "$SHOTS/filtered.txt" | grep -cE '^ +[0-9]+ ' || true)
+[ "$rows" = "$(L show --ledger "$LEDGER" --type 'console.unlock*' --json | grep -c .)" ] ||
+	fail "the filtered list has $rows rows, the ledger $(L show --ledger "$LEDGER" --type 'console.unlock*' --json | grep -c .) such records"
+sed -n '5,20p' "$SHOTS/filtered.txt" | grep -E '^ +[0-9]+ ' | grep -v 'console.unlock' &&
+	fail "the filter let other records through"
+keys Enter
+shot record '"session"'
+grep -qF "Record $(L show --ledger "$LEDGER" --type 'console.unlock*' --json --last 1 | jq -r .seq)" \
+	"$SHOTS/record.txt" || fail "Enter did not show the selected (newest) record"
+keys Escape
+shot list-again "type console.unlock*"
+keys v
+shot verify "Verify (airlock-ledger verify)" 20
+shot verify-intact "intact" 20
+keys Escape
+keys d
+shot dashboard-again "Slots (airlock-update status)"
 
 step "'x' locks; the idle timeout locks; each recorded with the session"
 keys x

@@ -86,6 +86,10 @@ done
 step "all 8000 landed, once each, in one chain, each client's in its own order"
 L show --ledger "$LEDGER" --json --type test.load >"$T/load.jsonl"
 [ "$(wc -l <"$T/load.jsonl")" = 8000 ] || fail "$(wc -l <"$T/load.jsonl") test.load records, not 8000"
+# --last N: the newest N that match, in order (what the console's ledger screen shows)
+L show --ledger "$LEDGER" --json --type test.load --last 5 | cmp -s - <(tail -n 5 "$T/load.jsonl") ||
+	fail "show --last 5 is not the last 5 records"
+expect_fail "go together" L show --ledger "$LEDGER" --last 5 --follow
 [ "$(jq -r '"\(.payload.client) \(.payload.i)"' "$T/load.jsonl" | sort -u | wc -l)" = 8000 ] ||
 	fail "duplicate or missing (client, i) pairs"
 for c in 0 1 2 3 4 5 6 7; do
