@@ -64,7 +64,7 @@ static void slots_enter(struct console *c)
 		status[n++] = c->running_version;
 		status[n] = NULL;
 	}
-	section("Slots (airlock-update status)", status, TOOL_TIMEOUT_SEC);
+	section("The A/B slots (airlock-update status)", status, TOOL_TIMEOUT_SEC);
 	section("Boots that failed (airlock-ledger show --type update.boot-failed)", failed,
 		TOOL_TIMEOUT_SEC);
 }

@@ -41,7 +41,8 @@ static void tpm_enter(struct console *c)
 
 	console_text_clear(&page);
 	page.width = c->cols > 2 ? c->cols - 2 : 0;
-	(void)console_text_add(&page, "%s", "TPM (airlock-tpm status)");
+	(void)console_text_add(&page, "%s",
+			       "The TPM and the data volume's tokens (airlock-tpm status)");
 	if (tpm_argv(c, "status", &argv) < 0)
 		return;
 	r = console_run(argv, TOOL_TIMEOUT_SEC, &page, &error);

@@ -188,7 +188,8 @@ e2e_target_bin() {
 
 # The e2e images are the default manifest built with two TEST-ONLY extra overlays:
 # tests/e2e/overlay (the facts unit) and a directory holding
-# /usr/lib/airlock-test/target.bin (the file whose data the tamper test corrupts).
+# /usr/lib/airlock-test/target.bin (the file whose data the tamper test corrupts) and
+# /usr/libexec/airlock-test/vtkeys (types on tty1 for the console test).
 # VARIANT signed is that image as built; the others are assembled from its published
 # artifacts (kernel and stub out of its UKI and root, its initramfs, root and hash
 # tree) with `airlock-build disk`, changing one thing each.
@@ -199,6 +200,11 @@ e2e_image() {
 		mkdir -p "$E2E_CACHE/target/usr/lib/airlock-test"
 		e2e_target_bin >"$E2E_CACHE/target/usr/lib/airlock-test/target.bin"
 	}
+	# The key typist for the console on tty1 (tests/e2e/vtkeys.c, built by make all).
+	[ -x "$AIRLOCK_BUILD/tests/e2e/vtkeys" ] || fail "$AIRLOCK_BUILD/tests/e2e/vtkeys is missing: run make all"
+	mkdir -p "$E2E_CACHE/target/usr/libexec/airlock-test"
+	cmp -s "$AIRLOCK_BUILD/tests/e2e/vtkeys" "$E2E_CACHE/target/usr/libexec/airlock-test/vtkeys" ||
+		cp "$AIRLOCK_BUILD/tests/e2e/vtkeys" "$E2E_CACHE/target/usr/libexec/airlock-test/vtkeys"
 	test_image e2e --extra-overlay "$AIRLOCK_SRC/tests/e2e/overlay" \
 		--extra-overlay "$E2E_CACHE/target"
 	base=$TEST_IMAGE_DIR

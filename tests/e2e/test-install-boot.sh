@@ -9,7 +9,9 @@
 #   2. A second boot: the same, and what the first wrote on /var is still there; the
 #      operator console runs on tty1 and shows its lock screen (/dev/vcs1): the banner's
 #      facts and the passphrase prompt (the answer file's operator-passphrase-hash is on
-#      the data volume, 0600).
+#      the data volume, 0600); the passphrase typed on tty1 (TIOCSTI) opens it, and the
+#      dashboard, slots, TPM and ledger screens show their tools' words, run in the
+#      console's sandbox; console.unlocked is in the ledger with the console's unit.
 #   3. A UKI with another command line, Secure Boot signed but its PCR 11 not signed
 #      (e2e_image cmdline2), put on the same disk: the TPM refuses, airlock-init says so
 #      in one line and asks for the recovery key; the escrowed key typed on the serial
@@ -83,6 +85,26 @@ for want in "This console is locked." "Operator passphrase:" \
 done
 grep -q "No operator passphrase" <<<"$console_screen" && fail "boot 2: the console says no passphrase is set"
 echo "boot 2: the console's lock screen on tty1 asks for the operator passphrase"
+# The passphrase typed on tty1 (vtkeys): the dashboard, slots, TPM and ledger screens,
+# each showing what its tool says when run inside the console's sandbox.
+console_shows() { # NAME TEXT
+	sed -n "s/^\[[ 0-9.]*\] AIRLOCK-TEST console-$1: //p" "$BOOT_LOG" | tr -s ' \n' '  ' |
+		grep -qF -- "$2" || fail "boot 2: the console's $1 screen does not show '$2': $(grep "console-$1:" "$BOOT_LOG")"
+}
+console_shows dash "Slots (airlock-update status)"
+console_shows dash "booted: a (1.0.0)"
+console_shows dash "TPM (airlock-tpm status)"
+console_shows slots "slot a: airlock 1.0.0, good, booted, next"
+console_shows tpm "would unseal at the next boot of this image: yes"
+console_shows ledger "console.unlocked"
+for s in dash dash2 slots tpm; do
+	grep "AIRLOCK-TEST console-$s:" "$BOOT_LOG" | grep -q "exited with status\|not found" &&
+		fail "boot 2: a tool failed in the console's sandbox ($s): $(grep "console-$s:" "$BOOT_LOG")"
+done
+grep "AIRLOCK-TEST console-record:" "$BOOT_LOG" | grep "console.unlocked" |
+	grep -q "unit=airlock-console@tty1.service" ||
+	fail "boot 2: console.unlocked is not in the ledger with the console's unit: $(grep 'console-record:' "$BOOT_LOG")"
+echo "boot 2: unlocked on tty1: the dashboard, slots, TPM and ledger screens show their tools' words"
 
 step "a Secure Boot signed UKI with another command line (PCR 11 not signed) on the same disk"
 e2e_image cmdline2

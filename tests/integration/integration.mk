@@ -4,3 +4,7 @@
 
 TEST_PROGRAMS += tests/integration/tpmtool
 tests/integration/tpmtool_SRCS := tests/integration/tpmtool.c
+# The e2e image's key typist for the operator console on tty1 (tests/e2e/lib.sh puts it
+# in the image's TEST-ONLY overlay).
+TEST_PROGRAMS += tests/e2e/vtkeys
+tests/e2e/vtkeys_SRCS := tests/e2e/vtkeys.c

@@ -75,7 +75,7 @@ shot dashboard "Slots (airlock-update status)" 20
 
 step "the TPM screen: what airlock-tpm status says, PCR 7 changed"
 keys t
-shot tpm "TPM (airlock-tpm status)" 20
+shot tpm "The TPM and the data volume's tokens (airlock-tpm status)" 20
 : >pages.txt
 for _ in 1 2 3; do
 	screen >>pages.txt
