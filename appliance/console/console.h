@@ -105,6 +105,9 @@ int console_record(struct console *c, const char *type, struct json_object *payl
  * (lines), its error in *ret_error. */
 int console_run(const char *const argv[], unsigned timeout_sec, struct console_text *text,
 		char **ret_error);
+/* heading, then what argv prints (indented), its error in full, or "none". */
+void console_run_section(struct console_text *text, const char *heading, const char *const argv[],
+			 unsigned timeout_sec);
 
 /* session.c: appends to argv[*n] what every airlock-ledger command gets: --ledger DIR
  * (tests) for reading verbs, --socket PATH for the daemon's; argv must have room for 2. */

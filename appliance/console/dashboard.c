@@ -27,19 +27,8 @@ static struct console_text page;
 /* A tool's output under a heading; its failure said in full, never hidden. */
 static void section_tool(const char *heading, const char *const argv[])
 {
-	_cleanup_free_ char *error = NULL;
-	size_t before;
-	int r;
-
 	(void)console_text_add(&page, "%s", "");
-	(void)console_text_add(&page, "%s", heading);
-	before = page.n;
-
-	r = console_run(argv, TOOL_TIMEOUT_SEC, &page, &error);
-	if (r < 0)
-		(void)console_text_add_lines(&page, 2, error ?: strerror(-r));
-	else if (page.n == before)
-		(void)console_text_add(&page, "  none");
+	console_run_section(&page, heading, argv, TOOL_TIMEOUT_SEC);
 }
 
 static void section_time(struct console *c)

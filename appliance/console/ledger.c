@@ -161,18 +161,13 @@ static void show_detail(struct console *c)
 /* A tool's words instead of the list, until Esc. */
 static void show_tool(struct console *c, const char *heading, const char *const argv[])
 {
-	_cleanup_free_ char *error = NULL;
-	int r;
-
 	console_text_clear(&detail);
 	detail.width = c->cols > 2 ? c->cols - 2 : 0;
-	(void)console_text_add(&detail, "%s (Esc: back to the list)", heading);
+	(void)console_text_add(&detail, "%s", "Esc: back to the list");
 	tui_fill(c->rows - 2, 0, c->cols, ' ', TUI_NORMAL);
 	tui_print(c->rows - 2, 1, TUI_BOLD, "Running %s %s...", argv[0], argv[1]);
 	tui_refresh();
-	r = console_run(argv, TOOL_TIMEOUT_SEC, &detail, &error);
-	if (r < 0)
-		(void)console_text_add_lines(&detail, 2, error ?: strerror(-r));
+	console_run_section(&detail, heading, argv, TOOL_TIMEOUT_SEC);
 	showing_detail = true;
 }
 

@@ -54,6 +54,22 @@ int console_record(struct console *c, const char *type, struct json_object *payl
 	return r;
 }
 
+void console_run_section(struct console_text *text, const char *heading, const char *const argv[],
+			 unsigned timeout_sec)
+{
+	_cleanup_free_ char *error = NULL;
+	size_t before;
+	int r;
+
+	(void)console_text_add(text, "%s", heading);
+	before = text->n;
+	r = console_run(argv, timeout_sec, text, &error);
+	if (r < 0)
+		(void)console_text_add_lines(text, 2, error ?: strerror(-r));
+	else if (text->n == before)
+		(void)console_text_add(text, "  none");
+}
+
 int console_run(const char *const argv[], unsigned timeout_sec, struct console_text *text,
 		char **ret_error)
 {

@@ -31,17 +31,7 @@ static void update_argv(const struct console *c, const char *verb, const char *a
 
 static void section(const char *heading, const char *const argv[], unsigned timeout)
 {
-	_cleanup_free_ char *error = NULL;
-	size_t before;
-	int r;
-
-	(void)console_text_add(&page, "%s", heading);
-	before = page.n;
-	r = console_run(argv, timeout, &page, &error);
-	if (r < 0)
-		(void)console_text_add_lines(&page, 2, error ?: strerror(-r));
-	else if (page.n == before)
-		(void)console_text_add(&page, "  none");
+	console_run_section(&page, heading, argv, timeout);
 	(void)console_text_add(&page, "%s", "");
 }
 

@@ -36,18 +36,13 @@ static int tpm_argv(const struct console *c, const char *verb, const char ***ret
 static void tpm_enter(struct console *c)
 {
 	_cleanup_free_ const char **argv = NULL;
-	_cleanup_free_ char *error = NULL;
-	int r;
 
 	console_text_clear(&page);
 	page.width = c->cols > 2 ? c->cols - 2 : 0;
-	(void)console_text_add(&page, "%s",
-			       "The TPM and the data volume's tokens (airlock-tpm status)");
 	if (tpm_argv(c, "status", &argv) < 0)
 		return;
-	r = console_run(argv, TOOL_TIMEOUT_SEC, &page, &error);
-	if (r < 0)
-		(void)console_text_add_lines(&page, 2, error ?: strerror(-r));
+	console_run_section(&page, "The TPM and the data volume's tokens (airlock-tpm status)",
+			    argv, TOOL_TIMEOUT_SEC);
 	(void)console_text_add(&page, "%s", "");
 	(void)console_text_add(&page, "%s",
 			       "After a firmware or Secure Boot change (a db/dbx or BIOS update) "
