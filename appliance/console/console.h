@@ -43,6 +43,8 @@ struct console {
 	size_t n_tpm_args;
 	unsigned idle_timeout; /* seconds; 0: never */
 
+	char *image; /* "NAME VERSION", read once at start, for the title */
+
 	/* the session (one per unlock) */
 	char session[64]; /* "TTY-START": the id every record carries */
 	int64_t session_started; /* CLOCK_REALTIME */
@@ -101,6 +103,10 @@ void console_lock(struct console *c, const char *why);
  * otherwise -errno and a notice saying the action was not taken.
  */
 int console_record(struct console *c, const char *type, struct json_object *payload);
+/* The record of an action about to be taken: when the ledger does not take it, the notice
+ * begins with not_done ("Not done (reboot)") and the caller does not act. */
+int console_record_action(struct console *c, const char *type, struct json_object *payload,
+			  const char *not_done);
 /* Runs argv (fixed: never operator text as a shell would see it), its output in *text
  * (lines), its error in *ret_error. */
 int console_run(const char *const argv[], unsigned timeout_sec, struct console_text *text,

@@ -133,10 +133,6 @@ static void ledger_draw(struct console *c)
 		(void)snprintf(line, sizeof(line), "%-7s %.19s  %-32s %s", field(records[i], "seq"),
 			       field(records[i], "time"), field(records[i], "type"),
 			       actor ? field(actor, "unit") : "-");
-		/* Only printable ASCII reaches the terminal. */
-		for (char *p = line; *p; p++)
-			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-				*p = '?';
 		tui_print(y++, 1, i == cursor ? TUI_REVERSE : TUI_NORMAL, "%-*.*s",
 			  (int)(c->cols - 2), (int)(c->cols - 2), line);
 	}

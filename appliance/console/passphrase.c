@@ -89,12 +89,9 @@ static void change(struct console *c)
 		return;
 	}
 	/* Recorded first: a change the ledger does not take is not made. */
-	if (console_record(c, "console.passphrase-changed", json_object_new_object()) < 0) {
-		_cleanup_free_ char *said = TAKE_PTR(c->notice);
-
-		console_notice(c, "Not changed: %s", strna(said));
+	if (console_record_action(c, "console.passphrase-changed", json_object_new_object(),
+				  "Not changed") < 0)
 		return;
-	}
 	r = operator_hash_save(c->hash_file, fresh);
 	if (r < 0) {
 		console_notice(c, "%s: %s: the old passphrase stays", c->hash_file, strerror(-r));

@@ -22,7 +22,7 @@ static void power_draw(struct console *c)
 
 int console_power(struct console *c, const char *verb, const char *question)
 {
-	_cleanup_free_ char *error = NULL, *type = NULL;
+	_cleanup_free_ char *error = NULL, *type = NULL, *not_done = NULL;
 	const char *argv[] = { "systemctl", "--no-block", verb, NULL };
 	const struct run_opts o = { .timeout_sec = 30 };
 	int r;
@@ -31,13 +31,11 @@ int console_power(struct console *c, const char *verb, const char *question)
 		return 0;
 	if (asprintf(&type, "console.%s", verb) < 0)
 		return -ENOMEM;
-	r = console_record(c, type, json_object_new_object());
-	if (r < 0) {
-		_cleanup_free_ char *why = TAKE_PTR(c->notice);
-
-		console_notice(c, "Not done (%s): %s", verb, strna(why));
+	if (asprintf(&not_done, "Not done (%s)", verb) < 0)
+		return -ENOMEM;
+	r = console_record_action(c, type, json_object_new_object(), not_done);
+	if (r < 0)
 		return r;
-	}
 	r = run_argv(argv, &o, NULL, &error);
 	if (r < 0)
 		console_notice(c, "%s failed: %s", verb, error ?: strerror(-r));

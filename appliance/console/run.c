@@ -63,19 +63,16 @@ static void print_wrapped(struct console *c, unsigned y, unsigned attrs, const c
 
 static void frame(struct console *c, const char *right)
 {
-	_cleanup_(banner_facts_done) struct banner_facts f = { 0 };
 	char clock[32];
 	time_t t = time(NULL);
 	struct tm tm;
 
 	tui_size(&c->rows, &c->cols);
 	tui_clear();
-	(void)banner_facts_load(c->root, &f);
 	if (!gmtime_r(&t, &tm) || strftime(clock, sizeof(clock), "%Y-%m-%d %H:%M UTC", &tm) == 0)
 		clock[0] = '\0';
 	tui_fill(0, 0, c->cols, ' ', TUI_REVERSE);
-	tui_print(0, 1, TUI_REVERSE | TUI_BOLD, "Airlock console - %s %s", strna(f.name),
-		  strna(f.version));
+	tui_print(0, 1, TUI_REVERSE | TUI_BOLD, "Airlock console - %s", strna(c->image));
 	if (c->cols > 60)
 		tui_print(0, c->cols - 1 - (unsigned)strlen(clock) - (unsigned)strlen(c->tty) - 2,
 			  TUI_REVERSE, "%s  %s", c->tty, clock);
@@ -227,12 +224,8 @@ static int set_with_recovery(struct console *c, struct operator_attempts *a, con
 	     json_add_int(p, "keyslot", keyslot) < 0 || json_add_string(p, "device", node) < 0))
 		p = (json_object_put(p), NULL);
 	/* Recorded first: what the ledger does not take is not done. */
-	if (console_record(c, "console.passphrase-set", p) < 0) {
-		_cleanup_free_ char *said = TAKE_PTR(c->notice);
-
-		console_notice(c, "No passphrase was set: %s", strna(said));
+	if (console_record_action(c, "console.passphrase-set", p, "No passphrase was set") < 0)
 		return 0;
-	}
 	r = operator_hash_save(c->hash_file, hash);
 	if (r < 0) {
 		console_notice(c, "%s: %s: no passphrase was set", c->hash_file, strerror(-r));
@@ -523,11 +516,22 @@ int verb_run(int argc, char **argv)
 	if (isempty(c.tty) || strlen(c.tty) > 32 || strchr(c.tty, '/'))
 		return usage_error("run", "%s: a terminal's name (tty1, ttyS0) expected", c.tty);
 
+	/* The image's name and version, for the title: they do not change while it runs. */
+	{
+		_cleanup_(banner_facts_done) struct banner_facts f = { 0 };
+
+		if (banner_facts_load(c.root, &f) >= 0 &&
+		    asprintf(&c.image, "%s %s", f.name, f.version) < 0)
+			c.image = NULL;
+	}
 	r = tui_begin();
-	if (r < 0)
+	if (r < 0) {
+		free(c.image);
+		free(c.tpm_args);
 		return log_error_errno(r, "the console needs a terminal on standard input and "
 					  "output: %m"),
 		       EXIT_FAILURE;
+	}
 	while (!c.quit) {
 		r = c.unlocked ? unlocked_pass(&c) : lock_screen(&c);
 		if (r < 0 && r != -EINTR)
@@ -537,6 +541,7 @@ int verb_run(int argc, char **argv)
 		console_lock(&c, r == -EPIPE ? "the terminal hung up" : "the console stopped");
 	tui_end();
 	free(c.notice);
+	free(c.image);
 	free(c.tpm_args);
 	if (r == -EPIPE) {
 		log_info("%s hung up", c.tty);

@@ -31,7 +31,8 @@ static int session_object(const struct console *c, struct json_object **ret)
 	return 0;
 }
 
-int console_record(struct console *c, const char *type, struct json_object *payload)
+int console_record_action(struct console *c, const char *type, struct json_object *payload,
+			  const char *not_done)
 {
 	_cleanup_(json_object_putp) struct json_object *p = payload;
 	_cleanup_free_ char *error = NULL;
@@ -48,10 +49,15 @@ int console_record(struct console *c, const char *type, struct json_object *payl
 	r = ledger_client_append(c->ledger_socket, type, p, NULL, &error);
 	if (r < 0) {
 		log_error("ledger: %s not recorded: %s", type, error ?: strerror(-r));
-		console_notice(c, "NOT RECORDED in the ledger (%s): %s", type,
-			       error ?: strerror(-r));
+		console_notice(c, "%s%sNOT RECORDED in the ledger (%s): %s", strempty(not_done),
+			       not_done ? ": " : "", type, error ?: strerror(-r));
 	}
 	return r;
+}
+
+int console_record(struct console *c, const char *type, struct json_object *payload)
+{
+	return console_record_action(c, type, payload, NULL);
 }
 
 void console_run_section(struct console_text *text, const char *heading, const char *const argv[],

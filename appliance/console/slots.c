@@ -15,8 +15,9 @@
 
 static struct console_text page;
 
-/* airlock-update VERB, on the running system or (tests) on --update-disk. */
-static void update_argv(const struct console *c, const char *verb, const char *argv[6])
+/* airlock-update VERB, on the running system or (tests) on --update-disk as booted from
+ * --running-version (given together). */
+static void update_argv(const struct console *c, const char *verb, const char *argv[7])
 {
 	size_t n = 0;
 
@@ -25,6 +26,8 @@ static void update_argv(const struct console *c, const char *verb, const char *a
 	if (c->update_disk) {
 		argv[n++] = "--disk";
 		argv[n++] = c->update_disk;
+		argv[n++] = "--running-version";
+		argv[n++] = c->running_version;
 	}
 	argv[n] = NULL;
 }
@@ -37,7 +40,7 @@ static void section(const char *heading, const char *const argv[], unsigned time
 
 static void slots_enter(struct console *c)
 {
-	const char *status[8];
+	const char *status[7];
 	const char *failed[7] = { "airlock-ledger", "show", "--type", "update.boot-failed", NULL };
 	size_t nf = 4;
 
@@ -45,15 +48,6 @@ static void slots_enter(struct console *c)
 	page.width = c->cols > 2 ? c->cols - 2 : 0;
 	console_ledger_args(c, false, failed, &nf);
 	update_argv(c, "status", status);
-	if (c->running_version) {
-		size_t n = 0;
-
-		while (status[n])
-			n++;
-		status[n++] = "--running-version";
-		status[n++] = c->running_version;
-		status[n] = NULL;
-	}
 	section("The A/B slots (airlock-update status)", status, TOOL_TIMEOUT_SEC);
 	section("Boots that failed (airlock-ledger show --type update.boot-failed)", failed,
 		TOOL_TIMEOUT_SEC);
@@ -67,29 +61,17 @@ static void slots_draw(struct console *c)
 static void rollback(struct console *c)
 {
 	_cleanup_free_ char *out = NULL, *error = NULL;
-	const char *argv[8];
+	const char *argv[7];
 	struct run_opts o = { .timeout_sec = ROLLBACK_TIMEOUT_SEC,
 			      .stdout_mode = RUN_STDIO_CAPTURE };
-	size_t n = 0;
 	int r;
 
 	if (!console_confirm(c, "Roll back: make the other slot (above) the next boot?"))
 		return;
-	r = console_record(c, "console.rollback", json_object_new_object());
-	if (r < 0) {
-		_cleanup_free_ char *why = TAKE_PTR(c->notice);
-
-		console_notice(c, "Not done (rollback): %s", strna(why));
+	if (console_record_action(c, "console.rollback", json_object_new_object(),
+				  "Not done (rollback)") < 0)
 		return;
-	}
 	update_argv(c, "rollback", argv);
-	while (argv[n])
-		n++;
-	if (c->running_version) {
-		argv[n++] = "--running-version";
-		argv[n++] = c->running_version;
-	}
-	argv[n] = NULL;
 	tui_fill(c->rows - 2, 0, c->cols, ' ', TUI_NORMAL);
 	tui_print(c->rows - 2, 1, TUI_BOLD, "Checking the other slot against its root hash...");
 	tui_refresh();

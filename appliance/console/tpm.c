@@ -88,13 +88,9 @@ static void reseal(struct console *c)
 	r = console_read_secret(c, c->rows - 2, "Recovery key (not shown):", c->idle_timeout, &key);
 	if (r < 0 || isempty(key))
 		return;
-	r = console_record(c, "console.reseal", json_object_new_object());
-	if (r < 0) {
-		_cleanup_free_ char *why = TAKE_PTR(c->notice);
-
-		console_notice(c, "Not done (re-seal): %s", strna(why));
+	if (console_record_action(c, "console.reseal", json_object_new_object(),
+				  "Not done (re-seal)") < 0)
 		return;
-	}
 	tui_fill(c->rows - 2, 0, c->cols, ' ', TUI_NORMAL);
 	tui_print(c->rows - 2, 1, TUI_BOLD, "Re-sealing (the key is checked first)...");
 	tui_refresh();

@@ -39,10 +39,11 @@ static int add(struct console_text *t, char *line)
 	size_t indent, n;
 	const char *rest;
 
-	/* Only printable ASCII reaches the terminal: a tool's output is not ours to trust. */
+	/* A tab is a space here; anything else unprintable tui_print() shows as '?' (one
+	 * column for one byte, so the wrapping below is right either way). */
 	for (char *p = line; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-			*p = *p == '\t' ? ' ' : '?';
+		if (*p == '\t')
+			*p = ' ';
 	n = strlen(line);
 	if (t->width < 16 || n <= t->width)
 		return add_one(t, line);
