@@ -72,6 +72,26 @@ tmux_shots() {
 	on_exit "command tmux -L $TMUX_SOCKET kill-server 2>/dev/null"
 }
 tmux() { command tmux -L "${TMUX_SOCKET:?tmux_shots first}" "$@"; }
+# In the tmux session named by $WIN: its screen as text, keys (tmux key names), text
+# typed literally, and shot NAME TEXT [SECONDS]: wait (10 s by default) until TEXT is on
+# the screen and keep the screen as $SHOTS/NAME.txt, or fail showing it.
+screen() { tmux capture-pane -p -t "$WIN"; }
+keys() { tmux send-keys -t "$WIN" "$@"; }
+type_text() { tmux send-keys -t "$WIN" -l "$1"; }
+shot() {
+	local i
+	for i in $(seq $((${3:-10} * 10))); do
+		screen >"$T/screen.txt"
+		if grep -qF -- "$2" "$T/screen.txt"; then
+			cp "$T/screen.txt" "$SHOTS/$1.txt"
+			return 0
+		fi
+		sleep 0.1
+	done
+	screen >"$SHOTS/$1.txt"
+	cat "$SHOTS/$1.txt"
+	fail "'$2' did not appear on the screen (kept as $SHOTS/$1.txt)"
+}
 
 expect_fail() {
 	local regex=$1 out rc=0

@@ -44,24 +44,8 @@ tmux new-session -d -s "$WIN" -x 80 -y 24 -e TERM=vt220 \
 	"$(printf '%q ' airlock-console run --hash-file "$T/hash" --attempts-file "$T/attempts" \
 		--ledger-socket "$SOCK" --idle-timeout 0 --update-disk "$DISK" \
 		--running-version 1.0.2 tty9) 2>$T/console.stderr; sleep 600"
-screen() { tmux capture-pane -p -t "$WIN"; }
-shot() { # NAME TEXT [SECONDS]
-	local i
-	for i in $(seq $((${3:-10} * 10))); do
-		screen >"$T/screen.txt"
-		if grep -qF -- "$2" "$T/screen.txt"; then
-			cp "$T/screen.txt" "$SHOTS/$1.txt"
-			return 0
-		fi
-		sleep 0.1
-	done
-	screen >"$SHOTS/$1.txt"
-	cat "$SHOTS/$1.txt"
-	fail "'$2' did not appear on the screen (kept as $SHOTS/$1.txt)"
-}
-keys() { tmux send-keys -t "$WIN" "$@"; }
 shot lock "Operator passphrase:"
-tmux send-keys -t "$WIN" -l "correct horse battery"
+type_text "correct horse battery"
 keys Enter
 shot dashboard "Slots (airlock-update status)"
 

@@ -51,25 +51,9 @@ tmux new-session -d -s "$WIN" -x 80 -y 24 -e TERM=vt220 \
 		--tpm-arg=--device="$T/data.img" --tpm-arg=--pcrsig="$T/v1.pcrsig" \
 		--tpm-arg=--pcrpkey="$T/vendor.pem" --tpm-arg=--ledger-socket="$SOCK" tty9) \
 		2>$T/console.stderr; sleep 600"
-screen() { tmux capture-pane -p -t "$WIN"; }
-shot() { # NAME TEXT [SECONDS]
-	local i
-	for i in $(seq $((${3:-10} * 10))); do
-		screen >"$T/screen.txt"
-		if grep -qF -- "$2" "$T/screen.txt"; then
-			cp "$T/screen.txt" "$SHOTS/$1.txt"
-			return 0
-		fi
-		sleep 0.1
-	done
-	screen >"$SHOTS/$1.txt"
-	cat "$SHOTS/$1.txt"
-	fail "'$2' did not appear on the screen (kept as $SHOTS/$1.txt)"
-}
 flat() { tr -s ' \n' '  ' <"$1"; }
-keys() { tmux send-keys -t "$WIN" "$@"; }
 shot lock "Operator passphrase:"
-tmux send-keys -t "$WIN" -l "correct horse battery"
+type_text "correct horse battery"
 keys Enter
 shot dashboard "Slots (airlock-update status)" 20
 
@@ -98,7 +82,7 @@ keys S
 shot confirm "Seal the data volume's key to this machine's PCR 7 again?"
 keys y
 shot key "Recovery key (not shown):"
-tmux send-keys -t "$WIN" -l "$OTHER"
+type_text "$OTHER"
 keys Enter
 shot refused "Re-seal REFUSED or failed:" 60
 grep -qF "${OTHER:0:8}" "$SHOTS"/*.txt && fail "the typed key was shown"
@@ -112,7 +96,7 @@ keys S
 shot confirm2 "Seal the data volume's key to this machine's PCR 7 again?"
 keys y
 shot key2 "Recovery key (not shown):"
-tmux send-keys -t "$WIN" -l "$KEY"
+type_text "$KEY"
 keys Enter
 shot resealed "Sealed again: the TPM opens the data volume at the next boot." 120
 flat "$SHOTS/resealed.txt" | grep -q "re-sealed" || fail "the screen does not show what airlock-tpm reseal said"

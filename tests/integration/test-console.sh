@@ -56,23 +56,6 @@ start() { # NAME [ENV...]: the console in a fresh 80x24 session
 			tty9) 2>$T/$name.stderr; echo \$? >$T/$name.rc; sleep 600"
 	[ -z "$old" ] || tmux kill-session -t "$old"
 }
-screen() { tmux capture-pane -p -t "$WIN"; }
-shot() { # NAME TEXT [SECONDS]: wait until TEXT is on the screen, keep it as NAME
-	local i
-	for i in $(seq $((${3:-10} * 10))); do
-		screen >"$T/screen.txt"
-		if grep -qF -- "$2" "$T/screen.txt"; then
-			cp "$T/screen.txt" "$SHOTS/$1.txt"
-			return 0
-		fi
-		sleep 0.1
-	done
-	screen >"$SHOTS/$1.txt"
-	cat "$SHOTS/$1.txt"
-	fail "'$2' did not appear on the screen (kept as $SHOTS/$1.txt)"
-}
-keys() { tmux send-keys -t "$WIN" "$@"; }
-type_text() { tmux send-keys -t "$WIN" -l "$1"; }
 count() { L show --ledger "$LEDGER" --type "$1" --json | grep -c . || true; }
 
 step "hash-passphrase: a yescrypt hash from a pipe; a short one refused"
@@ -197,12 +180,12 @@ sed -n 5p "$SHOTS/ledger.txt" | grep -qE "^ +$newest " ||
 	fail "the first row is not the newest record ($newest): $(sed -n 5p "$SHOTS/ledger.txt")"
 keys f
 shot filter-prompt "Type (e.g. update.* or console.*"
-tmux send-keys -t "$WIN" -l "bad;filter"
+type_text "bad;filter"
 keys Enter
 shot filter-bad "Not a type filter"
 keys f
 shot filter-prompt2 "Type (e.g. update.* or console.*"
-tmux send-keys -t "$WIN" -l "console.unlock*"
+type_text "console.unlock*"
 keys Enter
 shot filtered "type console.unlock*"
 rows=$(sed -n '5,20p' "$SHOTS/filtered.txt" | grep -cE '^ +[0-9]+ ' || true)

@@ -47,27 +47,6 @@ start() {
 	[ -z "$old" ] || tmux kill-session -t "$old"
 }
 
-screen() { tmux capture-pane -p -t "$WIN"; }
-
-# shot NAME TEXT: wait (10 s at most) until TEXT is on the screen, keep the screen as NAME
-shot() {
-	local i
-	for i in $(seq 100); do
-		screen >"$T/screen.txt"
-		if grep -qF -- "$2" "$T/screen.txt"; then
-			cp "$T/screen.txt" "$SHOTS/$1.txt"
-			return 0
-		fi
-		sleep 0.1
-	done
-	screen >"$SHOTS/$1.txt"
-	cat "$SHOTS/$1.txt"
-	fail "'$2' did not appear on the screen (kept as $SHOTS/$1.txt)"
-}
-
-keys() { tmux send-keys -t "$WIN" "$@"; }
-type_text() { tmux send-keys -t "$WIN" -l "$1"; }
-
 exit_status() {
 	local i
 	for i in $(seq 100); do
